@@ -1,0 +1,217 @@
+// A real OAuth 2.0 authorization server (panva's oidc-provider) run as a child process.
+// The test suite uses it to exercise genuine authorization-code flows, and the product's dev mode uses
+// it as the "demo provider" so that a bot can be tried without registering an app at a third party.
+//
+// Run with: AUTH_SERVER_CONFIG='{"port":0,"clients":[...]}' node bot/demo/authServer.mjs
+// Prints exactly one line on stdout once listening: {"ready":true,"port":<n>,"issuer":"..."}.
+// Everything else goes to stderr, so a parent process can read stdout as a protocol.
+
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import Provider, { errors } from 'oidc-provider';
+
+// oidc-provider prints notices with console.info (stdout); keep stdout for the ready line only.
+console.log = console.info = (...args) => console.error(...args);
+
+const TOKEN_ENDPOINTS = new Map([
+  ['/token', 'token'],
+  ['/token/revocation', 'revocation'],
+  ['/token/introspection', 'introspection'],
+]);
+
+function readConfig() {
+  const raw = process.env.AUTH_SERVER_CONFIG;
+  const config = raw ? JSON.parse(raw) : {};
+  const scopes = Array.isArray(config.scopes) ? config.scopes.join(' ') : (config.scopes ?? '');
+  return {
+    port: config.port ?? 0,
+    host: config.host ?? '127.0.0.1',
+    issuer: config.issuer,
+    clients: config.clients ?? [],
+    accessTokenTtl: config.accessTokenTtl ?? 3600,
+    refreshTokenTtl: config.refreshTokenTtl ?? 24 * 3600,
+    scopes: scopes.split(/\s+/).filter(Boolean),
+    users: config.users ?? {},
+    testHooks: config.testHooks === true,
+    cookieKeys: config.cookieKeys ?? [randomBytes(32).toString('base64url')],
+  };
+}
+
+function defaultIssuer(host, port) {
+  // A wildcard bind address is not something a browser can be sent to.
+  const name = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+}
+
+function buildProvider(config, issuer) {
+  const clientOptions = new Map(config.clients.map((c) => [c.client_id, c]));
+  // Custom scopes (e.g. crm.objects.deals.read) only exist on a resource server in oidc-provider;
+  // every authorization is bound to this one API so clients need not send a `resource` parameter.
+  const apiResource = `${issuer}/api`;
+
+  return new Provider(issuer, {
+    clients: config.clients.map((c) => ({
+      client_id: c.client_id,
+      client_secret: c.client_secret,
+      redirect_uris: c.redirect_uris,
+      token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    })),
+    cookies: { keys: config.cookieKeys },
+    // Any login name is an account; `users` only adds claims (email, name) for that login.
+    findAccount: (_ctx, id) => ({
+      accountId: id,
+      claims: () => ({ sub: id, ...(config.users[id] ?? {}) }),
+    }),
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      // Any registered client that authenticates may introspect: the tests and the demo are the only callers.
+      introspection: { enabled: true, allowedPolicy: async () => true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) =>
+          oneOf ? (oneOf.includes(apiResource) ? apiResource : oneOf[0]) : apiResource,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          if (indicator !== apiResource) throw new errors.InvalidTarget();
+          return {
+            scope: config.scopes.join(' '),
+            accessTokenFormat: 'opaque',
+            accessTokenTTL: config.accessTokenTtl,
+          };
+        },
+      },
+    },
+    pkce: {
+      methods: ['S256'],
+      required: (_ctx, client) => clientOptions.get(client.clientId)?.pkceRequired === true,
+    },
+    // The default only issues refresh tokens with offline_access + prompt=consent; real SaaS providers
+    // issue them on every code exchange, which is what the bot has to cope with.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Per client, so one server can play both a rotating and a non-rotating provider.
+    rotateRefreshToken: (ctx) => clientOptions.get(ctx.oidc.client?.clientId)?.rotateRefreshToken === true,
+    ttl: {
+      AccessToken: config.accessTokenTtl,
+      RefreshToken: config.refreshTokenTtl,
+      // Explicit values also silence the provider's "default ttl function called" notices.
+      AuthorizationCode: 60,
+      Interaction: 3600,
+      Session: 14 * 24 * 3600,
+      Grant: Math.max(config.refreshTokenTtl, 14 * 24 * 3600),
+    },
+  });
+}
+
+/** Counters and fault injection for tests; mounted only when config.testHooks is true. */
+function testHooks() {
+  const zeroStats = () => ({ token: { authorization_code: 0, refresh_token: 0 }, revocation: 0, introspection: 0 });
+  let stats = zeroStats();
+  // FAULT INJECTION (tests only): endpoint name -> { status?, times, delayMs? }.
+  let faults = {};
+
+  const takeFault = (endpoint) => {
+    const fault = faults[endpoint];
+    if (!fault || fault.times <= 0) return undefined;
+    fault.times -= 1;
+    return fault;
+  };
+
+  const count = (endpoint, grantType) => {
+    if (endpoint !== 'token') stats[endpoint] += 1;
+    else {
+      const key = typeof grantType === 'string' ? grantType : 'unknown';
+      stats.token[key] = (stats.token[key] ?? 0) + 1;
+    }
+  };
+
+  const readBody = async (req) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+
+  const json = (ctx, status, body) => {
+    ctx.status = status;
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(body);
+  };
+
+  return async function testHooksMiddleware(ctx, next) {
+    if (ctx.path === '/_stats' && ctx.method === 'GET') return json(ctx, 200, stats);
+    if (ctx.path === '/_stats/reset' && ctx.method === 'POST') {
+      stats = zeroStats();
+      return json(ctx, 200, stats);
+    }
+    if (ctx.path === '/_faults' && ctx.method === 'POST') {
+      const requested = JSON.parse((await readBody(ctx.req)) || '{}');
+      for (const [endpoint, f] of Object.entries(requested)) {
+        faults[endpoint] = { status: f.status, delayMs: f.delayMs ?? 0, times: f.times ?? 1 };
+      }
+      return json(ctx, 200, faults);
+    }
+    if (ctx.path === '/_faults/reset' && ctx.method === 'POST') {
+      faults = {};
+      return json(ctx, 200, faults);
+    }
+
+    const endpoint = ctx.method === 'POST' ? TOKEN_ENDPOINTS.get(ctx.path) : undefined;
+    if (!endpoint) return next();
+
+    const fault = takeFault(endpoint);
+    if (fault?.delayMs) await sleep(fault.delayMs);
+    if (fault?.status) {
+      // The provider never sees this request, so read the form here to count its grant type.
+      const form = new URLSearchParams(await readBody(ctx.req));
+      count(endpoint, form.get('grant_type'));
+      return json(ctx, fault.status, { error: 'temporarily_unavailable', error_description: 'injected fault' });
+    }
+
+    // Count after the provider parsed the form; its error handler answers failures without throwing,
+    // so failed requests (invalid_grant, invalid_client) are counted too, before the response is sent.
+    try {
+      await next();
+    } finally {
+      count(endpoint, ctx.oidc?.body?.grant_type);
+    }
+  };
+}
+
+async function main() {
+  const config = readConfig();
+  let handler = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  const server = http.createServer((req, res) => handler(req, res));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const { port } = server.address();
+  const issuer = (config.issuer ?? defaultIssuer(config.host, port)).replace(/\/$/, '');
+
+  const provider = buildProvider(config, issuer);
+  if (config.testHooks) provider.use(testHooks());
+  provider.on('server_error', (_ctx, err) => console.error('auth server error:', err));
+  handler = provider.callback();
+
+  const shutdown = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+
+  process.stdout.write(`${JSON.stringify({ ready: true, port, issuer })}\n`);
+}
+
+main().catch((err) => {
+  console.error('auth server failed to start:', err);
+  process.exit(1);
+});

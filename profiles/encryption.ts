@@ -1,0 +1,132 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { AuthProfilesError } from './errors';
+
+/**
+ * AES-256-GCM for tokens and client secrets at rest (SECURITY rows 27–30).
+ *
+ * A stored value reads `v1.<keyId>.<iv>.<ciphertext>.<tag>` (base64url parts), so a record says
+ * which key sealed it and several keys can be live during a rotation. The additional
+ * authenticated data names the record and the field, so a ciphertext copied into another
+ * record or field fails to open.
+ */
+
+const FORMAT = 'v1';
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
+
+/** Names the record and field a secret belongs to; part of the GCM tag. */
+export type SecretContext = string;
+
+export function secretContext(collection: string, recordId: string, field: string): SecretContext {
+  return `${collection}/${recordId}/${field}`;
+}
+
+export class KeyRing {
+  private readonly keys: Map<string, Buffer>;
+  readonly currentKeyId: string;
+
+  constructor(keys: readonly EncryptionKey[]) {
+    const first = keys[0];
+    if (!first) throw new AuthProfilesError('invalid-configuration', 'ENCRYPTION_KEYS: at least one key is required');
+    this.keys = new Map();
+    for (const { id, key } of keys) {
+      if (!KEY_ID.test(id)) throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: bad key id "${id}"`);
+      if (key.length !== 32) {
+        throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: key "${id}" must be 32 bytes (base64)`);
+      }
+      if (this.keys.has(id)) throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: key id "${id}" repeats`);
+      this.keys.set(id, key);
+    }
+    this.currentKeyId = first.id;
+  }
+
+  encrypt(plaintext: string, context: SecretContext): string {
+    const key = this.keys.get(this.currentKeyId) as Buffer;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(`${FORMAT}|${this.currentKeyId}|${context}`, 'utf8'));
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return [FORMAT, this.currentKeyId, b64(iv), b64(body), b64(cipher.getAuthTag())].join('.');
+  }
+
+  decrypt(sealed: string, context: SecretContext): string {
+    const parts = sealed.split('.');
+    const [format, keyId, iv, body, tag] = parts;
+    if (parts.length !== 5 || format !== FORMAT || !keyId || !iv || body === undefined || !tag) {
+      throw new AuthProfilesError('decryption-failed', `cannot decrypt ${context}: not an encrypted value`);
+    }
+    const key = this.keys.get(keyId);
+    if (!key) {
+      throw new AuthProfilesError(
+        'encryption-key-unknown',
+        `cannot decrypt ${context}: key id "${keyId}" is not in ENCRYPTION_KEYS`,
+      );
+    }
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(`${FORMAT}|${keyId}|${context}`, 'utf8'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    } catch (cause) {
+      throw new AuthProfilesError(
+        'decryption-failed',
+        `cannot decrypt ${context} with key "${keyId}": authentication failed (wrong record, tampered value or wrong key)`,
+        { cause },
+      );
+    }
+  }
+
+  /** The key id a stored value was sealed with, or undefined for something that is not one. */
+  static keyIdOf(sealed: string): string | undefined {
+    const parts = sealed.split('.');
+    return parts.length === 5 && parts[0] === FORMAT ? parts[1] : undefined;
+  }
+
+  isCurrent(sealed: string): boolean {
+    return KeyRing.keyIdOf(sealed) === this.currentKeyId;
+  }
+
+  /** Opens with whichever key sealed it and seals again with the current key. */
+  reencrypt(sealed: string, context: SecretContext): string {
+    return this.isCurrent(sealed) ? sealed : this.encrypt(this.decrypt(sealed, context), context);
+  }
+}
+
+/**
+ * Parses `ENCRYPTION_KEYS`: comma-separated `id:base64key` pairs, the first one encrypts.
+ * Example: `k2:...,k1:...` while rotating from k1 to k2.
+ */
+export function parseEncryptionKeys(value: string): EncryptionKey[] {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) throw new AuthProfilesError('invalid-configuration', 'ENCRYPTION_KEYS is empty');
+  return entries.map((entry, index) => {
+    const separator = entry.indexOf(':');
+    if (separator <= 0) {
+      throw new AuthProfilesError(
+        'invalid-configuration',
+        `ENCRYPTION_KEYS entry ${index + 1} must be "id:base64key" (generate a key with: openssl rand -base64 32)`,
+      );
+    }
+    const id = entry.slice(0, separator);
+    const key = Buffer.from(entry.slice(separator + 1), 'base64');
+    if (key.length !== 32) {
+      throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: key "${id}" must decode to 32 bytes`);
+    }
+    return { id, key };
+  });
+}
+
+export function generateKeySpec(id = `k${Date.now().toString(36)}`): string {
+  return `${id}:${randomBytes(32).toString('base64')}`;
+}
+
+function b64(buffer: Buffer): string {
+  return buffer.toString('base64url');
+}

@@ -1,0 +1,213 @@
+import { z } from 'zod';
+import { AuthProfilesError, type FieldIssue } from './errors';
+import { assertSafeVariableValue, renderUrlTemplate, templateVariables } from './urlTemplates';
+
+/**
+ * One schema for every way a profile arrives: bundled catalog, profile files, the store and the
+ * admin API. It validates, supplies defaults (`refreshUrl` = `tokenUrl`, ...) and reports errors
+ * with the path of the offending field.
+ */
+
+export interface ProfileValidationOptions {
+  /** Accept `http://` on loopback hosts (dev mode and tests); everything else must be https. */
+  allowInsecureLoopback: boolean;
+}
+
+const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+const VARIABLE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
+const ENV_NAME = /^[A-Z][A-Z0-9_]{0,79}$/;
+// RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
+/** Parameters the engine sets itself; a profile must not be able to replace them. */
+export const RESERVED_AUTHORIZATION_PARAMS = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'state',
+  'scope',
+  'code_challenge',
+  'code_challenge_method',
+  'nonce',
+] as const;
+
+const urlTemplate = z.string().trim().min(1).max(2048);
+const scopeList = z.array(z.string().regex(SCOPE, 'must be an OAuth scope token')).max(100);
+
+const variableDeclaration = z.strictObject({ description: z.string().max(500).optional() });
+
+export const profileFields = {
+  id: z.string().regex(ID, 'must be 1-64 lowercase letters, digits or dashes'),
+  kind: z.enum(['system', 'custom']).default('custom'),
+  displayName: z.string().trim().min(1).max(100),
+  authorizationUrl: urlTemplate,
+  tokenUrl: urlTemplate,
+  refreshUrl: urlTemplate.optional(),
+  revocationUrl: urlTemplate.optional(),
+  /** Expected `iss` on the callback (RFC 9207); when set, a callback must carry exactly this. */
+  issuer: z.string().trim().url().max(2048).optional(),
+  /** The provider always sends `iss` (authorization_response_iss_parameter_supported). */
+  issuerParameterSupported: z.boolean().default(false),
+  clientId: z.string().trim().min(1).max(500).optional(),
+  clientSecret: z.string().min(1).max(4000).optional(),
+  clientIdEnv: z.string().regex(ENV_NAME, 'must be an environment variable name').optional(),
+  clientSecretEnv: z.string().regex(ENV_NAME, 'must be an environment variable name').optional(),
+  scopes: scopeList.default([]),
+  optionalScopes: scopeList.default([]),
+  /** Where optional scopes go; unset means they are appended to `scope` (HubSpot uses `optional_scope`). */
+  optionalScopesParam: z.string().regex(/^[a-z_]{1,40}$/).optional(),
+  scopeSeparator: z.enum([' ', ',', '+']).default(' '),
+  pkce: z.boolean().default(true),
+  tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  authorizationParams: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a parameter name'), z.string().max(1000))
+    .default({}),
+  variables: z.record(z.string().regex(VARIABLE_NAME, 'must be a variable name'), variableDeclaration).default({}),
+  variableValues: z.record(z.string().regex(VARIABLE_NAME, 'must be a variable name'), z.string().max(253)).default({}),
+  authorization: z.enum(['pre-authorized', 'per-user']).default('per-user'),
+  apiBaseUrl: urlTemplate.optional(),
+  checkUrl: urlTemplate.optional(),
+  /** token_type values accepted in token responses, compared case-insensitively (RFC 6749 §7.1). */
+  tokenTypes: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/)).min(1).max(10).default(['bearer']),
+  /** Lifetime assumed when a token response has no `expires_in` (SECURITY row 16). */
+  defaultTokenTtlSeconds: z.number().int().min(60).max(31_536_000).default(3600),
+};
+
+export const profileSchema = z.strictObject(profileFields);
+
+/** What a profile document says after defaults are applied. `clientSecret` lives only in memory. */
+export type ProfileDocument = z.output<typeof profileSchema>;
+export type ProfileInput = z.input<typeof profileSchema>;
+
+/** Fields a deployment may change on a bundled (system) profile: credentials and safe knobs, never URLs. */
+export const systemOverrideSchema = z.strictObject({
+  id: profileFields.id,
+  kind: z.literal('system').optional(),
+  displayName: profileFields.displayName.optional(),
+  clientId: profileFields.clientId,
+  clientSecret: profileFields.clientSecret,
+  scopes: scopeList.optional(),
+  optionalScopes: scopeList.optional(),
+  authorizationParams: profileFields.authorizationParams.optional(),
+  variableValues: profileFields.variableValues.optional(),
+  authorization: profileFields.authorization.optional(),
+  checkUrl: profileFields.checkUrl,
+});
+export type SystemOverride = z.output<typeof systemOverrideSchema>;
+
+export const URL_FIELDS = [
+  'authorizationUrl',
+  'tokenUrl',
+  'refreshUrl',
+  'revocationUrl',
+  'apiBaseUrl',
+  'checkUrl',
+] as const;
+export type UrlField = (typeof URL_FIELDS)[number];
+
+/** Parses and checks a whole profile; throws `invalid-profile` naming every bad field. */
+export function parseProfile(input: unknown, options: ProfileValidationOptions): ProfileDocument {
+  const result = profileSchema.safeParse(input);
+  if (!result.success) throw invalidProfile(zodIssues(result.error));
+  const profile = result.data;
+  if (profile.refreshUrl === undefined) profile.refreshUrl = profile.tokenUrl;
+  const issues = checkProfileSemantics(profile, options);
+  if (issues.length > 0) throw invalidProfile(issues);
+  return profile;
+}
+
+export function parseSystemOverride(input: unknown): SystemOverride {
+  const result = systemOverrideSchema.safeParse(input);
+  if (!result.success) throw invalidProfile(zodIssues(result.error));
+  return result.data;
+}
+
+function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidationOptions): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const declared = Object.keys(profile.variables);
+  for (const name of Object.keys(profile.authorizationParams)) {
+    if ((RESERVED_AUTHORIZATION_PARAMS as readonly string[]).includes(name.toLowerCase())) {
+      issues.push({ path: `authorizationParams.${name}`, message: 'is set by the engine and cannot be overridden' });
+    }
+  }
+  for (const [name, value] of Object.entries(profile.variableValues)) {
+    if (!declared.includes(name)) {
+      issues.push({ path: `variableValues.${name}`, message: 'is not a declared variable' });
+      continue;
+    }
+    try {
+      assertSafeVariableValue(name, value, `variableValues.${name}`);
+    } catch (error) {
+      issues.push(...((error as AuthProfilesError).issues ?? []));
+    }
+  }
+  if (profile.kind === 'custom' && (profile.clientIdEnv || profile.clientSecretEnv)) {
+    issues.push({ path: 'clientIdEnv', message: 'is only for bundled system profiles' });
+  }
+  for (const field of URL_FIELDS) {
+    const source = profile[field];
+    if (source === undefined) continue;
+    let names: string[];
+    try {
+      names = templateVariables(source, field);
+    } catch (error) {
+      issues.push(...(error as AuthProfilesError).issues);
+      continue;
+    }
+    const undeclared = names.filter((name) => !declared.includes(name));
+    if (undeclared.length > 0) {
+      issues.push({ path: field, message: `uses undeclared variable "${undeclared[0]}"` });
+      continue;
+    }
+    // Check the shape with a neutral sample value so a template is judged like a plain URL.
+    const sample = Object.fromEntries(names.map((name) => [name, 'sample']));
+    const problem = urlProblem(renderUrlTemplate(source, field, sample), options);
+    if (problem) issues.push({ path: field, message: problem });
+  }
+  if (profile.issuer !== undefined) {
+    const problem = urlProblem(profile.issuer, options);
+    if (problem) issues.push({ path: 'issuer', message: problem });
+  }
+  return issues;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Why a URL is unacceptable for a profile, or undefined (SECURITY row 35). */
+export function urlProblem(value: string, options: ProfileValidationOptions): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL';
+  }
+  const loopback = LOOPBACK.has(url.hostname) || url.hostname.startsWith('127.');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback && options.allowInsecureLoopback)) {
+    return options.allowInsecureLoopback ? 'must use https (http only on loopback)' : 'must use https';
+  }
+  if (url.username !== '' || url.password !== '') return 'must not contain credentials';
+  if (url.hash !== '' || value.includes('#')) return 'must not contain a fragment';
+  return undefined;
+}
+
+export function zodIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || (issue.code === 'unrecognized_keys' ? '' : '(root)'),
+    message: issue.message,
+  })).flatMap((issue, index) => {
+    const raw = error.issues[index];
+    // Unknown keys: name each one, so the error points at the field to remove.
+    if (raw && raw.code === 'unrecognized_keys') {
+      const prefix = issue.path && issue.path !== '(root)' ? `${issue.path}.` : '';
+      return raw.keys.map((key) => ({ path: `${prefix}${key}`, message: 'is not a known field' }));
+    }
+    return [issue];
+  });
+}
+
+export function invalidProfile(issues: FieldIssue[]): AuthProfilesError {
+  const summary = issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path}: ${issue.message}`)
+    .join('; ');
+  return new AuthProfilesError('invalid-profile', `invalid profile: ${summary}`, { issues });
+}

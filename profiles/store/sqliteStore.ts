@@ -1,0 +1,465 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AuthProfilesError } from '../errors';
+import { newId } from '../ids';
+import type {
+  AdminKeyRepository,
+  AuditEntry,
+  AuditRepository,
+  AuthorizationRequestRepository,
+  ConnectionFilter,
+  ConnectionRepository,
+  DocumentRepository,
+  LockRepository,
+  ProfileRepository,
+  Store,
+  StoredAdminKey,
+  StoredAuthorizationRequest,
+  StoredConnection,
+  StoredDocument,
+  StoredProfile,
+} from './types';
+
+/**
+ * The embedded default store: one SQLite file under DATA_DIR. WAL mode and a busy timeout let
+ * several processes on one machine share it (the refresh lock is then a real cross-process lease).
+ * Records are JSON in a `data` column next to the indexed keys the queries need.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly connections: ConnectionRepository;
+  readonly authorizationRequests: AuthorizationRequestRepository;
+  readonly locks: LockRepository;
+  readonly profiles: ProfileRepository;
+  readonly documents: DocumentRepository;
+  readonly audit: AuditRepository;
+  readonly adminKeys: AdminKeyRepository;
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('synchronous = NORMAL');
+    migrate(this.db);
+    this.connections = new SqliteConnections(this.db);
+    this.authorizationRequests = new SqliteAuthorizationRequests(this.db);
+    this.locks = new SqliteLocks(this.db);
+    this.profiles = new SqliteProfiles(this.db);
+    this.documents = new SqliteDocuments(this.db);
+    this.audit = new SqliteAudit(this.db);
+    this.adminKeys = new SqliteAdminKeys(this.db);
+  }
+
+  async ping(): Promise<void> {
+    guard(() => this.db.prepare('SELECT 1').get());
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS connections (
+      id TEXT PRIMARY KEY, profile_id TEXT NOT NULL, subject_key TEXT NOT NULL,
+      status TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
+      UNIQUE (profile_id, subject_key));
+    CREATE INDEX IF NOT EXISTS connections_status ON connections (status);
+    CREATE TABLE IF NOT EXISTS authorization_requests (
+      id TEXT PRIMARY KEY, state_hash TEXT UNIQUE, status TEXT NOT NULL,
+      expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS authorization_requests_expiry ON authorization_requests (expires_at);
+    CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS profiles (id TEXT PRIMARY KEY, version INTEGER NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, etag TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS audit (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, target TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS audit_target ON audit (target, seq);
+    CREATE TABLE IF NOT EXISTS admin_keys (id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+  `);
+}
+
+/** SQLite errors (busy, disk I/O, closed) become `store-unavailable` with no SQL in the message. */
+function guard<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (cause) {
+    if (cause instanceof AuthProfilesError) throw cause;
+    throw new AuthProfilesError('store-unavailable', 'the SQLite store is unavailable', { cause });
+  }
+}
+
+function parse<T>(row: { data: string } | undefined): T | null {
+  return row ? (JSON.parse(row.data) as T) : null;
+}
+
+class SqliteConnections implements ConnectionRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  private readonly byKey = () => this.db.prepare<[string, string], { data: string }>(
+    'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
+  );
+  private statementByKey: Database.Statement<[string, string], { data: string }> | undefined;
+
+  async get(profileId: string, subjectKey: string): Promise<StoredConnection | null> {
+    return guard(() => {
+      this.statementByKey ??= this.byKey();
+      return parse<StoredConnection>(this.statementByKey.get(profileId, subjectKey));
+    });
+  }
+
+  async getById(id: string): Promise<StoredConnection | null> {
+    return guard(() =>
+      parse<StoredConnection>(this.db.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id)),
+    );
+  }
+
+  async upsert(input: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection> {
+    return guard(() =>
+      this.db.transaction(() => {
+        const existing = parse<StoredConnection>(
+          this.db
+            .prepare<[string, string], { data: string }>('SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?')
+            .get(input.profileId, input.subjectKey),
+        );
+        const record: StoredConnection = {
+          ...input,
+          id: existing?.id ?? input.id ?? newId('con'),
+          version: (existing?.version ?? 0) + 1,
+        };
+        this.db
+          .prepare(
+            `INSERT INTO connections (id, profile_id, subject_key, status, version, data) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (profile_id, subject_key) DO UPDATE SET status = excluded.status, version = excluded.version, data = excluded.data`,
+          )
+          .run(record.id, record.profileId, record.subjectKey, record.status, record.version, JSON.stringify(record));
+        return record;
+      }).immediate(),
+    );
+  }
+
+  async update(
+    id: string,
+    expectedVersion: number,
+    patch: Partial<Omit<StoredConnection, 'id' | 'version'>>,
+  ): Promise<StoredConnection | null> {
+    return guard(() =>
+      this.db.transaction(() => {
+        const existing = parse<StoredConnection>(
+          this.db.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
+        );
+        if (!existing || existing.version !== expectedVersion) return null;
+        const record: StoredConnection = { ...existing, ...patch, id, version: expectedVersion + 1 };
+        this.db
+          .prepare('UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ? AND version = ?')
+          .run(record.status, record.version, JSON.stringify(record), id, expectedVersion);
+        return record;
+      }).immediate(),
+    );
+  }
+
+  async updateMany(
+    filter: ConnectionFilter,
+    patch: Partial<Pick<StoredConnection, 'status' | 'lastError' | 'updatedAt'>>,
+  ): Promise<number> {
+    return guard(() =>
+      this.db.transaction(() => {
+        const { where, params } = connectionWhere(filter);
+        const rows = this.db.prepare<unknown[], { data: string }>(`SELECT data FROM connections ${where}`).all(...params);
+        const write = this.db.prepare('UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ?');
+        for (const row of rows) {
+          const existing = JSON.parse(row.data) as StoredConnection;
+          const record = { ...existing, ...patch, version: existing.version + 1 };
+          write.run(record.status, record.version, JSON.stringify(record), record.id);
+        }
+        return rows.length;
+      }).immediate(),
+    );
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return guard(() => this.db.prepare('DELETE FROM connections WHERE id = ?').run(id).changes > 0);
+  }
+
+  async list(filter: ConnectionFilter, page: { limit: number; after?: string }): Promise<StoredConnection[]> {
+    return guard(() => {
+      const { where, params } = connectionWhere(filter, page.after);
+      return this.db
+        .prepare<unknown[], { data: string }>(`SELECT data FROM connections ${where} ORDER BY id LIMIT ?`)
+        .all(...params, page.limit)
+        .map((row) => JSON.parse(row.data) as StoredConnection);
+    });
+  }
+
+  async count(filter: ConnectionFilter): Promise<number> {
+    return guard(() => {
+      const { where, params } = connectionWhere(filter);
+      const row = this.db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM connections ${where}`).get(...params);
+      return row?.n ?? 0;
+    });
+  }
+}
+
+function connectionWhere(filter: ConnectionFilter, after?: string): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (filter.profileId !== undefined) (clauses.push('profile_id = ?'), params.push(filter.profileId));
+  if (filter.status !== undefined) (clauses.push('status = ?'), params.push(filter.status));
+  if (filter.subjectKey !== undefined) (clauses.push('subject_key = ?'), params.push(filter.subjectKey));
+  if (filter.subjectKind === 'org') clauses.push("subject_key = 'org'");
+  if (filter.subjectKind === 'user') clauses.push("subject_key LIKE 'user:%'");
+  if (after !== undefined) (clauses.push('id > ?'), params.push(after));
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  async create(request: StoredAuthorizationRequest): Promise<void> {
+    guard(() =>
+      this.db
+        .prepare('INSERT INTO authorization_requests (id, state_hash, status, expires_at, data) VALUES (?, ?, ?, ?, ?)')
+        .run(request.id, request.stateHash, request.status, request.expiresAt, JSON.stringify(request)),
+    );
+  }
+
+  async get(id: string): Promise<StoredAuthorizationRequest | null> {
+    return guard(() => this.read('id', id));
+  }
+
+  async findByStateHash(stateHash: string): Promise<StoredAuthorizationRequest | null> {
+    return guard(() => this.read('state_hash', stateHash));
+  }
+
+  private read(column: 'id' | 'state_hash', value: string): StoredAuthorizationRequest | null {
+    return parse<StoredAuthorizationRequest>(
+      this.db.prepare<[string], { data: string }>(`SELECT data FROM authorization_requests WHERE ${column} = ?`).get(value),
+    );
+  }
+
+  private write(record: StoredAuthorizationRequest): void {
+    this.db
+      .prepare('UPDATE authorization_requests SET state_hash = ?, status = ?, data = ? WHERE id = ?')
+      .run(record.stateHash, record.status, JSON.stringify(record), record.id);
+  }
+
+  async markStarted(
+    id: string,
+    start: { stateHash: string; bindingHash: string; codeVerifier: string | null; startedAt: number },
+    now: number,
+  ): Promise<StoredAuthorizationRequest | null> {
+    return guard(() =>
+      this.db.transaction(() => {
+        const existing = this.read('id', id);
+        if (!existing || existing.expiresAt <= now) return null;
+        const sameBrowser = existing.status === 'started' && existing.bindingHash === start.bindingHash;
+        if (existing.status !== 'created' && !sameBrowser) return null;
+        const record: StoredAuthorizationRequest = { ...existing, ...start, status: 'started' };
+        this.write(record);
+        return record;
+      }).immediate(),
+    );
+  }
+
+  async consume(id: string, stateHash: string, now: number): Promise<StoredAuthorizationRequest | null> {
+    return guard(() =>
+      this.db.transaction(() => {
+        const existing = this.read('id', id);
+        if (!existing || existing.status !== 'started' || existing.stateHash !== stateHash) return null;
+        const record: StoredAuthorizationRequest = { ...existing, status: 'consumed', consumedAt: now };
+        this.write(record);
+        return record;
+      }).immediate(),
+    );
+  }
+
+  async complete(id: string, outcome: StoredAuthorizationRequest['outcome']): Promise<void> {
+    guard(() =>
+      this.db.transaction(() => {
+        const existing = this.read('id', id);
+        if (existing) this.write({ ...existing, status: 'completed', outcome });
+      }).immediate(),
+    );
+  }
+
+  async deleteExpired(before: number): Promise<number> {
+    return guard(() => this.db.prepare('DELETE FROM authorization_requests WHERE expires_at < ?').run(before).changes);
+  }
+}
+
+class SqliteLocks implements LockRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  async acquire(name: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
+    return guard(
+      () =>
+        this.db
+          .prepare(
+            `INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+             WHERE locks.expires_at <= ? OR locks.owner = excluded.owner`,
+          )
+          .run(name, owner, now + ttlMs, now).changes > 0,
+    );
+  }
+
+  async release(name: string, owner: string): Promise<void> {
+    guard(() => this.db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?').run(name, owner));
+  }
+}
+
+class SqliteProfiles implements ProfileRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  async get(id: string): Promise<StoredProfile | null> {
+    return guard(() =>
+      parse<StoredProfile>(this.db.prepare<[string], { data: string }>('SELECT data FROM profiles WHERE id = ?').get(id)),
+    );
+  }
+
+  async list(): Promise<StoredProfile[]> {
+    return guard(() =>
+      this.db
+        .prepare<[], { data: string }>('SELECT data FROM profiles ORDER BY id')
+        .all()
+        .map((row) => JSON.parse(row.data) as StoredProfile),
+    );
+  }
+
+  async put(profile: Omit<StoredProfile, 'version'>, expectedVersion: number): Promise<StoredProfile | null> {
+    return guard(() =>
+      this.db.transaction(() => {
+        const record: StoredProfile = { ...profile, version: expectedVersion + 1 };
+        if (expectedVersion === 0) {
+          const inserted = this.db
+            .prepare('INSERT INTO profiles (id, version, data) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING')
+            .run(record.id, record.version, JSON.stringify(record));
+          return inserted.changes > 0 ? record : null;
+        }
+        const updated = this.db
+          .prepare('UPDATE profiles SET version = ?, data = ? WHERE id = ? AND version = ?')
+          .run(record.version, JSON.stringify(record), record.id, expectedVersion);
+        return updated.changes > 0 ? record : null;
+      }).immediate(),
+    );
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return guard(() => this.db.prepare('DELETE FROM profiles WHERE id = ?').run(id).changes > 0);
+  }
+}
+
+class SqliteDocuments implements DocumentRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  async read(keys: readonly string[]): Promise<Map<string, StoredDocument>> {
+    return guard(() => {
+      const statement = this.db.prepare<[string], { etag: string; data: string }>(
+        'SELECT etag, data FROM documents WHERE key = ?',
+      );
+      const found = new Map<string, StoredDocument>();
+      for (const key of keys) {
+        const row = statement.get(key);
+        if (row) found.set(key, { eTag: row.etag, value: JSON.parse(row.data) as Record<string, unknown> });
+      }
+      return found;
+    });
+  }
+
+  async write(key: string, value: Record<string, unknown>, expectedETag: string | undefined): Promise<string | null> {
+    return guard(() =>
+      this.db.transaction(() => {
+        const eTag = newId('etag');
+        const data = JSON.stringify(value);
+        if (expectedETag === undefined || expectedETag === '*') {
+          this.db
+            .prepare('INSERT INTO documents (key, etag, data) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, data = excluded.data')
+            .run(key, eTag, data);
+          return eTag;
+        }
+        const changed = this.db
+          .prepare('UPDATE documents SET etag = ?, data = ? WHERE key = ? AND etag = ?')
+          .run(eTag, data, key, expectedETag).changes;
+        return changed > 0 ? eTag : null;
+      }).immediate(),
+    );
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    guard(() => {
+      const statement = this.db.prepare('DELETE FROM documents WHERE key = ?');
+      for (const key of keys) statement.run(key);
+    });
+  }
+}
+
+class SqliteAudit implements AuditRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  async append(entry: AuditEntry): Promise<void> {
+    guard(() =>
+      this.db.prepare('INSERT INTO audit (id, target, data) VALUES (?, ?, ?)').run(entry.id, entry.target, JSON.stringify(entry)),
+    );
+  }
+
+  async list(page: { limit: number; before?: string; target?: string }): Promise<AuditEntry[]> {
+    return guard(() => {
+      const clauses: string[] = [];
+      const params: unknown[] = [];
+      if (page.before !== undefined) {
+        clauses.push('seq < (SELECT seq FROM audit WHERE id = ?)');
+        params.push(page.before);
+      }
+      if (page.target !== undefined) (clauses.push('target = ?'), params.push(page.target));
+      const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+      return this.db
+        .prepare<unknown[], { data: string }>(`SELECT data FROM audit ${where} ORDER BY seq DESC LIMIT ?`)
+        .all(...params, page.limit)
+        .map((row) => JSON.parse(row.data) as AuditEntry);
+    });
+  }
+}
+
+class SqliteAdminKeys implements AdminKeyRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  async create(key: StoredAdminKey): Promise<void> {
+    guard(() =>
+      this.db.prepare('INSERT INTO admin_keys (id, key_hash, data) VALUES (?, ?, ?)').run(key.id, key.keyHash, JSON.stringify(key)),
+    );
+  }
+
+  async findByHash(keyHash: string): Promise<StoredAdminKey | null> {
+    return guard(() =>
+      parse<StoredAdminKey>(
+        this.db.prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE key_hash = ?').get(keyHash),
+      ),
+    );
+  }
+
+  async list(): Promise<StoredAdminKey[]> {
+    return guard(() =>
+      this.db
+        .prepare<[], { data: string }>('SELECT data FROM admin_keys ORDER BY id')
+        .all()
+        .map((row) => JSON.parse(row.data) as StoredAdminKey),
+    );
+  }
+
+  async revoke(id: string, at: number): Promise<boolean> {
+    return guard(() =>
+      this.db.transaction(() => {
+        const existing = parse<StoredAdminKey>(
+          this.db.prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE id = ?').get(id),
+        );
+        if (!existing || existing.revokedAt !== null) return false;
+        this.db.prepare('UPDATE admin_keys SET data = ? WHERE id = ?').run(JSON.stringify({ ...existing, revokedAt: at }), id);
+        return true;
+      }).immediate(),
+    );
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The persistence contract. Everything a flow needs lives here (requests, connections, locks,
+ * dialog state, audit), so any instance can finish what another started. Two adapters implement
+ * it: SQLite (default, one machine) and MongoDB (many instances). Secret fields hold ciphertext
+ * from `KeyRing`; the store never sees a plaintext token or client secret.
+ */
+
+export type ConnectionStatus = 'active' | 'pending-verification' | 'needs-reauthorization' | 'revoked';
+
+/** A connection as stored: token fields are ciphertext. */
+export interface StoredConnection {
+  id: string;
+  profileId: string;
+  /** `org` for a pre-authorized (organisation) connection, `user:<channel>:<userId>` otherwise. */
+  subjectKey: string;
+  status: ConnectionStatus;
+  accessToken: string;
+  refreshToken: string | null;
+  tokenType: string;
+  scopes: string[];
+  /** Epoch ms; estimated when the provider sent no `expires_in` (SECURITY row 16). */
+  expiresAt: number;
+  expiresAtEstimated: boolean;
+  /** Hash of the client, scopes and URLs the tokens were obtained with (SECURITY row 39). */
+  profileFingerprint: string;
+  /** Pending verification (SECURITY row 9): hash of the code the user must type, and its expiry. */
+  verification: { codeHash: string; expiresAt: number; attempts: number } | null;
+  /** Stable error code of the last failure (e.g. `invalid-grant`), never a provider message. */
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+  refreshedAt: number | null;
+  /** Who made it: `user:<...>` or `admin:<key name>`. */
+  createdBy: string;
+  /** Bumped on every write; updates are compare-and-set on it. */
+  version: number;
+}
+
+export interface ConnectionFilter {
+  profileId?: string;
+  status?: ConnectionStatus;
+  subjectKey?: string;
+  /** `org` or `user`. */
+  subjectKind?: 'org' | 'user';
+}
+
+export interface ConnectionRepository {
+  get(profileId: string, subjectKey: string): Promise<StoredConnection | null>;
+  getById(id: string): Promise<StoredConnection | null>;
+  /**
+   * Creates or replaces the connection for (profileId, subjectKey). A replacement keeps the id of
+   * the existing record and bumps its version.
+   */
+  upsert(connection: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection>;
+  /** Compare-and-set on `version`; returns the new record, or null when the version moved on. */
+  update(id: string, expectedVersion: number, patch: Partial<Omit<StoredConnection, 'id' | 'version'>>): Promise<StoredConnection | null>;
+  /** Sets fields on every connection of a profile (e.g. status after a profile edit); returns the count. */
+  updateMany(filter: ConnectionFilter, patch: Partial<Pick<StoredConnection, 'status' | 'lastError' | 'updatedAt'>>): Promise<number>;
+  delete(id: string): Promise<boolean>;
+  list(filter: ConnectionFilter, page: { limit: number; after?: string }): Promise<StoredConnection[]>;
+  count(filter: ConnectionFilter): Promise<number>;
+}
+
+export type AuthorizationRequestStatus = 'created' | 'started' | 'consumed' | 'completed';
+
+export interface AuthorizationRequestOutcome {
+  result: 'connected' | 'pending-verification' | 'denied' | 'failed';
+  connectionId?: string;
+  /** Stable error code when result is `failed`. */
+  error?: string;
+}
+
+export interface StoredAuthorizationRequest {
+  /** Opaque one-time id; the sign-in link carries it (`/oauth/start/{id}`). */
+  id: string;
+  profileId: string;
+  subjectKey: string;
+  status: AuthorizationRequestStatus;
+  /** sha256 of the `state` sent to the provider; set when the browser opens the start link. */
+  stateHash: string | null;
+  /** sha256 of the browser-binding cookie value (RFC 9700 §4.7.1). */
+  bindingHash: string | null;
+  /** PKCE verifier, ciphertext; null when the profile does not use PKCE. */
+  codeVerifier: string | null;
+  redirectUri: string;
+  expectedIssuer: string | null;
+  scopes: string[];
+  /** Opaque data of the host (e.g. a conversation reference); the engine does not read it. */
+  context: Record<string, unknown>;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+  startedAt: number | null;
+  consumedAt: number | null;
+  outcome: AuthorizationRequestOutcome | null;
+}
+
+export interface AuthorizationRequestRepository {
+  create(request: StoredAuthorizationRequest): Promise<void>;
+  get(id: string): Promise<StoredAuthorizationRequest | null>;
+  findByStateHash(stateHash: string): Promise<StoredAuthorizationRequest | null>;
+  /**
+   * Binds a request to a browser: succeeds when the request is `created`, or `started` by the same
+   * browser (same bindingHash), not expired at `now`. Sets state hash, binding and verifier.
+   */
+  markStarted(
+    id: string,
+    start: { stateHash: string; bindingHash: string; codeVerifier: string | null; startedAt: number },
+    now: number,
+  ): Promise<StoredAuthorizationRequest | null>;
+  /** Atomically moves `started` → `consumed` for this state; only one caller ever wins. */
+  consume(id: string, stateHash: string, now: number): Promise<StoredAuthorizationRequest | null>;
+  /** Records the outcome and moves the request to `completed`. */
+  complete(id: string, outcome: AuthorizationRequestOutcome): Promise<void>;
+  deleteExpired(before: number): Promise<number>;
+}
+
+export interface LockRepository {
+  /** Takes a lease on `name` for `ttlMs` if free or expired (or already ours); true when taken. */
+  acquire(name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
+  release(name: string, owner: string): Promise<void>;
+}
+
+/** A profile stored by the admin API: custom profiles and overrides of system ones. */
+export interface StoredProfile {
+  id: string;
+  /** `custom` for a full profile, `override` for changes to a bundled one. */
+  kind: 'custom' | 'override';
+  /** The profile or override document without `clientSecret`. */
+  document: Record<string, unknown>;
+  /** Client secret, ciphertext. */
+  clientSecret: string | null;
+  createdAt: number;
+  updatedAt: number;
+  updatedBy: string;
+  version: number;
+}
+
+export interface ProfileRepository {
+  get(id: string): Promise<StoredProfile | null>;
+  list(): Promise<StoredProfile[]>;
+  /** Insert (expectedVersion 0) or compare-and-set update; null when the version moved on. */
+  put(profile: Omit<StoredProfile, 'version'>, expectedVersion: number): Promise<StoredProfile | null>;
+  delete(id: string): Promise<boolean>;
+}
+
+/** Generic documents with optimistic concurrency: the home of botbuilder dialog state. */
+export interface StoredDocument {
+  value: Record<string, unknown>;
+  eTag: string;
+}
+
+export interface DocumentRepository {
+  read(keys: readonly string[]): Promise<Map<string, StoredDocument>>;
+  /**
+   * Writes when `expectedETag` is undefined or `*` (last writer wins), or equals the stored eTag;
+   * with any other eTag (or a stored document missing) it returns null: a conflict.
+   * An expectedETag on a missing document is a conflict too, since someone deleted it.
+   */
+  write(key: string, value: Record<string, unknown>, expectedETag: string | undefined): Promise<string | null>;
+  delete(keys: readonly string[]): Promise<void>;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: number;
+  /** `admin:<name>`, `developer:<name>`, `user:<subject>`, or `system`. */
+  actor: string;
+  action: string;
+  /** e.g. `profile:hubspot`, `connection:<id>`. */
+  target: string;
+  details: Record<string, string | number | boolean | null>;
+}
+
+export interface AuditRepository {
+  append(entry: AuditEntry): Promise<void>;
+  /** Newest first; `before` is the id of the last entry of the previous page. */
+  list(page: { limit: number; before?: string; target?: string }): Promise<AuditEntry[]>;
+}
+
+export interface StoredAdminKey {
+  id: string;
+  name: string;
+  role: 'admin' | 'developer';
+  /** sha256 of the key; the key itself is shown once at creation. */
+  keyHash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface AdminKeyRepository {
+  create(key: StoredAdminKey): Promise<void>;
+  findByHash(keyHash: string): Promise<StoredAdminKey | null>;
+  list(): Promise<StoredAdminKey[]>;
+  revoke(id: string, at: number): Promise<boolean>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mongodb';
+  readonly connections: ConnectionRepository;
+  readonly authorizationRequests: AuthorizationRequestRepository;
+  readonly locks: LockRepository;
+  readonly profiles: ProfileRepository;
+  readonly documents: DocumentRepository;
+  readonly audit: AuditRepository;
+  readonly adminKeys: AdminKeyRepository;
+  /** Cheap round trip for `/healthz`. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

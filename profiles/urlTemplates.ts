@@ -1,0 +1,109 @@
+import Handlebars from 'handlebars';
+import { AuthProfilesError } from './errors';
+
+/**
+ * Profile URLs may contain `{{variable}}` placeholders (e.g. a Zendesk subdomain). The template
+ * language is deliberately reduced to plain placeholders: no helpers, blocks, partials or raw
+ * output, because profile text comes from bot developers and the admin API (SECURITY rows 37–38).
+ */
+
+// A value fills one host label or one path segment; anything that could change the URL's
+// structure (`/`, `?`, `#`, `@`, `:`, `..`) is refused rather than escaped.
+const SAFE_VALUE = /^[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*$/;
+
+const env = Handlebars.create();
+
+type AstNode = { type: string; [key: string]: unknown };
+
+/** The variable names a template uses; throws when it uses anything but plain `{{name}}`. */
+export function templateVariables(source: string, field: string): string[] {
+  let program: { body: AstNode[] };
+  try {
+    program = env.parse(source) as unknown as { body: AstNode[] };
+  } catch {
+    throw templateError(field, 'is not a valid template');
+  }
+  const names: string[] = [];
+  for (const node of program.body) {
+    if (node.type === 'ContentStatement') continue;
+    if (node.type !== 'MustacheStatement') throw templateError(field, 'may only contain plain {{variable}} placeholders');
+    const mustache = node as unknown as {
+      path: { type: string; parts?: string[]; original?: string; data?: boolean };
+      params: unknown[];
+      hash?: unknown;
+      escaped: boolean;
+    };
+    const parts = mustache.path.parts ?? [];
+    if (
+      mustache.path.type !== 'PathExpression' ||
+      mustache.path.data === true ||
+      parts.length !== 1 ||
+      mustache.params.length > 0 ||
+      mustache.hash !== undefined ||
+      !mustache.escaped ||
+      !/^[A-Za-z][A-Za-z0-9_]*$/.test(parts[0] ?? '')
+    ) {
+      throw templateError(field, 'may only contain plain {{variable}} placeholders');
+    }
+    names.push(parts[0] as string);
+  }
+  return [...new Set(names)];
+}
+
+/** Checks that a template only names declared variables. */
+export function assertTemplateVariablesDeclared(source: string, field: string, declared: readonly string[]): void {
+  for (const name of templateVariables(source, field)) {
+    if (!declared.includes(name)) {
+      throw new AuthProfilesError('invalid-template-variable', `${field} uses undeclared variable "${name}"`, {
+        issues: [{ path: field, message: `uses undeclared variable "${name}"` }],
+      });
+    }
+  }
+}
+
+export function assertSafeVariableValue(name: string, value: string, path = `variables.${name}`): void {
+  if (!SAFE_VALUE.test(value) || value.length > 253) {
+    throw new AuthProfilesError(
+      'invalid-template-variable',
+      `variable "${name}" must be letters, digits, '-', '_', '~' or single dots (no '/', '?', '#', '..')`,
+      { issues: [{ path, message: "must be letters, digits, '-', '_', '~' or single dots" }] },
+    );
+  }
+}
+
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+
+/** Renders a URL template with declared, validated, URL-encoded values. */
+export function renderUrlTemplate(
+  source: string,
+  field: string,
+  values: Readonly<Record<string, string>>,
+): string {
+  const names = templateVariables(source, field);
+  if (names.length === 0) return source;
+  const context: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const name of names) {
+    const value = Object.prototype.hasOwnProperty.call(values, name) ? values[name] : undefined;
+    if (value === undefined) {
+      throw new AuthProfilesError('invalid-template-variable', `${field} needs a value for variable "${name}"`, {
+        issues: [{ path: `variables.${name}`, message: 'has no value' }],
+      });
+    }
+    assertSafeVariableValue(name, value);
+    context[name] = encodeURIComponent(value);
+  }
+  let template = compiled.get(source);
+  if (!template) {
+    // strict: a missing name throws instead of rendering ''; noEscape: values are already
+    // URL-encoded, HTML escaping would corrupt them.
+    template = env.compile(source, { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: {} });
+    compiled.set(source, template);
+  }
+  return template(context, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
+}
+
+function templateError(field: string, message: string): AuthProfilesError {
+  return new AuthProfilesError('invalid-template-variable', `${field} ${message}`, {
+    issues: [{ path: field, message }],
+  });
+}
