@@ -31,14 +31,20 @@ export class KeyRing {
 
   constructor(keys: readonly EncryptionKey[]) {
     const first = keys[0];
-    if (!first) throw new AuthProfilesError('invalid-configuration', 'ENCRYPTION_KEYS: at least one key is required');
+    if (!first)
+      throw new AuthProfilesError('invalid-configuration', 'ENCRYPTION_KEYS: at least one key is required');
     this.keys = new Map();
     for (const { id, key } of keys) {
-      if (!KEY_ID.test(id)) throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: bad key id "${id}"`);
+      if (!KEY_ID.test(id))
+        throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: bad key id "${id}"`);
       if (key.length !== 32) {
-        throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: key "${id}" must be 32 bytes (base64)`);
+        throw new AuthProfilesError(
+          'invalid-configuration',
+          `ENCRYPTION_KEYS: key "${id}" must be 32 bytes (base64)`,
+        );
       }
-      if (this.keys.has(id)) throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: key id "${id}" repeats`);
+      if (this.keys.has(id))
+        throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: key id "${id}" repeats`);
       this.keys.set(id, key);
     }
     this.currentKeyId = first.id;
@@ -70,7 +76,9 @@ export class KeyRing {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
       decipher.setAAD(Buffer.from(`${FORMAT}|${keyId}|${context}`, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
+        'utf8',
+      );
     } catch (cause) {
       throw new AuthProfilesError(
         'decryption-failed',
@@ -117,7 +125,10 @@ export function parseEncryptionKeys(value: string): EncryptionKey[] {
     const id = entry.slice(0, separator);
     const key = Buffer.from(entry.slice(separator + 1), 'base64');
     if (key.length !== 32) {
-      throw new AuthProfilesError('invalid-configuration', `ENCRYPTION_KEYS: key "${id}" must decode to 32 bytes`);
+      throw new AuthProfilesError(
+        'invalid-configuration',
+        `ENCRYPTION_KEYS: key "${id}" must decode to 32 bytes`,
+      );
     }
     return { id, key };
   });

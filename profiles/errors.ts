@@ -41,7 +41,11 @@ export class AuthProfilesError extends Error {
   /** HTTP status a web edge should answer with. */
   readonly status: number;
 
-  constructor(code: ErrorCode, message: string, options: { issues?: FieldIssue[]; status?: number; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { issues?: FieldIssue[]; status?: number; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AuthProfilesError';
     this.code = code;

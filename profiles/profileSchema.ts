@@ -54,20 +54,33 @@ export const profileFields = {
   scopes: scopeList.default([]),
   optionalScopes: scopeList.default([]),
   /** Where optional scopes go; unset means they are appended to `scope` (HubSpot uses `optional_scope`). */
-  optionalScopesParam: z.string().regex(/^[a-z_]{1,40}$/).optional(),
+  optionalScopesParam: z
+    .string()
+    .regex(/^[a-z_]{1,40}$/)
+    .optional(),
   scopeSeparator: z.enum([' ', ',', '+']).default(' '),
   pkce: z.boolean().default(true),
-  tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  tokenEndpointAuthMethod: z
+    .enum(['client_secret_basic', 'client_secret_post'])
+    .default('client_secret_basic'),
   authorizationParams: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a parameter name'), z.string().max(1000))
     .default({}),
-  variables: z.record(z.string().regex(VARIABLE_NAME, 'must be a variable name'), variableDeclaration).default({}),
-  variableValues: z.record(z.string().regex(VARIABLE_NAME, 'must be a variable name'), z.string().max(253)).default({}),
+  variables: z
+    .record(z.string().regex(VARIABLE_NAME, 'must be a variable name'), variableDeclaration)
+    .default({}),
+  variableValues: z
+    .record(z.string().regex(VARIABLE_NAME, 'must be a variable name'), z.string().max(253))
+    .default({}),
   authorization: z.enum(['pre-authorized', 'per-user']).default('per-user'),
   apiBaseUrl: urlTemplate.optional(),
   checkUrl: urlTemplate.optional(),
   /** token_type values accepted in token responses, compared case-insensitively (RFC 6749 §7.1). */
-  tokenTypes: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/)).min(1).max(10).default(['bearer']),
+  tokenTypes: z
+    .array(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/))
+    .min(1)
+    .max(10)
+    .default(['bearer']),
   /** Lifetime assumed when a token response has no `expires_in` (SECURITY row 16). */
   defaultTokenTtlSeconds: z.number().int().min(60).max(31_536_000).default(3600),
 };
@@ -126,7 +139,10 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
   const declared = Object.keys(profile.variables);
   for (const name of Object.keys(profile.authorizationParams)) {
     if ((RESERVED_AUTHORIZATION_PARAMS as readonly string[]).includes(name.toLowerCase())) {
-      issues.push({ path: `authorizationParams.${name}`, message: 'is set by the engine and cannot be overridden' });
+      issues.push({
+        path: `authorizationParams.${name}`,
+        message: 'is set by the engine and cannot be overridden',
+      });
     }
   }
   for (const [name, value] of Object.entries(profile.variableValues)) {
@@ -139,9 +155,6 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
     } catch (error) {
       issues.push(...((error as AuthProfilesError).issues ?? []));
     }
-  }
-  if (profile.kind === 'custom' && (profile.clientIdEnv || profile.clientSecretEnv)) {
-    issues.push({ path: 'clientIdEnv', message: 'is only for bundled system profiles' });
   }
   for (const field of URL_FIELDS) {
     const source = profile[field];
@@ -190,18 +203,20 @@ export function urlProblem(value: string, options: ProfileValidationOptions): st
 }
 
 export function zodIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || (issue.code === 'unrecognized_keys' ? '' : '(root)'),
-    message: issue.message,
-  })).flatMap((issue, index) => {
-    const raw = error.issues[index];
-    // Unknown keys: name each one, so the error points at the field to remove.
-    if (raw && raw.code === 'unrecognized_keys') {
-      const prefix = issue.path && issue.path !== '(root)' ? `${issue.path}.` : '';
-      return raw.keys.map((key) => ({ path: `${prefix}${key}`, message: 'is not a known field' }));
-    }
-    return [issue];
-  });
+  return error.issues
+    .map((issue) => ({
+      path: issue.path.map(String).join('.') || (issue.code === 'unrecognized_keys' ? '' : '(root)'),
+      message: issue.message,
+    }))
+    .flatMap((issue, index) => {
+      const raw = error.issues[index];
+      // Unknown keys: name each one, so the error points at the field to remove.
+      if (raw && raw.code === 'unrecognized_keys') {
+        const prefix = issue.path && issue.path !== '(root)' ? `${issue.path}.` : '';
+        return raw.keys.map((key) => ({ path: `${prefix}${key}`, message: 'is not a known field' }));
+      }
+      return [issue];
+    });
 }
 
 export function invalidProfile(issues: FieldIssue[]): AuthProfilesError {

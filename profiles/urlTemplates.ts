@@ -26,7 +26,8 @@ export function templateVariables(source: string, field: string): string[] {
   const names: string[] = [];
   for (const node of program.body) {
     if (node.type === 'ContentStatement') continue;
-    if (node.type !== 'MustacheStatement') throw templateError(field, 'may only contain plain {{variable}} placeholders');
+    if (node.type !== 'MustacheStatement')
+      throw templateError(field, 'may only contain plain {{variable}} placeholders');
     const mustache = node as unknown as {
       path: { type: string; parts?: string[]; original?: string; data?: boolean };
       params: unknown[];
@@ -51,12 +52,20 @@ export function templateVariables(source: string, field: string): string[] {
 }
 
 /** Checks that a template only names declared variables. */
-export function assertTemplateVariablesDeclared(source: string, field: string, declared: readonly string[]): void {
+export function assertTemplateVariablesDeclared(
+  source: string,
+  field: string,
+  declared: readonly string[],
+): void {
   for (const name of templateVariables(source, field)) {
     if (!declared.includes(name)) {
-      throw new AuthProfilesError('invalid-template-variable', `${field} uses undeclared variable "${name}"`, {
-        issues: [{ path: field, message: `uses undeclared variable "${name}"` }],
-      });
+      throw new AuthProfilesError(
+        'invalid-template-variable',
+        `${field} uses undeclared variable "${name}"`,
+        {
+          issues: [{ path: field, message: `uses undeclared variable "${name}"` }],
+        },
+      );
     }
   }
 }
@@ -85,9 +94,13 @@ export function renderUrlTemplate(
   for (const name of names) {
     const value = Object.prototype.hasOwnProperty.call(values, name) ? values[name] : undefined;
     if (value === undefined) {
-      throw new AuthProfilesError('invalid-template-variable', `${field} needs a value for variable "${name}"`, {
-        issues: [{ path: `variables.${name}`, message: 'has no value' }],
-      });
+      throw new AuthProfilesError(
+        'invalid-template-variable',
+        `${field} needs a value for variable "${name}"`,
+        {
+          issues: [{ path: `variables.${name}`, message: 'has no value' }],
+        },
+      );
     }
     assertSafeVariableValue(name, value);
     context[name] = encodeURIComponent(value);
@@ -96,7 +109,12 @@ export function renderUrlTemplate(
   if (!template) {
     // strict: a missing name throws instead of rendering ''; noEscape: values are already
     // URL-encoded, HTML escaping would corrupt them.
-    template = env.compile(source, { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: {} });
+    template = env.compile(source, {
+      strict: true,
+      noEscape: true,
+      knownHelpersOnly: true,
+      knownHelpers: {},
+    });
     compiled.set(source, template);
   }
   return template(context, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });

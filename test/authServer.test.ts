@@ -89,7 +89,10 @@ async function clientPost(
   }
   const res = await fetch(server.url(pathname), { method: 'POST', headers, body: form.toString() });
   const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as TokenResponse & Record<string, unknown>) : {} };
+  return {
+    status: res.status,
+    body: text ? (JSON.parse(text) as TokenResponse & Record<string, unknown>) : {},
+  };
 }
 
 /** authorize → consent → code exchange, as the bot does it. */
@@ -202,7 +205,7 @@ describe('demo authorization server', () => {
       login: 'alice',
     });
     expect(callback.searchParams.get('error')).toBe('invalid_request');
-    expect(callback.searchParams.get('error_description')).toMatch(/code_challenge/);
+    expect(callback.searchParams.get('error_description')).toMatch(/PKCE/);
     expect(callback.searchParams.get('state')).toBe('s');
     expect(callback.searchParams.get('code')).toBeNull();
   });
@@ -227,6 +230,15 @@ describe('demo authorization server', () => {
     );
     expect(asBasic.status).toBe(401);
     expect(asBasic.body.error).toBe('invalid_client');
+
+    // And the other way round: a client_secret_basic client may not put its secret in the body.
+    const asPost = await clientPost(
+      { ...basicClient, token_endpoint_auth_method: 'client_secret_post' },
+      '/token',
+      { grant_type: 'refresh_token', refresh_token: 'whatever' },
+    );
+    expect(asPost.status).toBe(401);
+    expect(asPost.body.error).toBe('invalid_client');
   });
 
   it('reports error=access_denied with state and iss when the user cancels consent', async () => {
@@ -254,7 +266,9 @@ describe('demo authorization server', () => {
       code: second.searchParams.get('code') ?? '',
       redirect_uri: REDIRECT_URI,
     });
-    const introspection = await clientPost(postClient, '/token/introspection', { token: body.access_token ?? '' });
+    const introspection = await clientPost(postClient, '/token/introspection', {
+      token: body.access_token ?? '',
+    });
     expect(introspection.body).toMatchObject({ active: true, sub: 'carol' });
   });
 
@@ -307,7 +321,9 @@ describe('demo authorization server', () => {
     const { body } = await obtainTokens(postClient, DEALS);
     const accessToken = body.access_token ?? '';
     const refreshToken = body.refresh_token ?? '';
-    expect((await clientPost(postClient, '/token/introspection', { token: accessToken })).body.active).toBe(true);
+    expect((await clientPost(postClient, '/token/introspection', { token: accessToken })).body.active).toBe(
+      true,
+    );
 
     const revokeAccess = await clientPost(postClient, '/token/revocation', {
       token: accessToken,
@@ -340,7 +356,10 @@ describe('demo authorization server', () => {
     });
 
     const { body } = await obtainTokens(basicClient, DEALS);
-    await clientPost(basicClient, '/token', { grant_type: 'refresh_token', refresh_token: body.refresh_token ?? '' });
+    await clientPost(basicClient, '/token', {
+      grant_type: 'refresh_token',
+      refresh_token: body.refresh_token ?? '',
+    });
     await clientPost(basicClient, '/token', { grant_type: 'refresh_token', refresh_token: 'not-a-token' });
     await clientPost(basicClient, '/token/introspection', { token: body.access_token ?? '' });
     await clientPost(basicClient, '/token/revocation', { token: body.access_token ?? '' });
@@ -377,5 +396,57 @@ describe('demo authorization server', () => {
     });
     expect(res.status).toBe(200);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(380);
+  });
+
+  it('expires access tokens after accessTokenTtl and hides /_ endpoints without testHooks', async () => {
+    const shortLived = await startAuthServer({
+      clients: [postClient],
+      accessTokenTtl: 1,
+      scopes: [DEALS],
+      testHooks: false,
+    });
+    try {
+      expect((await fetch(shortLived.url('/_stats'))).status).toBe(404);
+      const { verifier, challenge } = pkcePair();
+      const url = new URL(shortLived.url('/auth'));
+      url.search = new URLSearchParams({
+        response_type: 'code',
+        client_id: postClient.client_id,
+        redirect_uri: REDIRECT_URI,
+        // A request that ends with no granted scope is answered with access_denied.
+        scope: DEALS,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }).toString();
+      const callback = await completeConsent(url.toString(), { login: 'dave' });
+      const introspect = async (token: string): Promise<unknown> => {
+        const res = await fetch(shortLived.url('/token/introspection'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token, client_id: postClient.client_id, client_secret: 'post-secret' }),
+        });
+        return ((await res.json()) as { active: boolean }).active;
+      };
+      const res = await fetch(shortLived.url('/token'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: callback.searchParams.get('code') ?? '',
+          redirect_uri: REDIRECT_URI,
+          code_verifier: verifier,
+          client_id: postClient.client_id,
+          client_secret: postClient.client_secret,
+        }),
+      });
+      const body = (await res.json()) as TokenResponse;
+      expect(body.expires_in).toBe(1);
+      expect(await introspect(body.access_token ?? '')).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      expect(await introspect(body.access_token ?? '')).toBe(false);
+      expect(await introspect(body.refresh_token ?? '')).toBe(true);
+    } finally {
+      await shortLived.stop();
+    }
   });
 });

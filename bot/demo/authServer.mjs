@@ -108,9 +108,81 @@ function buildProvider(config, issuer) {
   });
 }
 
+/** The token, revocation or introspection endpoint a request is for, if any. */
+function endpointOf(ctx) {
+  return ctx.method === 'POST' ? TOKEN_ENDPOINTS.get(ctx.path) : undefined;
+}
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Reads the form of a token-endpoint request once, before oidc-provider does, and hands the bytes on as
+ * req.body (which oidc-provider accepts in place of the stream; it warns once on stderr about it).
+ */
+async function formOf(ctx) {
+  if (!ctx.state.form) {
+    const body = await readBody(ctx.req);
+    ctx.req.body = body;
+    ctx.state.form = new URLSearchParams(body.toString('utf8'));
+  }
+  return ctx.state.form;
+}
+
+function json(ctx, status, body) {
+  ctx.status = status;
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify(body);
+}
+
+function basicAuthClientId(header) {
+  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  // RFC 6749 §2.3.1: the id is form-urlencoded inside the Basic credentials.
+  return decodeURIComponent((colon < 0 ? decoded : decoded.slice(0, colon)).replace(/\+/g, ' '));
+}
+
+/**
+ * oidc-provider accepts client_secret_basic and client_secret_post interchangeably. Real providers
+ * often accept only the registered one, so reject the other: a bot that sends the wrong one fails here too.
+ */
+function registeredClientAuth(config) {
+  const methods = new Map(
+    config.clients.map((c) => [c.client_id, c.token_endpoint_auth_method ?? 'client_secret_basic']),
+  );
+  return async function registeredClientAuthMiddleware(ctx, next) {
+    if (!endpointOf(ctx)) return next();
+    const form = await formOf(ctx);
+    const basicId = basicAuthClientId(ctx.get('authorization'));
+    const used =
+      basicId !== undefined
+        ? 'client_secret_basic'
+        : form.has('client_secret')
+          ? 'client_secret_post'
+          : undefined;
+    const registered = methods.get(basicId ?? form.get('client_id') ?? '');
+    if (used && registered && used !== registered) {
+      return json(ctx, 401, {
+        error: 'invalid_client',
+        error_description: `client authentication must use ${registered}`,
+      });
+    }
+    return next();
+  };
+}
+
 /** Counters and fault injection for tests; mounted only when config.testHooks is true. */
 function testHooks() {
-  const zeroStats = () => ({ token: { authorization_code: 0, refresh_token: 0 }, revocation: 0, introspection: 0 });
+  const zeroStats = () => ({
+    token: { authorization_code: 0, refresh_token: 0 },
+    revocation: 0,
+    introspection: 0,
+  });
   let stats = zeroStats();
   // FAULT INJECTION (tests only): endpoint name -> { status?, times, delayMs? }.
   let faults = {};
@@ -125,21 +197,9 @@ function testHooks() {
   const count = (endpoint, grantType) => {
     if (endpoint !== 'token') stats[endpoint] += 1;
     else {
-      const key = typeof grantType === 'string' ? grantType : 'unknown';
+      const key = grantType ?? 'unknown';
       stats.token[key] = (stats.token[key] ?? 0) + 1;
     }
-  };
-
-  const readBody = async (req) => {
-    const chunks = [];
-    for await (const chunk of req) chunks.push(chunk);
-    return Buffer.concat(chunks).toString('utf8');
-  };
-
-  const json = (ctx, status, body) => {
-    ctx.status = status;
-    ctx.type = 'application/json';
-    ctx.body = JSON.stringify(body);
   };
 
   return async function testHooksMiddleware(ctx, next) {
@@ -149,7 +209,7 @@ function testHooks() {
       return json(ctx, 200, stats);
     }
     if (ctx.path === '/_faults' && ctx.method === 'POST') {
-      const requested = JSON.parse((await readBody(ctx.req)) || '{}');
+      const requested = JSON.parse((await readBody(ctx.req)).toString('utf8') || '{}');
       for (const [endpoint, f] of Object.entries(requested)) {
         faults[endpoint] = { status: f.status, delayMs: f.delayMs ?? 0, times: f.times ?? 1 };
       }
@@ -160,25 +220,20 @@ function testHooks() {
       return json(ctx, 200, faults);
     }
 
-    const endpoint = ctx.method === 'POST' ? TOKEN_ENDPOINTS.get(ctx.path) : undefined;
+    const endpoint = endpointOf(ctx);
     if (!endpoint) return next();
 
+    // Counted at the HTTP level, before the provider answers, so failed and faulted requests count too.
+    count(endpoint, (await formOf(ctx)).get('grant_type'));
     const fault = takeFault(endpoint);
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.status) {
-      // The provider never sees this request, so read the form here to count its grant type.
-      const form = new URLSearchParams(await readBody(ctx.req));
-      count(endpoint, form.get('grant_type'));
-      return json(ctx, fault.status, { error: 'temporarily_unavailable', error_description: 'injected fault' });
+      return json(ctx, fault.status, {
+        error: 'temporarily_unavailable',
+        error_description: 'injected fault',
+      });
     }
-
-    // Count after the provider parsed the form; its error handler answers failures without throwing,
-    // so failed requests (invalid_grant, invalid_client) are counted too, before the response is sent.
-    try {
-      await next();
-    } finally {
-      count(endpoint, ctx.oidc?.body?.grant_type);
-    }
+    return next();
   };
 }
 
@@ -198,6 +253,7 @@ async function main() {
 
   const provider = buildProvider(config, issuer);
   if (config.testHooks) provider.use(testHooks());
+  provider.use(registeredClientAuth(config));
   provider.on('server_error', (_ctx, err) => console.error('auth server error:', err));
   handler = provider.callback();
 

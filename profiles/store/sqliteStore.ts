@@ -83,12 +83,18 @@ function migrate(db: Database.Database): void {
   `);
 }
 
-/** SQLite errors (busy, disk I/O, closed) become `store-unavailable` with no SQL in the message. */
+/**
+ * SQLite errors (busy, disk I/O, closed) become `store-unavailable` with no SQL in the message; a
+ * unique-key violation is the caller's `conflict`, not an outage.
+ */
 function guard<T>(work: () => T): T {
   try {
     return work();
   } catch (cause) {
     if (cause instanceof AuthProfilesError) throw cause;
+    if (cause instanceof Database.SqliteError && cause.code.startsWith('SQLITE_CONSTRAINT')) {
+      throw new AuthProfilesError('conflict', 'a record with this key already exists', { cause });
+    }
     throw new AuthProfilesError('store-unavailable', 'the SQLite store is unavailable', { cause });
   }
 }
@@ -100,9 +106,10 @@ function parse<T>(row: { data: string } | undefined): T | null {
 class SqliteConnections implements ConnectionRepository {
   constructor(private readonly db: Database.Database) {}
 
-  private readonly byKey = () => this.db.prepare<[string, string], { data: string }>(
-    'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
-  );
+  private readonly byKey = () =>
+    this.db.prepare<[string, string], { data: string }>(
+      'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
+    );
   private statementByKey: Database.Statement<[string, string], { data: string }> | undefined;
 
   async get(profileId: string, subjectKey: string): Promise<StoredConnection | null> {
@@ -114,31 +121,44 @@ class SqliteConnections implements ConnectionRepository {
 
   async getById(id: string): Promise<StoredConnection | null> {
     return guard(() =>
-      parse<StoredConnection>(this.db.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id)),
+      parse<StoredConnection>(
+        this.db.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
+      ),
     );
   }
 
   async upsert(input: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection> {
     return guard(() =>
-      this.db.transaction(() => {
-        const existing = parse<StoredConnection>(
+      this.db
+        .transaction(() => {
+          const existing = parse<StoredConnection>(
+            this.db
+              .prepare<[string, string], { data: string }>(
+                'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
+              )
+              .get(input.profileId, input.subjectKey),
+          );
+          const record: StoredConnection = {
+            ...input,
+            id: existing?.id ?? input.id ?? newId('con'),
+            version: (existing?.version ?? 0) + 1,
+          };
           this.db
-            .prepare<[string, string], { data: string }>('SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?')
-            .get(input.profileId, input.subjectKey),
-        );
-        const record: StoredConnection = {
-          ...input,
-          id: existing?.id ?? input.id ?? newId('con'),
-          version: (existing?.version ?? 0) + 1,
-        };
-        this.db
-          .prepare(
-            `INSERT INTO connections (id, profile_id, subject_key, status, version, data) VALUES (?, ?, ?, ?, ?, ?)
+            .prepare(
+              `INSERT INTO connections (id, profile_id, subject_key, status, version, data) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (profile_id, subject_key) DO UPDATE SET status = excluded.status, version = excluded.version, data = excluded.data`,
-          )
-          .run(record.id, record.profileId, record.subjectKey, record.status, record.version, JSON.stringify(record));
-        return record;
-      }).immediate(),
+            )
+            .run(
+              record.id,
+              record.profileId,
+              record.subjectKey,
+              record.status,
+              record.version,
+              JSON.stringify(record),
+            );
+          return record;
+        })
+        .immediate(),
     );
   }
 
@@ -148,17 +168,26 @@ class SqliteConnections implements ConnectionRepository {
     patch: Partial<Omit<StoredConnection, 'id' | 'version'>>,
   ): Promise<StoredConnection | null> {
     return guard(() =>
-      this.db.transaction(() => {
-        const existing = parse<StoredConnection>(
-          this.db.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
-        );
-        if (!existing || existing.version !== expectedVersion) return null;
-        const record: StoredConnection = { ...existing, ...patch, id, version: expectedVersion + 1 };
-        this.db
-          .prepare('UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ? AND version = ?')
-          .run(record.status, record.version, JSON.stringify(record), id, expectedVersion);
-        return record;
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const existing = parse<StoredConnection>(
+            this.db.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
+          );
+          if (!existing || existing.version !== expectedVersion) return null;
+          // profile_id/subject_key are the lookup key; moving a record would leave them stale.
+          if (
+            (patch.profileId !== undefined && patch.profileId !== existing.profileId) ||
+            (patch.subjectKey !== undefined && patch.subjectKey !== existing.subjectKey)
+          ) {
+            throw new AuthProfilesError('conflict', 'a connection cannot move to another profile or subject');
+          }
+          const record: StoredConnection = { ...existing, ...patch, id, version: expectedVersion + 1 };
+          this.db
+            .prepare('UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ? AND version = ?')
+            .run(record.status, record.version, JSON.stringify(record), id, expectedVersion);
+          return record;
+        })
+        .immediate(),
     );
   }
 
@@ -167,17 +196,23 @@ class SqliteConnections implements ConnectionRepository {
     patch: Partial<Pick<StoredConnection, 'status' | 'lastError' | 'updatedAt'>>,
   ): Promise<number> {
     return guard(() =>
-      this.db.transaction(() => {
-        const { where, params } = connectionWhere(filter);
-        const rows = this.db.prepare<unknown[], { data: string }>(`SELECT data FROM connections ${where}`).all(...params);
-        const write = this.db.prepare('UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ?');
-        for (const row of rows) {
-          const existing = JSON.parse(row.data) as StoredConnection;
-          const record = { ...existing, ...patch, version: existing.version + 1 };
-          write.run(record.status, record.version, JSON.stringify(record), record.id);
-        }
-        return rows.length;
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const { where, params } = connectionWhere(filter);
+          const rows = this.db
+            .prepare<unknown[], { data: string }>(`SELECT data FROM connections ${where}`)
+            .all(...params);
+          const write = this.db.prepare(
+            'UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ?',
+          );
+          for (const row of rows) {
+            const existing = JSON.parse(row.data) as StoredConnection;
+            const record = { ...existing, ...patch, version: existing.version + 1 };
+            write.run(record.status, record.version, JSON.stringify(record), record.id);
+          }
+          return rows.length;
+        })
+        .immediate(),
     );
   }
 
@@ -198,7 +233,9 @@ class SqliteConnections implements ConnectionRepository {
   async count(filter: ConnectionFilter): Promise<number> {
     return guard(() => {
       const { where, params } = connectionWhere(filter);
-      const row = this.db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM connections ${where}`).get(...params);
+      const row = this.db
+        .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM connections ${where}`)
+        .get(...params);
       return row?.n ?? 0;
     });
   }
@@ -222,7 +259,9 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
   async create(request: StoredAuthorizationRequest): Promise<void> {
     guard(() =>
       this.db
-        .prepare('INSERT INTO authorization_requests (id, state_hash, status, expires_at, data) VALUES (?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO authorization_requests (id, state_hash, status, expires_at, data) VALUES (?, ?, ?, ?, ?)',
+        )
         .run(request.id, request.stateHash, request.status, request.expiresAt, JSON.stringify(request)),
     );
   }
@@ -237,7 +276,9 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
 
   private read(column: 'id' | 'state_hash', value: string): StoredAuthorizationRequest | null {
     return parse<StoredAuthorizationRequest>(
-      this.db.prepare<[string], { data: string }>(`SELECT data FROM authorization_requests WHERE ${column} = ?`).get(value),
+      this.db
+        .prepare<[string], { data: string }>(`SELECT data FROM authorization_requests WHERE ${column} = ?`)
+        .get(value),
     );
   }
 
@@ -253,41 +294,49 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
     now: number,
   ): Promise<StoredAuthorizationRequest | null> {
     return guard(() =>
-      this.db.transaction(() => {
-        const existing = this.read('id', id);
-        if (!existing || existing.expiresAt <= now) return null;
-        const sameBrowser = existing.status === 'started' && existing.bindingHash === start.bindingHash;
-        if (existing.status !== 'created' && !sameBrowser) return null;
-        const record: StoredAuthorizationRequest = { ...existing, ...start, status: 'started' };
-        this.write(record);
-        return record;
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const existing = this.read('id', id);
+          if (!existing || existing.expiresAt <= now) return null;
+          const sameBrowser = existing.status === 'started' && existing.bindingHash === start.bindingHash;
+          if (existing.status !== 'created' && !sameBrowser) return null;
+          const record: StoredAuthorizationRequest = { ...existing, ...start, status: 'started' };
+          this.write(record);
+          return record;
+        })
+        .immediate(),
     );
   }
 
   async consume(id: string, stateHash: string, now: number): Promise<StoredAuthorizationRequest | null> {
     return guard(() =>
-      this.db.transaction(() => {
-        const existing = this.read('id', id);
-        if (!existing || existing.status !== 'started' || existing.stateHash !== stateHash) return null;
-        const record: StoredAuthorizationRequest = { ...existing, status: 'consumed', consumedAt: now };
-        this.write(record);
-        return record;
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const existing = this.read('id', id);
+          if (!existing || existing.status !== 'started' || existing.stateHash !== stateHash) return null;
+          const record: StoredAuthorizationRequest = { ...existing, status: 'consumed', consumedAt: now };
+          this.write(record);
+          return record;
+        })
+        .immediate(),
     );
   }
 
   async complete(id: string, outcome: StoredAuthorizationRequest['outcome']): Promise<void> {
     guard(() =>
-      this.db.transaction(() => {
-        const existing = this.read('id', id);
-        if (existing) this.write({ ...existing, status: 'completed', outcome });
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const existing = this.read('id', id);
+          if (existing) this.write({ ...existing, status: 'completed', outcome });
+        })
+        .immediate(),
     );
   }
 
   async deleteExpired(before: number): Promise<number> {
-    return guard(() => this.db.prepare('DELETE FROM authorization_requests WHERE expires_at < ?').run(before).changes);
+    return guard(
+      () => this.db.prepare('DELETE FROM authorization_requests WHERE expires_at < ?').run(before).changes,
+    );
   }
 }
 
@@ -317,7 +366,9 @@ class SqliteProfiles implements ProfileRepository {
 
   async get(id: string): Promise<StoredProfile | null> {
     return guard(() =>
-      parse<StoredProfile>(this.db.prepare<[string], { data: string }>('SELECT data FROM profiles WHERE id = ?').get(id)),
+      parse<StoredProfile>(
+        this.db.prepare<[string], { data: string }>('SELECT data FROM profiles WHERE id = ?').get(id),
+      ),
     );
   }
 
@@ -332,19 +383,23 @@ class SqliteProfiles implements ProfileRepository {
 
   async put(profile: Omit<StoredProfile, 'version'>, expectedVersion: number): Promise<StoredProfile | null> {
     return guard(() =>
-      this.db.transaction(() => {
-        const record: StoredProfile = { ...profile, version: expectedVersion + 1 };
-        if (expectedVersion === 0) {
-          const inserted = this.db
-            .prepare('INSERT INTO profiles (id, version, data) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING')
-            .run(record.id, record.version, JSON.stringify(record));
-          return inserted.changes > 0 ? record : null;
-        }
-        const updated = this.db
-          .prepare('UPDATE profiles SET version = ?, data = ? WHERE id = ? AND version = ?')
-          .run(record.version, JSON.stringify(record), record.id, expectedVersion);
-        return updated.changes > 0 ? record : null;
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const record: StoredProfile = { ...profile, version: expectedVersion + 1 };
+          if (expectedVersion === 0) {
+            const inserted = this.db
+              .prepare(
+                'INSERT INTO profiles (id, version, data) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
+              )
+              .run(record.id, record.version, JSON.stringify(record));
+            return inserted.changes > 0 ? record : null;
+          }
+          const updated = this.db
+            .prepare('UPDATE profiles SET version = ?, data = ? WHERE id = ? AND version = ?')
+            .run(record.version, JSON.stringify(record), record.id, expectedVersion);
+          return updated.changes > 0 ? record : null;
+        })
+        .immediate(),
     );
   }
 
@@ -370,22 +425,30 @@ class SqliteDocuments implements DocumentRepository {
     });
   }
 
-  async write(key: string, value: Record<string, unknown>, expectedETag: string | undefined): Promise<string | null> {
+  async write(
+    key: string,
+    value: Record<string, unknown>,
+    expectedETag: string | undefined,
+  ): Promise<string | null> {
     return guard(() =>
-      this.db.transaction(() => {
-        const eTag = newId('etag');
-        const data = JSON.stringify(value);
-        if (expectedETag === undefined || expectedETag === '*') {
-          this.db
-            .prepare('INSERT INTO documents (key, etag, data) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, data = excluded.data')
-            .run(key, eTag, data);
-          return eTag;
-        }
-        const changed = this.db
-          .prepare('UPDATE documents SET etag = ?, data = ? WHERE key = ? AND etag = ?')
-          .run(eTag, data, key, expectedETag).changes;
-        return changed > 0 ? eTag : null;
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const eTag = newId('etag');
+          const data = JSON.stringify(value);
+          if (expectedETag === undefined || expectedETag === '*') {
+            this.db
+              .prepare(
+                'INSERT INTO documents (key, etag, data) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, data = excluded.data',
+              )
+              .run(key, eTag, data);
+            return eTag;
+          }
+          const changed = this.db
+            .prepare('UPDATE documents SET etag = ?, data = ? WHERE key = ? AND etag = ?')
+            .run(eTag, data, key, expectedETag).changes;
+          return changed > 0 ? eTag : null;
+        })
+        .immediate(),
     );
   }
 
@@ -402,7 +465,9 @@ class SqliteAudit implements AuditRepository {
 
   async append(entry: AuditEntry): Promise<void> {
     guard(() =>
-      this.db.prepare('INSERT INTO audit (id, target, data) VALUES (?, ?, ?)').run(entry.id, entry.target, JSON.stringify(entry)),
+      this.db
+        .prepare('INSERT INTO audit (id, target, data) VALUES (?, ?, ?)')
+        .run(entry.id, entry.target, JSON.stringify(entry)),
     );
   }
 
@@ -429,14 +494,18 @@ class SqliteAdminKeys implements AdminKeyRepository {
 
   async create(key: StoredAdminKey): Promise<void> {
     guard(() =>
-      this.db.prepare('INSERT INTO admin_keys (id, key_hash, data) VALUES (?, ?, ?)').run(key.id, key.keyHash, JSON.stringify(key)),
+      this.db
+        .prepare('INSERT INTO admin_keys (id, key_hash, data) VALUES (?, ?, ?)')
+        .run(key.id, key.keyHash, JSON.stringify(key)),
     );
   }
 
   async findByHash(keyHash: string): Promise<StoredAdminKey | null> {
     return guard(() =>
       parse<StoredAdminKey>(
-        this.db.prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE key_hash = ?').get(keyHash),
+        this.db
+          .prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE key_hash = ?')
+          .get(keyHash),
       ),
     );
   }
@@ -452,14 +521,18 @@ class SqliteAdminKeys implements AdminKeyRepository {
 
   async revoke(id: string, at: number): Promise<boolean> {
     return guard(() =>
-      this.db.transaction(() => {
-        const existing = parse<StoredAdminKey>(
-          this.db.prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE id = ?').get(id),
-        );
-        if (!existing || existing.revokedAt !== null) return false;
-        this.db.prepare('UPDATE admin_keys SET data = ? WHERE id = ?').run(JSON.stringify({ ...existing, revokedAt: at }), id);
-        return true;
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const existing = parse<StoredAdminKey>(
+            this.db.prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE id = ?').get(id),
+          );
+          if (!existing || existing.revokedAt !== null) return false;
+          this.db
+            .prepare('UPDATE admin_keys SET data = ? WHERE id = ?')
+            .run(JSON.stringify({ ...existing, revokedAt: at }), id);
+          return true;
+        })
+        .immediate(),
     );
   }
 }

@@ -53,9 +53,16 @@ export interface ConnectionRepository {
    */
   upsert(connection: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection>;
   /** Compare-and-set on `version`; returns the new record, or null when the version moved on. */
-  update(id: string, expectedVersion: number, patch: Partial<Omit<StoredConnection, 'id' | 'version'>>): Promise<StoredConnection | null>;
+  update(
+    id: string,
+    expectedVersion: number,
+    patch: Partial<Omit<StoredConnection, 'id' | 'version'>>,
+  ): Promise<StoredConnection | null>;
   /** Sets fields on every connection of a profile (e.g. status after a profile edit); returns the count. */
-  updateMany(filter: ConnectionFilter, patch: Partial<Pick<StoredConnection, 'status' | 'lastError' | 'updatedAt'>>): Promise<number>;
+  updateMany(
+    filter: ConnectionFilter,
+    patch: Partial<Pick<StoredConnection, 'status' | 'lastError' | 'updatedAt'>>,
+  ): Promise<number>;
   delete(id: string): Promise<boolean>;
   list(filter: ConnectionFilter, page: { limit: number; after?: string }): Promise<StoredConnection[]>;
   count(filter: ConnectionFilter): Promise<number>;
@@ -85,6 +92,8 @@ export interface StoredAuthorizationRequest {
   redirectUri: string;
   expectedIssuer: string | null;
   scopes: string[];
+  /** On success the connection waits for a code typed in the conversation (SECURITY row 9). */
+  requireVerification: boolean;
   /** Opaque data of the host (e.g. a conversation reference); the engine does not read it. */
   context: Record<string, unknown>;
   createdBy: string;
@@ -157,7 +166,11 @@ export interface DocumentRepository {
    * with any other eTag (or a stored document missing) it returns null: a conflict.
    * An expectedETag on a missing document is a conflict too, since someone deleted it.
    */
-  write(key: string, value: Record<string, unknown>, expectedETag: string | undefined): Promise<string | null>;
+  write(
+    key: string,
+    value: Record<string, unknown>,
+    expectedETag: string | undefined,
+  ): Promise<string | null>;
   delete(keys: readonly string[]): Promise<void>;
 }
 

@@ -109,7 +109,9 @@ export async function completeConsent(authorizationUrl: string, opts: ConsentOpt
 
     const html = await res.text();
     if (res.status !== 200) {
-      throw new Error(`authorization server answered ${res.status} at ${url.pathname}: ${html.slice(0, 500)}`);
+      throw new Error(
+        `authorization server answered ${res.status} at ${url.pathname}: ${html.slice(0, 500)}`,
+      );
     }
     const page = parseInteractionPage(html, url);
     if (page.prompt === 'login') {

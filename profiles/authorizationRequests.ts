@@ -1,0 +1,152 @@
+import { secretContext } from './encryption';
+import { recordAudit, redirectUriFor, type EngineContext } from './engineContext';
+import { AuthProfilesError } from './errors';
+import { newId, randomToken, sha256 } from './ids';
+import { codeChallengeS256, createCodeVerifier } from './oauth/pkce';
+import { assertUsable, profileUrl, type Profile } from './profileCatalog';
+import type { StoredAuthorizationRequest } from './store/types';
+import { subjectKey, type Subject } from './subjects';
+
+/**
+ * Step 1 of the authorization-code flow: an opaque one-time request the sign-in link points at,
+ * and the redirect to the provider once a browser opens that link (DESIGN flow 1).
+ */
+
+export interface NewAuthorizationRequest {
+  profile: Profile;
+  subject: Subject;
+  /** Host data kept with the request and handed back on the callback (e.g. conversation reference). */
+  context?: Record<string, unknown>;
+  createdBy: string;
+  requireVerification?: boolean;
+}
+
+export interface CreatedAuthorizationRequest {
+  requestId: string;
+  /** `PUBLIC_URL/oauth/start/{requestId}`: the link a sign-in card or admin page opens. */
+  startUrl: string;
+  expiresAt: number;
+}
+
+export async function createAuthorizationRequest(
+  engine: EngineContext,
+  input: NewAuthorizationRequest,
+): Promise<CreatedAuthorizationRequest> {
+  assertUsable(input.profile);
+  if (input.profile.authorization === 'pre-authorized' && input.subject.kind !== 'organization') {
+    throw new AuthProfilesError(
+      'invalid-configuration',
+      `profile "${input.profile.id}" is pre-authorized: only an admin connects it for the organisation`,
+      { status: 400 },
+    );
+  }
+  // Render every URL now so a missing or unsafe variable fails here, not at the provider.
+  profileUrl(input.profile, 'authorizationUrl');
+  profileUrl(input.profile, 'tokenUrl');
+  const now = engine.clock();
+  const request: StoredAuthorizationRequest = {
+    id: newId('req'),
+    profileId: input.profile.id,
+    subjectKey: subjectKey(input.subject),
+    status: 'created',
+    stateHash: null,
+    bindingHash: null,
+    codeVerifier: null,
+    redirectUri: redirectUriFor(engine.publicUrl, input.profile.id),
+    expectedIssuer: input.profile.issuer ?? null,
+    scopes: [...input.profile.scopes, ...input.profile.optionalScopes],
+    requireVerification: input.requireVerification ?? false,
+    context: input.context ?? {},
+    createdBy: input.createdBy,
+    createdAt: now,
+    expiresAt: now + engine.settings.requestTtlMs,
+    startedAt: null,
+    consumedAt: null,
+    outcome: null,
+  };
+  await engine.store.authorizationRequests.create(request);
+  await recordAudit(engine, {
+    actor: input.createdBy,
+    action: 'authorization.requested',
+    target: `profile:${input.profile.id}`,
+    details: { subject: request.subjectKey },
+  });
+  return {
+    requestId: request.id,
+    startUrl: `${engine.publicUrl.replace(/\/+$/, '')}/oauth/start/${request.id}`,
+    expiresAt: request.expiresAt,
+  };
+}
+
+export interface StartedAuthorization {
+  /** The provider's authorization URL with state, PKCE challenge and the exact redirect URI. */
+  redirectUrl: string;
+  /** Value for the browser-binding cookie (the same one when the browser already had it). */
+  binding: string;
+  request: StoredAuthorizationRequest;
+}
+
+/**
+ * Binds the request to the browser that opened the link (a cookie only that browser holds,
+ * RFC 9700 §4.7.1) and returns where to send it. The same browser may reopen the link; each
+ * opening issues a fresh state and verifier, so an earlier redirect stops working.
+ */
+export async function startAuthorization(
+  engine: EngineContext,
+  requestId: string,
+  browserBinding: string | undefined,
+): Promise<StartedAuthorization> {
+  const existing = await engine.store.authorizationRequests.get(requestId);
+  const now = engine.clock();
+  if (!existing)
+    throw new AuthProfilesError('authorization-request-invalid', 'this sign-in link is not valid');
+  if (existing.status === 'consumed' || existing.status === 'completed') {
+    throw new AuthProfilesError('authorization-request-used', 'this sign-in link has already been used');
+  }
+  if (existing.expiresAt <= now) {
+    throw new AuthProfilesError('authorization-request-expired', 'this sign-in link has expired');
+  }
+  const profile = await engine.catalog.get(existing.profileId);
+  assertUsable(profile);
+  const binding =
+    browserBinding && /^[A-Za-z0-9_-]{43}$/.test(browserBinding) ? browserBinding : randomToken(32);
+  const state = randomToken(32);
+  const verifier = profile.pkce ? createCodeVerifier() : null;
+  const started = await engine.store.authorizationRequests.markStarted(
+    requestId,
+    {
+      stateHash: sha256(state),
+      bindingHash: sha256(binding),
+      codeVerifier: verifier
+        ? engine.keyRing.encrypt(verifier, secretContext('authorizationRequests', requestId, 'codeVerifier'))
+        : null,
+      startedAt: now,
+    },
+    now,
+  );
+  if (!started) {
+    throw new AuthProfilesError(
+      'browser-mismatch',
+      'this sign-in link was already opened in another browser; ask the bot for a new link',
+    );
+  }
+  const url = new URL(profileUrl(profile, 'authorizationUrl') as string);
+  const params = url.searchParams;
+  for (const [name, value] of Object.entries(profile.authorizationParams)) params.set(name, value);
+  params.set('response_type', 'code');
+  params.set('client_id', profile.clientId);
+  params.set('redirect_uri', started.redirectUri);
+  const scopes = profile.optionalScopesParam
+    ? profile.scopes
+    : [...profile.scopes, ...profile.optionalScopes];
+  if (scopes.length > 0) params.set('scope', scopes.join(profile.scopeSeparator));
+  if (profile.optionalScopesParam && profile.optionalScopes.length > 0) {
+    params.set(profile.optionalScopesParam, profile.optionalScopes.join(profile.scopeSeparator));
+  }
+  params.set('state', state);
+  if (verifier) {
+    params.set('code_challenge', codeChallengeS256(verifier));
+    params.set('code_challenge_method', 'S256');
+  }
+  return { redirectUrl: url.toString(), binding, request: started };
+}

@@ -1,0 +1,152 @@
+import { secretContext } from './encryption';
+import type { EngineContext } from './engineContext';
+import { AuthProfilesError } from './errors';
+import { safeEqual, sha256 } from './ids';
+import { requestCodeToken } from './oauth/tokenEndpoint';
+import { processTokenResponse, type TokenSet } from './oauth/tokenResponse';
+import { assertUsable, profileUrl, type Profile } from './profileCatalog';
+import type { StoredAuthorizationRequest } from './store/types';
+
+/**
+ * The provider's redirect back to us. Callback parameters reach the code exchange only through
+ * `validateCallback`, whose result type no other module can construct (the brand below is not
+ * exported), so skipping a check is a type error, not a review comment.
+ */
+
+const validated: unique symbol = Symbol('validated callback');
+
+export interface ValidatedCallback {
+  readonly [validated]: true;
+  readonly request: StoredAuthorizationRequest;
+  readonly profile: Profile;
+  readonly code: string;
+}
+
+/** The provider redirected with `error=...` (e.g. the user refused); the request is consumed. */
+export interface ErrorCallback {
+  readonly kind: 'provider-error';
+  readonly request: StoredAuthorizationRequest;
+  readonly profile: Profile;
+  /** `consent-denied` for access_denied, `provider-error` otherwise. */
+  readonly error: AuthProfilesError;
+}
+
+export interface CallbackInput {
+  /** From the route, `/oauth/callback/:profileId`. */
+  profileId: string;
+  /** The raw query string, so repeated parameters are visible (row 5). */
+  query: string;
+  /** The browser-binding cookie, if the browser sent one. */
+  browserBinding: string | undefined;
+}
+
+const SINGLE_VALUED = ['code', 'state', 'iss', 'error', 'error_description'] as const;
+
+/**
+ * SECURITY rows 1–5: checks state, request status and expiry, profile, browser and issuer, then
+ * consumes the request atomically so only one delivery of a callback proceeds (row 23).
+ */
+export async function validateCallback(
+  engine: EngineContext,
+  input: CallbackInput,
+): Promise<ValidatedCallback | ErrorCallback> {
+  const params = new URLSearchParams(input.query);
+  for (const name of SINGLE_VALUED) {
+    if (params.getAll(name).length > 1) {
+      throw new AuthProfilesError('duplicate-parameter', `the callback repeats the "${name}" parameter`);
+    }
+  }
+  const state = params.get('state');
+  if (!state) throw new AuthProfilesError('authorization-request-invalid', 'the callback has no state');
+  const stateHash = sha256(state);
+  const request = await engine.store.authorizationRequests.findByStateHash(stateHash);
+  if (!request) throw new AuthProfilesError('authorization-request-invalid', 'the callback state is unknown');
+  if (request.profileId !== input.profileId) {
+    // Mix-up defence (RFC 9700 §4.4.2): each profile has its own redirect URI.
+    throw new AuthProfilesError(
+      'profile-mismatch',
+      'the callback arrived for a different profile than it was started for',
+    );
+  }
+  if (request.status !== 'started') {
+    throw new AuthProfilesError('authorization-request-used', 'this sign-in has already been completed');
+  }
+  const now = engine.clock();
+  if (request.expiresAt <= now)
+    throw new AuthProfilesError('authorization-request-expired', 'this sign-in has expired');
+  if (
+    !input.browserBinding ||
+    !request.bindingHash ||
+    !safeEqual(sha256(input.browserBinding), request.bindingHash)
+  ) {
+    throw new AuthProfilesError(
+      'browser-mismatch',
+      'this sign-in was started in a different browser; open the sign-in link again in this browser',
+    );
+  }
+  const profile = await engine.catalog.get(request.profileId);
+  const iss = params.get('iss');
+  // RFC 9207: compare when sent; demand it when the provider is known to send it.
+  if (iss !== null && request.expectedIssuer !== null && iss !== request.expectedIssuer) {
+    throw new AuthProfilesError('issuer-mismatch', 'the callback comes from an unexpected issuer');
+  }
+  if (iss === null && profile.issuerParameterSupported) {
+    throw new AuthProfilesError('issuer-mismatch', 'the callback lacks the issuer the provider always sends');
+  }
+  const consumed = await engine.store.authorizationRequests.consume(request.id, stateHash, now);
+  if (!consumed)
+    throw new AuthProfilesError('authorization-request-used', 'this sign-in has already been completed');
+  const error = params.get('error');
+  if (error !== null) {
+    const denied = error === 'access_denied';
+    const safe = /^[A-Za-z0-9_.-]{1,64}$/.test(error) ? error : 'unknown_error';
+    return {
+      kind: 'provider-error',
+      request: consumed,
+      profile,
+      error: denied
+        ? new AuthProfilesError('consent-denied', 'access was not granted')
+        : new AuthProfilesError('provider-error', `the provider reported "${safe}"`),
+    };
+  }
+  const code = params.get('code');
+  if (!code) throw new AuthProfilesError('authorization-request-invalid', 'the callback has no code');
+  return { [validated]: true, request: consumed, profile, code };
+}
+
+export function isValidatedCallback(value: ValidatedCallback | ErrorCallback): value is ValidatedCallback {
+  return (value as ValidatedCallback)[validated] === true;
+}
+
+/** Exchanges the code (with the PKCE verifier, row 8) and validates the token response (rows 14–16). */
+export async function exchangeCode(engine: EngineContext, callback: ValidatedCallback): Promise<TokenSet> {
+  if (callback[validated] !== true)
+    throw new AuthProfilesError('authorization-request-invalid', 'unvalidated callback');
+  const { profile, request } = callback;
+  assertUsable(profile);
+  const verifier = request.codeVerifier
+    ? engine.keyRing.decrypt(
+        request.codeVerifier,
+        secretContext('authorizationRequests', request.id, 'codeVerifier'),
+      )
+    : null;
+  const body = await requestCodeToken(
+    profileUrl(profile, 'tokenUrl') as string,
+    {
+      clientId: profile.clientId,
+      clientSecret: profile.clientSecret,
+      authMethod: profile.tokenEndpointAuthMethod,
+    },
+    { code: callback.code, redirectUri: request.redirectUri, codeVerifier: verifier },
+    engine.settings.http,
+  );
+  return processTokenResponse(
+    body,
+    {
+      tokenTypes: profile.tokenTypes,
+      defaultTokenTtlSeconds: profile.defaultTokenTtlSeconds,
+      requestedScopes: request.scopes,
+    },
+    engine.clock(),
+  );
+}

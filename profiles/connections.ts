@@ -1,0 +1,224 @@
+import { randomInt } from 'node:crypto';
+import { secretContext } from './encryption';
+import { recordAudit, type EngineContext } from './engineContext';
+import { AuthProfilesError } from './errors';
+import { safeEqual, sha256 } from './ids';
+import type { TokenSet } from './oauth/tokenResponse';
+import type { Profile } from './profileCatalog';
+import type { ConnectionStatus, StoredConnection } from './store/types';
+
+/**
+ * Connections: the tokens one authorization produced. Stored records hold ciphertext; the
+ * decrypted form exists only in memory, as `UsableTokens`, for the moment it is needed.
+ */
+
+export interface UsableTokens {
+  accessToken: string;
+  refreshToken: string | null;
+}
+
+/** What may be shown about a connection: no token, no hash. */
+export interface ConnectionSummary {
+  id: string;
+  profileId: string;
+  subjectKey: string;
+  status: ConnectionStatus;
+  scopes: string[];
+  expiresAt: number;
+  expiresAtEstimated: boolean;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+  refreshedAt: number | null;
+  createdBy: string;
+}
+
+export function summarize(connection: StoredConnection): ConnectionSummary {
+  const { id, profileId, subjectKey, status, scopes, expiresAt, expiresAtEstimated, lastError } = connection;
+  const { createdAt, updatedAt, refreshedAt, createdBy } = connection;
+  return {
+    id,
+    profileId,
+    subjectKey,
+    status,
+    scopes,
+    expiresAt,
+    expiresAtEstimated,
+    lastError,
+    createdAt,
+    updatedAt,
+    refreshedAt,
+    createdBy,
+  };
+}
+
+// AAD names the connection by its natural key so ciphertext moved to another profile or subject
+// fails to open (row 28), while a re-authorization that keeps the record id stays readable.
+function tokenContext(profileId: string, subjectKey: string, field: 'accessToken' | 'refreshToken'): string {
+  return secretContext('connections', `${profileId}|${subjectKey}`, field);
+}
+
+export function sealTokens(
+  engine: EngineContext,
+  profileId: string,
+  subjectKey: string,
+  tokens: UsableTokens,
+): Pick<StoredConnection, 'accessToken' | 'refreshToken'> {
+  return {
+    accessToken: engine.keyRing.encrypt(
+      tokens.accessToken,
+      tokenContext(profileId, subjectKey, 'accessToken'),
+    ),
+    refreshToken:
+      tokens.refreshToken === null
+        ? null
+        : engine.keyRing.encrypt(tokens.refreshToken, tokenContext(profileId, subjectKey, 'refreshToken')),
+  };
+}
+
+export function openTokens(engine: EngineContext, connection: StoredConnection): UsableTokens {
+  return {
+    accessToken: engine.keyRing.decrypt(
+      connection.accessToken,
+      tokenContext(connection.profileId, connection.subjectKey, 'accessToken'),
+    ),
+    refreshToken:
+      connection.refreshToken === null
+        ? null
+        : engine.keyRing.decrypt(
+            connection.refreshToken,
+            tokenContext(connection.profileId, connection.subjectKey, 'refreshToken'),
+          ),
+  };
+}
+
+export function openAccessToken(engine: EngineContext, connection: StoredConnection): string {
+  return engine.keyRing.decrypt(
+    connection.accessToken,
+    tokenContext(connection.profileId, connection.subjectKey, 'accessToken'),
+  );
+}
+
+/** Re-seals a record's secrets with the current key (rotation); returns null when nothing changes. */
+export function reencryptConnection(
+  engine: EngineContext,
+  connection: StoredConnection,
+): Pick<StoredConnection, 'accessToken' | 'refreshToken'> | null {
+  const ring = engine.keyRing;
+  const stale =
+    !ring.isCurrent(connection.accessToken) ||
+    (connection.refreshToken !== null && !ring.isCurrent(connection.refreshToken));
+  return stale
+    ? sealTokens(engine, connection.profileId, connection.subjectKey, openTokens(engine, connection))
+    : null;
+}
+
+export interface SavedConnection {
+  connection: StoredConnection;
+  /** The code to show the person who consented, when verification is required. */
+  verificationCode: string | null;
+}
+
+/** Stores the outcome of a code exchange, replacing any earlier connection for the same subject. */
+export async function saveConnection(
+  engine: EngineContext,
+  profile: Profile,
+  subjectKey: string,
+  tokens: TokenSet,
+  options: { createdBy: string; requireVerification: boolean },
+): Promise<SavedConnection> {
+  const now = engine.clock();
+  const verificationCode = options.requireVerification
+    ? String(randomInt(0, 1_000_000)).padStart(6, '0')
+    : null;
+  const connection = await engine.store.connections.upsert({
+    profileId: profile.id,
+    subjectKey,
+    status: verificationCode ? 'pending-verification' : 'active',
+    ...sealTokens(engine, profile.id, subjectKey, tokens),
+    tokenType: tokens.tokenType,
+    scopes: tokens.scopes,
+    expiresAt: tokens.expiresAt,
+    expiresAtEstimated: tokens.expiresAtEstimated,
+    profileFingerprint: profile.fingerprint,
+    verification: verificationCode
+      ? {
+          codeHash: verificationHash(profile.id, subjectKey, verificationCode),
+          expiresAt: now + engine.settings.verificationTtlMs,
+          attempts: 0,
+        }
+      : null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+    refreshedAt: null,
+    createdBy: options.createdBy,
+  });
+  return { connection, verificationCode };
+}
+
+function verificationHash(profileId: string, subjectKey: string, code: string): string {
+  return sha256(`${profileId}|${subjectKey}|${code}`);
+}
+
+export type VerificationResult =
+  'verified' | 'wrong-code' | 'expired' | 'too-many-attempts' | 'nothing-pending';
+
+/**
+ * SECURITY row 9: a connection completed in a browser becomes active only when the chat user types
+ * the code that browser was shown, in the conversation that asked for it.
+ */
+export async function verifyConnection(
+  engine: EngineContext,
+  profileId: string,
+  subjectKey: string,
+  code: string,
+): Promise<VerificationResult> {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const connection = await engine.store.connections.get(profileId, subjectKey);
+    if (!connection || connection.status !== 'pending-verification' || !connection.verification)
+      return 'nothing-pending';
+    const now = engine.clock();
+    const pending = connection.verification;
+    if (pending.expiresAt <= now) {
+      await engine.store.connections.delete(connection.id);
+      return 'expired';
+    }
+    const normalized = code.replace(/\s+/g, '');
+    if (
+      /^\d{6}$/.test(normalized) &&
+      safeEqual(verificationHash(profileId, subjectKey, normalized), pending.codeHash)
+    ) {
+      const updated = await engine.store.connections.update(connection.id, connection.version, {
+        status: 'active',
+        verification: null,
+        updatedAt: now,
+      });
+      if (!updated) continue;
+      await recordAudit(engine, {
+        actor: `user:${subjectKey}`,
+        action: 'connection.verified',
+        target: `connection:${connection.id}`,
+        details: { profile: profileId },
+      });
+      return 'verified';
+    }
+    const attempts = pending.attempts + 1;
+    if (attempts >= engine.settings.verificationAttempts) {
+      await engine.store.connections.delete(connection.id);
+      await recordAudit(engine, {
+        actor: `user:${subjectKey}`,
+        action: 'connection.verification-failed',
+        target: `connection:${connection.id}`,
+        details: { profile: profileId },
+      });
+      return 'too-many-attempts';
+    }
+    const updated = await engine.store.connections.update(connection.id, connection.version, {
+      verification: { ...pending, attempts },
+      updatedAt: now,
+    });
+    if (updated) return 'wrong-code';
+  }
+  throw new AuthProfilesError('conflict', 'the connection changed while verifying; try again');
+}

@@ -1,0 +1,248 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeyRing, secretContext } from './encryption';
+import { AuthProfilesError, isAuthProfilesError } from './errors';
+import { sha256 } from './ids';
+import {
+  invalidProfile,
+  parseProfile,
+  parseSystemOverride,
+  type ProfileDocument,
+  type ProfileValidationOptions,
+  type SystemOverride,
+  type UrlField,
+} from './profileSchema';
+import type { Store, StoredProfile } from './store/types';
+import bundledSystemProfiles from './systemCatalog.json';
+import { renderUrlTemplate } from './urlTemplates';
+
+/** A profile ready for use: defaults applied, credentials resolved (in memory only). */
+export interface Profile extends ProfileDocument {
+  refreshUrl: string;
+  /** Where its definition came from, last layer wins: bundled → file → store. */
+  source: 'system' | 'file' | 'store';
+  /** Store version of a stored custom profile or override (0 when not stored). */
+  storedVersion: number;
+  /** What is missing before the profile can be used (e.g. `clientId`, `variableValues.subdomain`). */
+  missing: string[];
+  /** Changes whenever the client, scopes or endpoints change (SECURITY row 39). */
+  fingerprint: string;
+}
+
+export interface ProfileCatalogOptions {
+  store: Store;
+  keyRing: KeyRing;
+  /** Where `clientIdEnv`/`clientSecretEnv` are looked up; passed in, never read from process.env here. */
+  env: Readonly<Record<string, string | undefined>>;
+  validation: ProfileValidationOptions;
+  /** Folder of custom profile files (`*.json`), read once by `loadFiles()`. */
+  profilesDir?: string;
+  /** Extra bundled profiles (e.g. the dev-mode demo provider). */
+  extraSystemProfiles?: readonly unknown[];
+}
+
+export class ProfileCatalog {
+  private readonly system = new Map<string, ProfileDocument>();
+  private readonly files = new Map<string, { custom?: ProfileDocument; override?: SystemOverride }>();
+
+  constructor(private readonly options: ProfileCatalogOptions) {
+    for (const [index, raw] of [...bundledSystemProfiles, ...(options.extraSystemProfiles ?? [])].entries()) {
+      const profile = withContext(`system profile #${index + 1}`, () =>
+        parseProfile({ ...(raw as object), kind: 'system' }, options.validation),
+      );
+      this.system.set(profile.id, profile);
+    }
+  }
+
+  /** Reads and validates every profile file; throws naming the file and field of the first bad one. */
+  loadFiles(): string[] {
+    const dir = this.options.profilesDir;
+    if (!dir) return [];
+    let names: string[];
+    try {
+      names = readdirSync(dir)
+        .filter((name) => name.endsWith('.json'))
+        .sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    this.files.clear();
+    for (const name of names) {
+      const path = join(dir, name);
+      withContext(path, () => {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(readFileSync(path, 'utf8'));
+        } catch (error) {
+          throw invalidProfile([
+            { path: '(file)', message: `is not valid JSON (${(error as Error).message})` },
+          ]);
+        }
+        const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+        if (typeof id === 'string' && this.system.has(id)) {
+          this.files.set(id, { override: parseSystemOverride(raw) });
+        } else {
+          const custom = parseProfile(raw, this.options.validation);
+          if (custom.kind !== 'custom')
+            throw invalidProfile([{ path: 'kind', message: 'must be "custom" in a profile file' }]);
+          if (this.files.has(custom.id))
+            throw invalidProfile([{ path: 'id', message: `"${custom.id}" is defined twice` }]);
+          this.files.set(custom.id, { custom });
+        }
+      });
+    }
+    return names;
+  }
+
+  isSystem(id: string): boolean {
+    return this.system.has(id);
+  }
+
+  async get(id: string): Promise<Profile> {
+    const profile = await this.find(id);
+    if (!profile) throw new AuthProfilesError('profile-not-found', `no profile "${id}"`);
+    return profile;
+  }
+
+  async find(id: string): Promise<Profile | null> {
+    return this.resolve(id, await this.options.store.profiles.get(id));
+  }
+
+  async list(): Promise<Profile[]> {
+    const stored = new Map((await this.options.store.profiles.list()).map((record) => [record.id, record]));
+    const ids = new Set([...this.system.keys(), ...this.files.keys(), ...stored.keys()]);
+    const profiles: Profile[] = [];
+    for (const id of [...ids].sort()) {
+      const profile = this.resolve(id, stored.get(id) ?? null);
+      if (profile) profiles.push(profile);
+    }
+    return profiles;
+  }
+
+  /** The definition layers of one id, for the admin API to merge an update onto. */
+  private resolve(id: string, stored: StoredProfile | null): Profile | null {
+    const system = this.system.get(id);
+    const file = this.files.get(id);
+    let document: ProfileDocument | undefined;
+    let source: Profile['source'];
+    if (stored?.kind === 'custom') {
+      document = withContext(`stored profile ${id}`, () =>
+        parseProfile(stored.document, this.options.validation),
+      );
+      source = 'store';
+    } else if (file?.custom) {
+      document = { ...file.custom };
+      source = 'file';
+    } else if (system) {
+      document = { ...system };
+      source = 'system';
+    } else {
+      return null;
+    }
+    if (system && file?.override) {
+      document = applyOverride(document, file.override);
+      source = 'file';
+    }
+    if (system && stored?.kind === 'override') {
+      const override = withContext(`stored override ${id}`, () => parseSystemOverride(stored.document));
+      document = applyOverride(document, override);
+      source = 'store';
+    }
+    const env = this.options.env;
+    const clientId = document.clientId ?? (document.clientIdEnv ? env[document.clientIdEnv] : undefined);
+    let clientSecret =
+      document.clientSecret ?? (document.clientSecretEnv ? env[document.clientSecretEnv] : undefined);
+    if (stored?.clientSecret) {
+      clientSecret = this.options.keyRing.decrypt(
+        stored.clientSecret,
+        secretContext('profiles', id, 'clientSecret'),
+      );
+    }
+    const refreshUrl = document.refreshUrl ?? document.tokenUrl;
+    const missing: string[] = [];
+    if (!clientId) missing.push(document.clientIdEnv ? `clientId (set ${document.clientIdEnv})` : 'clientId');
+    if (!clientSecret)
+      missing.push(
+        document.clientSecretEnv ? `clientSecret (set ${document.clientSecretEnv})` : 'clientSecret',
+      );
+    for (const name of Object.keys(document.variables)) {
+      if (document.variableValues[name] === undefined) missing.push(`variableValues.${name}`);
+    }
+    const profile: Profile = {
+      ...document,
+      clientId,
+      clientSecret,
+      refreshUrl,
+      source,
+      storedVersion: stored?.version ?? 0,
+      missing,
+      fingerprint: '',
+    };
+    profile.fingerprint = fingerprintOf(profile);
+    return profile;
+  }
+}
+
+function applyOverride(base: ProfileDocument, override: SystemOverride): ProfileDocument {
+  const merged: ProfileDocument = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    if (key === 'id' || key === 'kind' || value === undefined) continue;
+    if (key === 'variableValues' || key === 'authorizationParams') {
+      Object.assign(merged, { [key]: { ...(base[key] as object), ...(value as object) } });
+    } else {
+      Object.assign(merged, { [key]: value });
+    }
+  }
+  return merged;
+}
+
+/** Tokens obtained under one fingerprint must not be used once it changes (SECURITY row 39). */
+export function fingerprintOf(profile: ProfileDocument): string {
+  const values = Object.entries(profile.variableValues).sort(([a], [b]) => a.localeCompare(b));
+  return sha256(
+    JSON.stringify([
+      profile.clientId ?? null,
+      [...profile.scopes].sort(),
+      [...profile.optionalScopes].sort(),
+      profile.authorizationUrl,
+      profile.tokenUrl,
+      profile.refreshUrl ?? profile.tokenUrl,
+      profile.tokenEndpointAuthMethod,
+      values,
+    ]),
+  );
+}
+
+/** Renders one of the profile's URL templates with its variable values. */
+export function profileUrl(profile: Profile, field: UrlField): string | undefined {
+  const source = profile[field];
+  return source === undefined ? undefined : renderUrlTemplate(source, field, profile.variableValues);
+}
+
+/** Throws `invalid-configuration` when the profile cannot be used yet, naming what is missing. */
+export function assertUsable(
+  profile: Profile,
+): asserts profile is Profile & { clientId: string; clientSecret: string } {
+  if (profile.missing.length > 0) {
+    throw new AuthProfilesError(
+      'invalid-configuration',
+      `profile "${profile.id}" is not configured: missing ${profile.missing.join(', ')}`,
+      { status: 503 },
+    );
+  }
+}
+
+function withContext<T>(where: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (isAuthProfilesError(error)) {
+      throw new AuthProfilesError(error.code, `${where}: ${error.message}`, {
+        issues: error.issues,
+        status: error.status,
+      });
+    }
+    throw error;
+  }
+}

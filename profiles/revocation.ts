@@ -1,0 +1,64 @@
+import { openTokens } from './connections';
+import { recordAudit, type EngineContext } from './engineContext';
+import { isAuthProfilesError } from './errors';
+import { revokeToken } from './oauth/tokenEndpoint';
+import { profileUrl } from './profileCatalog';
+import type { StoredConnection } from './store/types';
+
+export interface RevocationOutcome {
+  /** The provider was told (RFC 7009); false when it has no revocation endpoint or did not answer. */
+  revokedAtProvider: boolean;
+  /** Stable code of why the provider was not told, if it was not. */
+  providerError: string | null;
+}
+
+/**
+ * Sign-out and admin revocation (DESIGN flow 4): tell the provider when it has a revocation URL,
+ * then delete the connection whatever the provider said, so the user is signed out here for sure.
+ */
+export async function revokeConnection(
+  engine: EngineContext,
+  connection: StoredConnection,
+  actor: string,
+): Promise<RevocationOutcome> {
+  let outcome: RevocationOutcome = { revokedAtProvider: false, providerError: 'no-revocation-endpoint' };
+  const profile = await engine.catalog.find(connection.profileId);
+  const revocationUrl =
+    profile && profile.missing.length === 0 ? profileUrl(profile, 'revocationUrl') : undefined;
+  if (profile && revocationUrl && profile.clientId && profile.clientSecret) {
+    try {
+      const tokens = openTokens(engine, connection);
+      const client = {
+        clientId: profile.clientId,
+        clientSecret: profile.clientSecret,
+        authMethod: profile.tokenEndpointAuthMethod,
+      };
+      // Revoking the refresh token ends the grant at most providers (RFC 7009 §2.1); the access
+      // token is revoked too for those that keep it alive.
+      if (tokens.refreshToken)
+        await revokeToken(revocationUrl, client, tokens.refreshToken, 'refresh_token', engine.settings.http);
+      await revokeToken(revocationUrl, client, tokens.accessToken, 'access_token', engine.settings.http);
+      outcome = { revokedAtProvider: true, providerError: null };
+    } catch (error) {
+      const code = isAuthProfilesError(error) ? error.code : 'provider-error';
+      engine.log.warn(
+        { connectionId: connection.id, profileId: connection.profileId, code },
+        'revocation at the provider failed',
+      );
+      outcome = { revokedAtProvider: false, providerError: code };
+    }
+  }
+  await engine.store.connections.delete(connection.id);
+  await recordAudit(engine, {
+    actor,
+    action: 'connection.revoked',
+    target: `connection:${connection.id}`,
+    details: {
+      profile: connection.profileId,
+      subject: connection.subjectKey,
+      revokedAtProvider: outcome.revokedAtProvider,
+      providerError: outcome.providerError,
+    },
+  });
+  return outcome;
+}
