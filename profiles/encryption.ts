@@ -12,6 +12,8 @@ import { AuthProfilesError } from './errors';
 
 const FORMAT = 'v1';
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 export interface EncryptionKey {
   id: string;
@@ -52,8 +54,8 @@ export class KeyRing {
 
   encrypt(plaintext: string, context: SecretContext): string {
     const key = this.keys.get(this.currentKeyId) as Buffer;
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(`${FORMAT}|${this.currentKeyId}|${context}`, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return [FORMAT, this.currentKeyId, b64(iv), b64(body), b64(cipher.getAuthTag())].join('.');
@@ -73,9 +75,15 @@ export class KeyRing {
       );
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      const ivBytes = Buffer.from(iv, 'base64url');
+      const tagBytes = Buffer.from(tag, 'base64url');
+      // GCM accepts IVs of any length and tags as short as 4 bytes unless told otherwise; a
+      // truncated tag would make forging a value far cheaper, so only the full 16 bytes open.
+      if (ivBytes.length !== IV_BYTES || tagBytes.length !== TAG_BYTES)
+        throw new Error('bad iv or tag length');
+      const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(`${FORMAT}|${keyId}|${context}`, 'utf8'));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      decipher.setAuthTag(tagBytes);
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
         'utf8',
       );

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeySpec, KeyRing, parseEncryptionKeys } from './encryption';
 import type { EngineLogger } from './engineContext';
@@ -26,9 +27,33 @@ export function loadKeyRing(options: {
     );
   }
   const file = join(options.dataDir, DEV_KEY_FILE);
+  let created = false;
   if (!existsSync(file)) {
     mkdirSync(options.dataDir, { recursive: true });
-    writeFileSync(file, `${generateKeySpec('dev1')}\n`, { mode: 0o600, flag: 'wx' });
+    // Written aside, then linked into place: the key file appears complete or not at all, and when
+    // another process starting at the same moment got there first, its key is the one used.
+    const spec = `${generateKeySpec('dev1')}\n`;
+    const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(temporary, spec, { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(temporary, file);
+      created = true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        // someone else's key won; fall through and read it
+      } else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS') {
+        // A file system without hard links: exclusive create is the next best thing.
+        writeFileSync(file, spec, { mode: 0o600, flag: 'wx' });
+        created = true;
+      } else {
+        throw error;
+      }
+    } finally {
+      rmSync(temporary, { force: true });
+    }
+  }
+  if (created) {
     options.log.warn(
       { file },
       'ENCRYPTION_KEYS is not set: generated a development key; set ENCRYPTION_KEYS in production',

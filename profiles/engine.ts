@@ -59,8 +59,8 @@ export class AuthorizationEngine {
     return this.context.store;
   }
 
-  getToken(profile: Profile, subject: Subject): Promise<TokenResult> {
-    return this.tokens.getToken(profile, subject);
+  getToken(profile: Profile, subject: Subject, options: { rejectedAccessToken?: string } = {}): Promise<TokenResult> {
+    return this.tokens.getToken(profile, subject, options);
   }
 
   createAuthorizationRequest(input: NewAuthorizationRequest): Promise<CreatedAuthorizationRequest> {
@@ -126,7 +126,7 @@ export class AuthorizationEngine {
         ? error
         : new AuthProfilesError('provider-error', 'the authorization could not be completed');
       this.context.log.warn(
-        { profileId: profile.id, requestId: request.id, code: failure.code },
+        { profileId: profile.id, requestId: request.id, errorCode: failure.code },
         'authorization failed',
       );
       await this.finish(request, { result: 'failed', error: failure.code });
@@ -134,7 +134,7 @@ export class AuthorizationEngine {
         actor: request.createdBy,
         action: 'authorization.failed',
         target: `profile:${profile.id}`,
-        details: { subject: request.subjectKey, code: failure.code },
+        details: { subject: request.subjectKey, errorCode: failure.code },
       });
       return { kind: 'failed', request, profile, error: failure };
     }
@@ -170,7 +170,7 @@ export class AuthorizationEngine {
     } catch (error) {
       // The request is already consumed; a lost outcome only delays the dialog's timeout message.
       this.context.log.warn(
-        { requestId: request.id, code: (error as { code?: string }).code },
+        { requestId: request.id, errorCode: (error as { code?: string }).code },
         'recording the request outcome failed',
       );
     }

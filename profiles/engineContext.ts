@@ -48,7 +48,7 @@ export async function recordAudit(
   } catch (error) {
     // The audit trail must not turn a completed action into a failure the user sees.
     context.log.error(
-      { action: entry.action, target: entry.target, code: (error as { code?: string }).code },
+      { action: entry.action, target: entry.target, errorCode: (error as { code?: string }).code },
       'audit write failed',
     );
   }

@@ -31,23 +31,29 @@ export async function reencryptAll(
     lastId: options.after ?? null,
   };
   const { store, keyRing } = engine;
-  for (const profile of await store.profiles.list()) {
-    if (!profile.clientSecret) continue;
+  for (const listed of await store.profiles.list()) {
+    if (!listed.clientSecret) continue;
     report.scanned += 1;
-    if (keyRing.isCurrent(profile.clientSecret)) {
-      report.alreadyCurrent += 1;
-      continue;
-    }
     try {
-      const clientSecret = keyRing.reencrypt(
-        profile.clientSecret,
-        secretContext('profiles', profile.id, 'clientSecret'),
+      const outcome = await retryOnConflict(
+        listed,
+        (id) => store.profiles.get(id),
+        async (profile) => {
+          if (!profile.clientSecret || keyRing.isCurrent(profile.clientSecret)) return 'current';
+          const clientSecret = keyRing.reencrypt(
+            profile.clientSecret,
+            secretContext('profiles', profile.id, 'clientSecret'),
+          );
+          const { version, ...rest } = profile;
+          return (await store.profiles.put({ ...rest, clientSecret }, version)) ? 'sealed' : 'conflict';
+        },
       );
-      const { version, ...rest } = profile;
-      if (await store.profiles.put({ ...rest, clientSecret }, version)) report.reencrypted += 1;
+      if (outcome === 'sealed') report.reencrypted += 1;
+      else if (outcome === 'current' || outcome === 'gone') report.alreadyCurrent += 1;
+      else report.failed.push({ id: `profile:${listed.id}`, code: 'conflict' });
     } catch (error) {
       report.failed.push({
-        id: `profile:${profile.id}`,
+        id: `profile:${listed.id}`,
         code: isAuthProfilesError(error) ? error.code : 'error',
       });
     }
@@ -59,20 +65,29 @@ export async function reencryptAll(
       { limit: batchSize, ...(report.lastId ? { after: report.lastId } : {}) },
     );
     if (page.length === 0) break;
-    for (const connection of page) {
+    for (const listed of page) {
       report.scanned += 1;
-      report.lastId = connection.id;
+      report.lastId = listed.id;
       try {
-        const sealed = reencryptConnection(engine, connection);
-        if (!sealed) {
-          report.alreadyCurrent += 1;
-          continue;
-        }
-        if (await store.connections.update(connection.id, connection.version, sealed))
-          report.reencrypted += 1;
-        else report.alreadyCurrent += 1;
+        // A lost compare-and-set means someone else wrote the record meanwhile: a refresh (already
+        // on the current key) or a status change (still on the old key), so read it again and
+        // decide afresh rather than counting it as done.
+        const outcome = await retryOnConflict(
+          listed,
+          (id) => store.connections.getById(id),
+          async (connection) => {
+            const sealed = reencryptConnection(engine, connection);
+            if (!sealed) return 'current';
+            return (await store.connections.update(connection.id, connection.version, sealed))
+              ? 'sealed'
+              : 'conflict';
+          },
+        );
+        if (outcome === 'sealed') report.reencrypted += 1;
+        else if (outcome === 'current' || outcome === 'gone') report.alreadyCurrent += 1;
+        else report.failed.push({ id: listed.id, code: 'conflict' });
       } catch (error) {
-        report.failed.push({ id: connection.id, code: isAuthProfilesError(error) ? error.code : 'error' });
+        report.failed.push({ id: listed.id, code: isAuthProfilesError(error) ? error.code : 'error' });
       }
     }
     options.onProgress?.(report);
@@ -84,4 +99,22 @@ export async function reencryptAll(
     details: { scanned: report.scanned, reencrypted: report.reencrypted, failed: report.failed.length },
   });
   return report;
+}
+
+const CONFLICT_ATTEMPTS = 5;
+
+/** Runs `attempt` on the record, re-reading it after each lost compare-and-set (a few times). */
+async function retryOnConflict<T extends { id: string }>(
+  first: T,
+  reread: (id: string) => Promise<T | null>,
+  attempt: (record: T) => Promise<'sealed' | 'current' | 'conflict'>,
+): Promise<'sealed' | 'current' | 'conflict' | 'gone'> {
+  let record: T | null = first;
+  for (let round = 0; round < CONFLICT_ATTEMPTS; round += 1) {
+    const outcome = await attempt(record);
+    if (outcome !== 'conflict') return outcome;
+    record = await reread(first.id);
+    if (!record) return 'gone';
+  }
+  return 'conflict';
 }

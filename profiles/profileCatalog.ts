@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyRing, secretContext } from './encryption';
-import { AuthProfilesError, isAuthProfilesError } from './errors';
+import { AuthProfilesError, isAuthProfilesError, type FieldIssue } from './errors';
 import { sha256 } from './ids';
 import {
   invalidProfile,
@@ -80,8 +80,13 @@ export class ProfileCatalog {
           ]);
         }
         const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
-        if (typeof id === 'string' && this.system.has(id)) {
-          this.files.set(id, { override: parseSystemOverride(raw) });
+        const system = typeof id === 'string' ? this.system.get(id) : undefined;
+        if (system) {
+          const override = parseSystemOverride(raw);
+          // Judge the result like any profile, so an override cannot bring in what a profile may not
+          // hold (a reserved authorization parameter, an unsafe variable value, a non-https checkUrl).
+          revalidate(applyOverride(system, override), this.options.validation);
+          this.files.set(system.id, { override });
         } else {
           const custom = parseProfile(raw, this.options.validation);
           if (custom.kind !== 'custom')
@@ -126,10 +131,14 @@ export class ProfileCatalog {
     const file = this.files.get(id);
     let document: ProfileDocument | undefined;
     let source: Profile['source'];
+    if (stored) withContext(`stored profile ${id}`, () => assertStoredShape(stored, system !== undefined));
     if (stored?.kind === 'custom') {
-      document = withContext(`stored profile ${id}`, () =>
-        parseProfile(stored.document, this.options.validation),
-      );
+      document = withContext(`stored profile ${id}`, () => {
+        const parsed = parseProfile(stored.document, this.options.validation);
+        if (parsed.kind !== 'custom')
+          throw invalidProfile([{ path: 'kind', message: 'must be "custom" in a stored profile' }]);
+        return parsed;
+      });
       source = 'store';
     } else if (file?.custom) {
       document = { ...file.custom };
@@ -147,13 +156,18 @@ export class ProfileCatalog {
     if (system && stored?.kind === 'override') {
       const override = withContext(`stored override ${id}`, () => parseSystemOverride(stored.document));
       document = applyOverride(document, override);
+      const merged = document;
+      withContext(`stored override ${id}`, () => revalidate(merged, this.options.validation));
       source = 'store';
     }
     const env = this.options.env;
     const clientId = document.clientId ?? (document.clientIdEnv ? env[document.clientIdEnv] : undefined);
     let clientSecret =
       document.clientSecret ?? (document.clientSecretEnv ? env[document.clientSecretEnv] : undefined);
-    if (stored?.clientSecret) {
+    // Only a stored layer that was applied brings its secret (an override record left behind for an
+    // id that is no longer bundled must not lend its secret to a file profile of the same id).
+    const storedApplied = stored?.kind === 'custom' || (system !== undefined && stored?.kind === 'override');
+    if (stored?.clientSecret && storedApplied) {
       clientSecret = this.options.keyRing.decrypt(
         stored.clientSecret,
         secretContext('profiles', id, 'clientSecret'),
@@ -184,6 +198,36 @@ export class ProfileCatalog {
   }
 }
 
+/** Runs the full profile validation on a merged (system + overrides) document; throws naming the field. */
+function revalidate(document: ProfileDocument, validation: ProfileValidationOptions): void {
+  parseProfile(document, validation);
+}
+
+/**
+ * What a stored record may hold: the client secret only as ciphertext in `clientSecret`, never in
+ * the document (SECURITY row 27); no custom record that replaces a bundled profile wholesale (its
+ * URLs are not overridable); and no environment-variable references in stored custom profiles,
+ * which come from the admin API and could otherwise name any variable of the process
+ * (`clientSecretEnv: "ENCRYPTION_KEYS"`) and send it to a token URL of their choosing.
+ */
+function assertStoredShape(stored: StoredProfile, isSystem: boolean): void {
+  const issues: FieldIssue[] = [];
+  if (isSystem && stored.kind === 'custom') {
+    issues.push({ path: 'kind', message: 'a bundled profile can only be overridden, not replaced' });
+  }
+  if (stored.document.clientSecret !== undefined) {
+    issues.push({ path: 'clientSecret', message: 'must be stored encrypted, not in the document' });
+  }
+  if (stored.kind === 'custom') {
+    for (const field of ['clientIdEnv', 'clientSecretEnv'] as const) {
+      if (stored.document[field] !== undefined) {
+        issues.push({ path: field, message: 'is only allowed in bundled profiles and profile files' });
+      }
+    }
+  }
+  if (issues.length > 0) throw invalidProfile(issues);
+}
+
 function applyOverride(base: ProfileDocument, override: SystemOverride): ProfileDocument {
   const merged: ProfileDocument = { ...base };
   for (const [key, value] of Object.entries(override)) {
@@ -208,6 +252,11 @@ export function fingerprintOf(profile: ProfileDocument): string {
       profile.authorizationUrl,
       profile.tokenUrl,
       profile.refreshUrl ?? profile.tokenUrl,
+      // Every other endpoint a token or the client's credentials are sent to, too (row 39).
+      profile.revocationUrl ?? null,
+      profile.apiBaseUrl ?? null,
+      profile.checkUrl ?? null,
+      profile.issuer ?? null,
       profile.tokenEndpointAuthMethod,
       values,
     ]),

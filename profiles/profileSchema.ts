@@ -183,7 +183,10 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
   return issues;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+const LOOPBACK = new Set(['localhost', '[::1]']);
+// WHATWG URL parsing normalises IPv4 forms (127.1, 0x7f.0.0.1) to dotted decimal, so this sees
+// every 127/8 address, and a DNS name such as `127.evil.example` never matches.
+const LOOPBACK_IPV4 = /^127(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** Why a URL is unacceptable for a profile, or undefined (SECURITY row 35). */
 export function urlProblem(value: string, options: ProfileValidationOptions): string | undefined {
@@ -193,7 +196,7 @@ export function urlProblem(value: string, options: ProfileValidationOptions): st
   } catch {
     return 'must be an absolute URL';
   }
-  const loopback = LOOPBACK.has(url.hostname) || url.hostname.startsWith('127.');
+  const loopback = LOOPBACK.has(url.hostname) || LOOPBACK_IPV4.test(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback && options.allowInsecureLoopback)) {
     return options.allowInsecureLoopback ? 'must use https (http only on loopback)' : 'must use https';
   }

@@ -42,7 +42,7 @@ export async function revokeConnection(
     } catch (error) {
       const code = isAuthProfilesError(error) ? error.code : 'provider-error';
       engine.log.warn(
-        { connectionId: connection.id, profileId: connection.profileId, code },
+        { connectionId: connection.id, profileId: connection.profileId, errorCode: code },
         'revocation at the provider failed',
       );
       outcome = { revokedAtProvider: false, providerError: code };

@@ -36,14 +36,18 @@ export class TokenService {
 
   constructor(private readonly engine: EngineContext) {}
 
-  async getToken(profile: Profile, subject: Subject): Promise<TokenResult> {
+  /**
+   * `rejectedAccessToken`: the API answered 401 to this token, so refresh even if it looks
+   * unexpired (once: a token other callers already replaced is simply returned).
+   */
+  async getToken(profile: Profile, subject: Subject, options: { rejectedAccessToken?: string } = {}): Promise<TokenResult> {
     const connection = await this.engine.store.connections.get(profile.id, keyOf(subject));
-    const verdict = await this.check(profile, connection);
+    const verdict = await this.check(profile, connection, options.rejectedAccessToken);
     if (verdict !== 'refresh') return verdict;
     const key = (connection as StoredConnection).id;
     let shared = this.inFlight.get(key);
     if (!shared) {
-      shared = this.refreshWithLease(profile, key).finally(() => this.inFlight.delete(key));
+      shared = this.refreshWithLease(profile, key, options.rejectedAccessToken).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, shared);
     }
     return shared;
@@ -53,6 +57,7 @@ export class TokenService {
   private async check(
     profile: Profile,
     connection: StoredConnection | null,
+    rejectedAccessToken?: string,
   ): Promise<TokenResult | 'refresh'> {
     if (!connection || connection.status === 'revoked') {
       return { ok: false, reason: 'not-connected', message: `not connected to ${profile.displayName}` };
@@ -72,8 +77,15 @@ export class TokenService {
       return needsReauthorization(profile, connection);
     }
     const now = this.engine.clock();
-    if (connection.expiresAt - this.engine.settings.refreshSkewMs > now)
+    const rejected =
+      rejectedAccessToken !== undefined && openAccessToken(this.engine, connection) === rejectedAccessToken;
+    if (!rejected && connection.expiresAt - this.engine.settings.refreshSkewMs > now) {
       return usable(this.engine, connection);
+    }
+    if (rejected && connection.refreshToken === null) {
+      await this.markNeedsReauthorization(connection, 'rejected-by-api');
+      return needsReauthorization(profile, connection);
+    }
     if (connection.refreshToken === null) {
       if (connection.expiresAt > now) return usable(this.engine, connection);
       await this.markNeedsReauthorization(connection, 'expired');
@@ -82,7 +94,7 @@ export class TokenService {
     return 'refresh';
   }
 
-  private async refreshWithLease(profile: Profile, connectionId: string): Promise<TokenResult> {
+  private async refreshWithLease(profile: Profile, connectionId: string, rejectedAccessToken?: string): Promise<TokenResult> {
     const { store, settings, clock } = this.engine;
     const lock = `refresh:${connectionId}`;
     const deadline = clock() + settings.refreshLeaseMs * 2;
@@ -93,7 +105,7 @@ export class TokenService {
         try {
           // Re-read under the lease: another process may have refreshed while we waited.
           const current = await store.connections.getById(connectionId);
-          const verdict = await this.check(profile, current);
+          const verdict = await this.check(profile, current, rejectedAccessToken);
           if (verdict !== 'refresh') return verdict;
           const outcome = await this.refresh(profile, current as StoredConnection);
           release = outcome.release;
@@ -106,7 +118,7 @@ export class TokenService {
       await new Promise((resolve) => setTimeout(resolve, wait));
       wait = Math.min(wait * 2, 250);
       const current = await store.connections.getById(connectionId);
-      const verdict = await this.check(profile, current);
+      const verdict = await this.check(profile, current, rejectedAccessToken);
       if (verdict !== 'refresh') return verdict;
     }
     return {
@@ -178,7 +190,7 @@ export class TokenService {
         if (!written) break;
       } catch (error) {
         engine.log.warn(
-          { connectionId: connection.id, attempt: attempt + 1, code: (error as { code?: string }).code },
+          { connectionId: connection.id, attempt: attempt + 1, errorCode: (error as { code?: string }).code },
           'storing refreshed tokens failed; retrying',
         );
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -209,7 +221,7 @@ export class TokenService {
     error: unknown,
   ): Promise<TokenResult> {
     const code = isAuthProfilesError(error) ? error.code : 'provider-error';
-    this.engine.log.warn({ connectionId: connection.id, profileId: profile.id, code }, 'refresh failed');
+    this.engine.log.warn({ connectionId: connection.id, profileId: profile.id, errorCode: code }, 'refresh failed');
     if (code === 'invalid-grant') {
       // Row 18: the grant is gone; ask for consent again instead of retrying.
       await this.markNeedsReauthorization(connection, 'invalid-grant');

@@ -29,7 +29,7 @@ export function templateVariables(source: string, field: string): string[] {
     if (node.type !== 'MustacheStatement')
       throw templateError(field, 'may only contain plain {{variable}} placeholders');
     const mustache = node as unknown as {
-      path: { type: string; parts?: string[]; original?: string; data?: boolean };
+      path: { type: string; parts?: string[]; original?: string; data?: boolean; depth?: number };
       params: unknown[];
       hash?: unknown;
       escaped: boolean;
@@ -39,6 +39,10 @@ export function templateVariables(source: string, field: string): string[] {
       mustache.path.type !== 'PathExpression' ||
       mustache.path.data === true ||
       parts.length !== 1 ||
+      // `this.x`, `./x`, `this/x` and `../x` parse to the same single part as `x`; only the bare
+      // name is a placeholder, any path expression is refused (SECURITY row 38).
+      mustache.path.original !== parts[0] ||
+      (mustache.path.depth ?? 0) !== 0 ||
       mustache.params.length > 0 ||
       mustache.hash !== undefined ||
       !mustache.escaped ||

@@ -135,11 +135,12 @@ interface CounterDoc {
 
 /**
  * A deterministic ObjectId for a natural key. Not a string `_id`: some wire-compatible servers
- * reject those, and an ObjectId keeps the primary index compact.
+ * reject those, and an ObjectId keeps the primary index compact. The parts are JSON-encoded so
+ * that no separator inside a key part can make two different keys hash alike.
  */
 export function keyId(collection: string, ...key: string[]): ObjectId {
   const digest = createHash('sha256')
-    .update([collection, ...key].join('\n'), 'utf8')
+    .update(JSON.stringify([collection, ...key]), 'utf8')
     .digest('hex');
   return new ObjectId(digest.slice(0, 24));
 }
@@ -249,8 +250,12 @@ export class MongoStore implements Store {
         serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
         appName: 'authprofiles',
       });
-    } catch (cause) {
-      throw unavailable(cause);
+    } catch {
+      // The parser's message may quote the connection string, password included.
+      throw new AuthProfilesError(
+        'invalid-configuration',
+        'MONGODB_URI is not a valid MongoDB connection string',
+      );
     }
     try {
       await client.connect();
@@ -360,12 +365,12 @@ class MongoConnections implements ConnectionRepository {
     patch: Partial<Omit<StoredConnection, 'id' | 'version'>>,
   ): Promise<StoredConnection | null> {
     return this.mongo.run(async () => {
-      const fields = withoutUndefined(patch) as Partial<StoredConnection> & { _id?: unknown };
-      delete fields.id;
-      delete fields.version;
-      delete fields._id;
-      // The `_id` is derived from (profileId, subjectKey), so the key can only be matched, not moved.
-      const { profileId, subjectKey, ...changes } = fields;
+      // The `_id` is derived from (profileId, subjectKey): those are matched, never set, since a
+      // connection cannot move. `id` and `version` belong to the store.
+      const { profileId, subjectKey, ...changes } = withoutUndefined(patch) as Partial<StoredConnection>;
+      delete changes.id;
+      delete changes.version;
+      delete (changes as { _id?: unknown })._id;
       const filter: Filter<ConnectionDoc> = { id, version: expectedVersion };
       if (profileId !== undefined) filter.profileId = profileId;
       if (subjectKey !== undefined) filter.subjectKey = subjectKey;
@@ -500,7 +505,7 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
     await this.mongo.run(async () => {
       await this.mongo.authorizationRequests.updateOne(
         { _id: requestId(id) },
-        { $set: { status: 'completed', outcome: outcome === null ? null : withoutUndefined(outcome) } },
+        { $set: { status: 'completed', outcome } },
       );
     });
   }

@@ -244,12 +244,24 @@ class SqliteConnections implements ConnectionRepository {
 function connectionWhere(filter: ConnectionFilter, after?: string): { where: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
-  if (filter.profileId !== undefined) (clauses.push('profile_id = ?'), params.push(filter.profileId));
-  if (filter.status !== undefined) (clauses.push('status = ?'), params.push(filter.status));
-  if (filter.subjectKey !== undefined) (clauses.push('subject_key = ?'), params.push(filter.subjectKey));
+  if (filter.profileId !== undefined) {
+    clauses.push('profile_id = ?');
+    params.push(filter.profileId);
+  }
+  if (filter.status !== undefined) {
+    clauses.push('status = ?');
+    params.push(filter.status);
+  }
+  if (filter.subjectKey !== undefined) {
+    clauses.push('subject_key = ?');
+    params.push(filter.subjectKey);
+  }
   if (filter.subjectKind === 'org') clauses.push("subject_key = 'org'");
   if (filter.subjectKind === 'user') clauses.push("subject_key LIKE 'user:%'");
-  if (after !== undefined) (clauses.push('id > ?'), params.push(after));
+  if (after !== undefined) {
+    clauses.push('id > ?');
+    params.push(after);
+  }
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
@@ -479,7 +491,10 @@ class SqliteAudit implements AuditRepository {
         clauses.push('seq < (SELECT seq FROM audit WHERE id = ?)');
         params.push(page.before);
       }
-      if (page.target !== undefined) (clauses.push('target = ?'), params.push(page.target));
+      if (page.target !== undefined) {
+        clauses.push('target = ?');
+        params.push(page.target);
+      }
       const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
       return this.db
         .prepare<unknown[], { data: string }>(`SELECT data FROM audit ${where} ORDER BY seq DESC LIMIT ?`)

@@ -65,6 +65,7 @@ function newRequest(overrides: Partial<StoredAuthorizationRequest> = {}): Stored
     redirectUri: 'https://bot.example.com/oauth/callback',
     expectedIssuer: 'https://auth.example.com',
     scopes: ['crm.objects.contacts.read'],
+    requireVerification: false,
     // Keys a document database could choke on ($-prefixed, dotted) must survive as they are.
     context: {
       conversation: { id: 'conv-1', serviceUrl: 'https://smba.example.com/' },
@@ -145,7 +146,9 @@ export function describeStoreContract(
     beforeEach(async () => {
       opened = await open();
       if (opened.realServer !== options.realServer) {
-        throw new Error(`open() reports realServer=${opened.realServer}, the suite was registered for ${options.realServer}`);
+        throw new Error(
+          `open() reports realServer=${opened.realServer}, the suite was registered for ${options.realServer}`,
+        );
       }
       store = opened.store;
     });
@@ -164,7 +167,7 @@ export function describeStoreContract(
         return;
       }
       console.log(`skipped: "${title}" needs a real MongoDB server (${reason}); set MONGODB_URI`);
-      test.skip(`${title} [skipped: needs a real MongoDB server, ${reason}; set MONGODB_URI]`, fn);
+      test.skip(`${title} (needs a real MongoDB server: ${reason}; set MONGODB_URI)`, fn);
     };
     const UNIQUE_INDEXES = 'CongoDB does not enforce unique secondary indexes';
 
@@ -207,7 +210,9 @@ export function describeStoreContract(
 
       test('upsert keeps connections of other subjects and profiles apart', async () => {
         const user = await store.connections.upsert(newConnection());
-        const org = await store.connections.upsert(newConnection({ subjectKey: 'org', createdBy: 'admin:ops' }));
+        const org = await store.connections.upsert(
+          newConnection({ subjectKey: 'org', createdBy: 'admin:ops' }),
+        );
         const other = await store.connections.upsert(newConnection({ profileId: 'crm' }));
         expect(new Set([user.id, org.id, other.id]).size).toBe(3);
         expect((await store.connections.get('hubspot', 'org'))?.id).toBe(org.id);
@@ -250,8 +255,14 @@ export function describeStoreContract(
 
       test('update refuses to move a connection to another profile or subject', async () => {
         const created = await store.connections.upsert(newConnection());
-        await expectRejectsWithCode(store.connections.update(created.id, 1, { subjectKey: 'org' }), 'conflict');
-        await expectRejectsWithCode(store.connections.update(created.id, 1, { profileId: 'crm' }), 'conflict');
+        await expectRejectsWithCode(
+          store.connections.update(created.id, 1, { subjectKey: 'org' }),
+          'conflict',
+        );
+        await expectRejectsWithCode(
+          store.connections.update(created.id, 1, { profileId: 'crm' }),
+          'conflict',
+        );
         expect(await store.connections.get('hubspot', 'org')).toBeNull();
         expect(await store.connections.getById(created.id)).toStrictEqual(created);
         // Naming the current key is not a move.
@@ -285,7 +296,9 @@ export function describeStoreContract(
         const pending = await store.connections.upsert(
           newConnection({ subjectKey: 'user:msteams:u2', status: 'pending-verification' }),
         );
-        expect(await store.connections.updateMany({ status: 'pending-verification' }, { status: 'revoked' })).toBe(1);
+        expect(
+          await store.connections.updateMany({ status: 'pending-verification' }, { status: 'revoked' }),
+        ).toBe(1);
         expect((await store.connections.getById(pending.id))?.status).toBe('revoked');
         expect((await store.connections.getById(pending.id))?.version).toBe(2);
         expect(await store.connections.getById(active.id)).toStrictEqual(active);
@@ -307,8 +320,14 @@ export function describeStoreContract(
             ...newConnection({ subjectKey: 'user:msteams:u1', status: 'revoked' }),
             id: 'con_b',
           });
-          await store.connections.upsert({ ...newConnection({ subjectKey: 'user:webchat:u2' }), id: 'con_c' });
-          await store.connections.upsert({ ...newConnection({ profileId: 'crm', subjectKey: 'org' }), id: 'con_d' });
+          await store.connections.upsert({
+            ...newConnection({ subjectKey: 'user:webchat:u2' }),
+            id: 'con_c',
+          });
+          await store.connections.upsert({
+            ...newConnection({ profileId: 'crm', subjectKey: 'org' }),
+            id: 'con_d',
+          });
           await store.connections.upsert({
             ...newConnection({ profileId: 'crm', subjectKey: 'user:msteams:u1' }),
             id: 'con_e',
@@ -325,34 +344,44 @@ export function describeStoreContract(
             'con_d',
             'con_e',
           ]);
-          expect(ids(await store.connections.list({ subjectKind: 'org' }, { limit: 10 }))).toEqual(['con_a', 'con_d']);
+          expect(ids(await store.connections.list({ subjectKind: 'org' }, { limit: 10 }))).toEqual([
+            'con_a',
+            'con_d',
+          ]);
           expect(ids(await store.connections.list({ subjectKind: 'user' }, { limit: 10 }))).toEqual([
             'con_b',
             'con_c',
             'con_e',
           ]);
           expect(ids(await store.connections.list({ status: 'revoked' }, { limit: 10 }))).toEqual(['con_b']);
-          expect(ids(await store.connections.list({ profileId: 'crm', subjectKind: 'user' }, { limit: 10 }))).toEqual([
-            'con_e',
-          ]);
-          expect(ids(await store.connections.list({ subjectKey: 'user:msteams:u1' }, { limit: 10 }))).toEqual([
-            'con_b',
-            'con_e',
-          ]);
-          expect(await store.connections.list({ subjectKey: 'org', subjectKind: 'user' }, { limit: 10 })).toEqual([]);
-          const [first] = await store.connections.list({ profileId: 'crm', subjectKind: 'org' }, { limit: 10 });
+          expect(
+            ids(await store.connections.list({ profileId: 'crm', subjectKind: 'user' }, { limit: 10 })),
+          ).toEqual(['con_e']);
+          expect(ids(await store.connections.list({ subjectKey: 'user:msteams:u1' }, { limit: 10 }))).toEqual(
+            ['con_b', 'con_e'],
+          );
+          expect(
+            await store.connections.list({ subjectKey: 'org', subjectKind: 'user' }, { limit: 10 }),
+          ).toEqual([]);
+          const [first] = await store.connections.list(
+            { profileId: 'crm', subjectKind: 'org' },
+            { limit: 10 },
+          );
           expect(first).toStrictEqual(await store.connections.getById('con_d'));
         });
 
         test('pages with limit and after', async () => {
           await seed();
           expect(ids(await store.connections.list({}, { limit: 2 }))).toEqual(['con_a', 'con_b']);
-          expect(ids(await store.connections.list({}, { limit: 2, after: 'con_b' }))).toEqual(['con_c', 'con_d']);
+          expect(ids(await store.connections.list({}, { limit: 2, after: 'con_b' }))).toEqual([
+            'con_c',
+            'con_d',
+          ]);
           expect(ids(await store.connections.list({}, { limit: 2, after: 'con_d' }))).toEqual(['con_e']);
           expect(await store.connections.list({}, { limit: 2, after: 'con_e' })).toEqual([]);
-          expect(ids(await store.connections.list({ subjectKind: 'user' }, { limit: 1, after: 'con_b' }))).toEqual([
-            'con_c',
-          ]);
+          expect(
+            ids(await store.connections.list({ subjectKind: 'user' }, { limit: 1, after: 'con_b' })),
+          ).toEqual(['con_c']);
         });
 
         test('counts with the same filters', async () => {
@@ -367,7 +396,9 @@ export function describeStoreContract(
     });
 
     describe('authorization requests', () => {
-      const start = (overrides: Partial<{ stateHash: string; bindingHash: string; codeVerifier: string | null }> = {}) => ({
+      const start = (
+        overrides: Partial<{ stateHash: string; bindingHash: string; codeVerifier: string | null }> = {},
+      ) => ({
         stateHash: 'state-hash-1',
         bindingHash: 'binding-1',
         codeVerifier: 'v1.k1.aXY.dmVyaWZpZXI.dGFn',
@@ -376,7 +407,7 @@ export function describeStoreContract(
       });
 
       test('create stores the request as given; get and findByStateHash read it back', async () => {
-        const request = newRequest({ stateHash: 'preset-state' });
+        const request = newRequest({ stateHash: 'preset-state', requireVerification: true });
         await store.authorizationRequests.create(request);
         expect(await store.authorizationRequests.get(request.id)).toStrictEqual(request);
         expect(await store.authorizationRequests.findByStateHash('preset-state')).toStrictEqual(request);
@@ -440,8 +471,12 @@ export function describeStoreContract(
       test('markStarted fails once the request has expired, and for unknown requests', async () => {
         const request = newRequest();
         await store.authorizationRequests.create(request);
-        expect(await store.authorizationRequests.markStarted(request.id, start(), request.expiresAt)).toBeNull();
-        expect(await store.authorizationRequests.markStarted(request.id, start(), request.expiresAt + 1)).toBeNull();
+        expect(
+          await store.authorizationRequests.markStarted(request.id, start(), request.expiresAt),
+        ).toBeNull();
+        expect(
+          await store.authorizationRequests.markStarted(request.id, start(), request.expiresAt + 1),
+        ).toBeNull();
         expect(await store.authorizationRequests.get(request.id)).toStrictEqual(request);
         expect(await store.authorizationRequests.markStarted('ar_missing', start(), T0)).toBeNull();
       });
@@ -449,28 +484,40 @@ export function describeStoreContract(
       test('markStarted fails after the request was consumed, even from the same browser', async () => {
         await store.authorizationRequests.create(newRequest());
         await store.authorizationRequests.markStarted('ar_request1', start(), T0 + 1_000);
-        expect(await store.authorizationRequests.consume('ar_request1', 'state-hash-1', T0 + 3_000)).not.toBeNull();
+        expect(
+          await store.authorizationRequests.consume('ar_request1', 'state-hash-1', T0 + 3_000),
+        ).not.toBeNull();
         expect(await store.authorizationRequests.markStarted('ar_request1', start(), T0 + 4_000)).toBeNull();
         expect((await store.authorizationRequests.get('ar_request1'))?.status).toBe('consumed');
       });
 
-      realServerTest('markStarted refuses a state hash another request already uses', UNIQUE_INDEXES, async () => {
-        await store.authorizationRequests.create(newRequest());
-        await store.authorizationRequests.create(newRequest({ id: 'ar_request2' }));
-        await store.authorizationRequests.markStarted('ar_request1', start(), T0 + 1_000);
-        await expectRejectsWithCode(
-          store.authorizationRequests.markStarted('ar_request2', start({ bindingHash: 'binding-2' }), T0 + 1_000),
-          'conflict',
-        );
-        expect((await store.authorizationRequests.findByStateHash('state-hash-1'))?.id).toBe('ar_request1');
-        expect((await store.authorizationRequests.get('ar_request2'))?.status).toBe('created');
-      });
+      realServerTest(
+        'markStarted refuses a state hash another request already uses',
+        UNIQUE_INDEXES,
+        async () => {
+          await store.authorizationRequests.create(newRequest());
+          await store.authorizationRequests.create(newRequest({ id: 'ar_request2' }));
+          await store.authorizationRequests.markStarted('ar_request1', start(), T0 + 1_000);
+          await expectRejectsWithCode(
+            store.authorizationRequests.markStarted(
+              'ar_request2',
+              start({ bindingHash: 'binding-2' }),
+              T0 + 1_000,
+            ),
+            'conflict',
+          );
+          expect((await store.authorizationRequests.findByStateHash('state-hash-1'))?.id).toBe('ar_request1');
+          expect((await store.authorizationRequests.get('ar_request2'))?.status).toBe('created');
+        },
+      );
 
       test('consume moves started to consumed; only one of 20 parallel callers wins', async () => {
         await store.authorizationRequests.create(newRequest());
         const started = await store.authorizationRequests.markStarted('ar_request1', start(), T0 + 1_000);
         const results = await Promise.all(
-          Array.from({ length: 20 }, () => store.authorizationRequests.consume('ar_request1', 'state-hash-1', T0 + 5_000)),
+          Array.from({ length: 20 }, () =>
+            store.authorizationRequests.consume('ar_request1', 'state-hash-1', T0 + 5_000),
+          ),
         );
         const winners = results.filter((result) => result !== null);
         expect(winners).toHaveLength(1);
@@ -482,9 +529,13 @@ export function describeStoreContract(
         await store.authorizationRequests.create(newRequest());
         expect(await store.authorizationRequests.consume('ar_request1', 'state-hash-1', T0 + 500)).toBeNull();
         const started = await store.authorizationRequests.markStarted('ar_request1', start(), T0 + 1_000);
-        expect(await store.authorizationRequests.consume('ar_request1', 'state-hash-wrong', T0 + 2_000)).toBeNull();
+        expect(
+          await store.authorizationRequests.consume('ar_request1', 'state-hash-wrong', T0 + 2_000),
+        ).toBeNull();
         expect(await store.authorizationRequests.get('ar_request1')).toStrictEqual(started);
-        expect(await store.authorizationRequests.consume('ar_missing', 'state-hash-1', T0 + 2_000)).toBeNull();
+        expect(
+          await store.authorizationRequests.consume('ar_missing', 'state-hash-1', T0 + 2_000),
+        ).toBeNull();
       });
 
       test('complete records the outcome and moves the request to completed', async () => {
@@ -492,13 +543,21 @@ export function describeStoreContract(
         await store.authorizationRequests.create(newRequest({ id: 'ar_request2' }));
         await store.authorizationRequests.markStarted('ar_request1', start(), T0 + 1_000);
         const consumed = await store.authorizationRequests.consume('ar_request1', 'state-hash-1', T0 + 2_000);
-        await store.authorizationRequests.complete('ar_request1', { result: 'connected', connectionId: 'con_1' });
+        await store.authorizationRequests.complete('ar_request1', {
+          result: 'connected',
+          connectionId: 'con_1',
+        });
         expect(await store.authorizationRequests.get('ar_request1')).toStrictEqual({
           ...consumed,
           status: 'completed',
           outcome: { result: 'connected', connectionId: 'con_1' },
         });
-        await store.authorizationRequests.complete('ar_request2', { result: 'failed', error: 'invalid-grant' });
+        // An optional field left undefined is absent afterwards, not null.
+        await store.authorizationRequests.complete('ar_request2', {
+          result: 'failed',
+          error: 'invalid-grant',
+          connectionId: undefined,
+        });
         expect((await store.authorizationRequests.get('ar_request2'))?.outcome).toStrictEqual({
           result: 'failed',
           error: 'invalid-grant',
@@ -546,7 +605,9 @@ export function describeStoreContract(
 
       test('of 20 parallel acquires by different owners exactly one wins', async () => {
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => store.locks.acquire('refresh:con_1', `instance-${i}`, 1_000, T0)),
+          Array.from({ length: 20 }, (_, i) =>
+            store.locks.acquire('refresh:con_1', `instance-${i}`, 1_000, T0),
+          ),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
         const winner = `instance-${results.indexOf(true)}`;
@@ -557,7 +618,9 @@ export function describeStoreContract(
       test('of 20 parallel takeovers of an expired lock exactly one wins', async () => {
         expect(await store.locks.acquire('refresh:con_1', 'instance-dead', 1_000, T0)).toBe(true);
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => store.locks.acquire('refresh:con_1', `instance-${i}`, 1_000, T0 + 5_000)),
+          Array.from({ length: 20 }, (_, i) =>
+            store.locks.acquire('refresh:con_1', `instance-${i}`, 1_000, T0 + 5_000),
+          ),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
       });
@@ -579,7 +642,12 @@ export function describeStoreContract(
 
       test('put with the current version updates (compare-and-set); a stale version is refused', async () => {
         await store.profiles.put(newProfile(), 0);
-        const changed = newProfile({ kind: 'override', document: { scopes: ['c'] }, clientSecret: null, updatedAt: T0 + 9 });
+        const changed = newProfile({
+          kind: 'override',
+          document: { scopes: ['c'] },
+          clientSecret: null,
+          updatedAt: T0 + 9,
+        });
         const updated = await store.profiles.put(changed, 1);
         expect(updated).toStrictEqual({ ...changed, version: 2 });
         expect(await store.profiles.put(newProfile({ updatedBy: 'admin:late' }), 1)).toBeNull();
@@ -607,7 +675,11 @@ export function describeStoreContract(
     });
 
     describe('documents', () => {
-      const value = { dialogStack: [{ id: 'oauth', state: { step: 1 } }], $odd: true, 'dot.ted': { x: null } };
+      const value = {
+        dialogStack: [{ id: 'oauth', state: { step: 1 } }],
+        $odd: true,
+        'dot.ted': { x: null },
+      };
 
       test('write without an eTag stores the value; read returns it with that eTag', async () => {
         const eTag = await store.documents.write('conv/1', value, undefined);
@@ -623,14 +695,20 @@ export function describeStoreContract(
         const second = await store.documents.write('conv/1', { step: 2 }, first ?? undefined);
         expect(typeof second).toBe('string');
         expect(second).not.toBe(first);
-        expect((await store.documents.read(['conv/1'])).get('conv/1')).toStrictEqual({ value: { step: 2 }, eTag: second });
+        expect((await store.documents.read(['conv/1'])).get('conv/1')).toStrictEqual({
+          value: { step: 2 },
+          eTag: second,
+        });
       });
 
       test('write with a stale eTag is a conflict (null) and keeps the stored value', async () => {
         const first = await store.documents.write('conv/1', value, undefined);
         const second = await store.documents.write('conv/1', { step: 2 }, first ?? undefined);
         expect(await store.documents.write('conv/1', { step: 3 }, first ?? undefined)).toBeNull();
-        expect((await store.documents.read(['conv/1'])).get('conv/1')).toStrictEqual({ value: { step: 2 }, eTag: second });
+        expect((await store.documents.read(['conv/1'])).get('conv/1')).toStrictEqual({
+          value: { step: 2 },
+          eTag: second,
+        });
       });
 
       test('write with an eTag for a missing document is a conflict (null)', async () => {
@@ -694,7 +772,9 @@ export function describeStoreContract(
           'aud_004',
           'aud_002',
         ]);
-        expect(ids(await store.audit.list({ limit: 1, target: 'profile:crm', before: 'aud_005' }))).toEqual(['aud_003']);
+        expect(ids(await store.audit.list({ limit: 1, target: 'profile:crm', before: 'aud_005' }))).toEqual([
+          'aud_003',
+        ]);
         expect(await store.audit.list({ limit: 10, target: 'profile:none' })).toEqual([]);
       });
 
@@ -715,7 +795,9 @@ export function describeStoreContract(
 
       test('list returns every key ordered by id', async () => {
         await store.adminKeys.create(newAdminKey({ id: 'key_z', name: 'zed', keyHash: 'hash-z' }));
-        await store.adminKeys.create(newAdminKey({ id: 'key_a', name: 'dev', role: 'developer', keyHash: 'hash-a' }));
+        await store.adminKeys.create(
+          newAdminKey({ id: 'key_a', name: 'dev', role: 'developer', keyHash: 'hash-a' }),
+        );
         expect(await store.adminKeys.list()).toStrictEqual([
           newAdminKey({ id: 'key_a', name: 'dev', role: 'developer', keyHash: 'hash-a' }),
           newAdminKey({ id: 'key_z', name: 'zed', keyHash: 'hash-z' }),
@@ -726,13 +808,18 @@ export function describeStoreContract(
         await store.adminKeys.create(newAdminKey());
         expect(await store.adminKeys.revoke('key_ops', T0 + 42)).toBe(true);
         expect(await store.adminKeys.revoke('key_ops', T0 + 43)).toBe(false);
-        expect(await store.adminKeys.findByHash('hash-ops')).toStrictEqual(newAdminKey({ revokedAt: T0 + 42 }));
+        expect(await store.adminKeys.findByHash('hash-ops')).toStrictEqual(
+          newAdminKey({ revokedAt: T0 + 42 }),
+        );
         expect(await store.adminKeys.revoke('key_missing', T0)).toBe(false);
       });
 
       test('create refuses a second key with the same id', async () => {
         await store.adminKeys.create(newAdminKey());
-        await expectRejectsWithCode(store.adminKeys.create(newAdminKey({ keyHash: 'hash-other' })), 'conflict');
+        await expectRejectsWithCode(
+          store.adminKeys.create(newAdminKey({ keyHash: 'hash-other' })),
+          'conflict',
+        );
         expect(await store.adminKeys.findByHash('hash-other')).toBeNull();
       });
 

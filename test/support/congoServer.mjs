@@ -9,7 +9,7 @@ const server = new CongoServer({ host, port: Number(process.env.CONGO_PORT ?? 0)
 await server.start();
 
 // getConnectionUri() reports the configured port (0); the kernel's choice is on the socket.
-// eslint-disable-next-line dot-notation -- the net.Server is a private field of CongoServer
+// The net.Server is a private field of CongoServer.
 const address = server['server']?.address();
 if (!address || typeof address === 'string') {
   process.stderr.write('CongoDB did not report a TCP address\n');

@@ -1,0 +1,135 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The environment, parsed once at start by one schema (DESIGN: public contract). A bad value
+ * stops the process with a message naming the variable; nothing else reads process.env.
+ */
+
+const port = z.coerce.number().int().min(1).max(65535);
+const flagList = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean));
+
+const adminKeyPair = /^(admin|developer):([A-Za-z0-9._~+/=-]{16,200})$/;
+
+const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+    PORT: port.default(3978),
+    PUBLIC_URL: z.string().url().optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    PROFILES_DIR: z.string().min(1).default('./custom-profiles'),
+    MONGODB_URI: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\/.+/, 'must be a mongodb:// or mongodb+srv:// URI')
+      .optional(),
+    MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('authprofiles'),
+    ENCRYPTION_KEYS: z.string().optional(),
+    MicrosoftAppId: z.string().default(''),
+    MicrosoftAppPassword: z.string().default(''),
+    MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
+    MicrosoftAppTenantId: z.string().default(''),
+    ADMIN_API_KEYS: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        const keys: { role: 'admin' | 'developer'; key: string }[] = [];
+        for (const [index, pair] of (value ?? '').split(',').map((item) => item.trim()).filter(Boolean).entries()) {
+          const match = adminKeyPair.exec(pair);
+          if (!match) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `entry ${index + 1} must be "admin:<key>" or "developer:<key>" with a key of 16+ characters`,
+            });
+            continue;
+          }
+          keys.push({ role: match[1] as 'admin' | 'developer', key: match[2] as string });
+        }
+        return keys;
+      }),
+    /** The profile the CRM commands ("show my deals") use; defaults to hubspot, or demo in dev without HubSpot credentials. */
+    CRM_PROFILE: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+    /** Channels where the verification code is skipped (documented trade-off, SECURITY row 9). */
+    SIGNIN_VERIFICATION_OFF: flagList,
+    SIGNIN_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(3600).default(600),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Dev only: use an already running demo provider instead of starting one (several instances, tests). */
+    DEMO_PROVIDER_URL: z.string().url().optional(),
+    DEMO_CLIENT_SECRET: z.string().min(16).optional(),
+    DEMO_PROVIDER_PORT: port.optional(),
+  })
+  .superRefine((env, ctx) => {
+    const production = env.NODE_ENV === 'production';
+    if (production && !env.PUBLIC_URL) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'is required in production' });
+    }
+    if (production && env.PUBLIC_URL && !env.PUBLIC_URL.startsWith('https://')) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'must be https in production' });
+    }
+    if (env.PUBLIC_URL) {
+      const url = new URL(env.PUBLIC_URL);
+      if (url.search || url.hash || url.username) {
+        ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'must be a plain base URL (no query, fragment or credentials)' });
+      }
+    }
+    if (production && !env.ENCRYPTION_KEYS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ENCRYPTION_KEYS'],
+        message: 'is required in production: "k1:<base64 of 32 random bytes>" (openssl rand -base64 32)',
+      });
+    }
+    if (env.MicrosoftAppId && !env.MicrosoftAppPassword && env.MicrosoftAppType !== 'UserAssignedMSI') {
+      ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: 'is required when MicrosoftAppId is set' });
+    }
+    if (env.MicrosoftAppType === 'SingleTenant' && !env.MicrosoftAppTenantId) {
+      ctx.addIssue({ code: 'custom', path: ['MicrosoftAppTenantId'], message: 'is required for MicrosoftAppType=SingleTenant' });
+    }
+  });
+
+export type Environment = z.output<typeof environmentSchema>;
+
+export interface Config {
+  env: Environment;
+  production: boolean;
+  /** Web Chat at `/`, local Direct Line, demo provider and CRM: everything but production. */
+  devFeatures: boolean;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  profilesDir: string;
+  /** Every variable, for profiles' clientIdEnv/clientSecretEnv lookups. */
+  raw: Readonly<Record<string, string | undefined>>;
+}
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+export function loadConfig(raw: Readonly<Record<string, string | undefined>>): Config {
+  // Empty strings mean "unset" (shell `FOO= npm start`), not an invalid value.
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigurationError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  const production = env.NODE_ENV === 'production';
+  return {
+    env,
+    production,
+    devFeatures: !production,
+    port: env.PORT,
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    dataDir: resolve(env.DATA_DIR),
+    profilesDir: resolve(env.PROFILES_DIR),
+    raw,
+  };
+}
