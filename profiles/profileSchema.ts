@@ -122,9 +122,11 @@ export function parseProfile(input: unknown, options: ProfileValidationOptions):
   const result = profileSchema.safeParse(input);
   if (!result.success) throw invalidProfile(zodIssues(result.error));
   const profile = result.data;
-  if (profile.refreshUrl === undefined) profile.refreshUrl = profile.tokenUrl;
+  // Checked before the default is filled in, so a bad tokenUrl is reported once, as `tokenUrl`,
+  // and not again under a `refreshUrl` the author never wrote.
   const issues = checkProfileSemantics(profile, options);
   if (issues.length > 0) throw invalidProfile(issues);
+  if (profile.refreshUrl === undefined) profile.refreshUrl = profile.tokenUrl;
   return profile;
 }
 

@@ -1,6 +1,6 @@
 import { recordAudit, type EngineContext } from './engineContext';
 import { AuthProfilesError, isAuthProfilesError } from './errors';
-import { newId } from './ids';
+import { newId, safeEqual } from './ids';
 import { openAccessToken, openTokens, sealTokens } from './connections';
 import { requestRefreshToken } from './oauth/tokenEndpoint';
 import { processTokenResponse } from './oauth/tokenResponse';
@@ -29,8 +29,33 @@ export type TokenResult =
     }
   | { ok: false; reason: TokenUnavailableReason; message: string; connectionId?: string };
 
+type TokenSuccess = Extract<TokenResult, { ok: true }>;
+type ConnectionPatch = Partial<Omit<StoredConnection, 'id' | 'version'>>;
+
+/**
+ * Tokens a refresh obtained that the store refused to take (row 20). The provider may already have
+ * rotated the refresh token, so the old one must not be used again: the new tokens are served from
+ * memory and written by a background retry that keeps renewing the lease meanwhile.
+ */
+interface UnsavedRefresh {
+  connectionId: string;
+  profileId: string;
+  displayName: string;
+  /** Version of the record the refresh started from; a record that moved on wins over these tokens. */
+  expectedVersion: number;
+  patch: ConnectionPatch;
+  result: TokenSuccess;
+  retries: number;
+}
+
+/** Attempts to store refreshed tokens before the caller is answered (row 20). */
+const WRITE_ATTEMPTS = 5;
+/** Background attempts after that; then the tokens are given up and the lease left to expire. */
+const UNSAVED_RETRIES = 20;
+
 export class TokenService {
   private readonly inFlight = new Map<string, Promise<TokenResult>>();
+  private readonly unsaved = new Map<string, UnsavedRefresh>();
   /** Distinguishes this process's leases from other processes'. */
   private readonly owner = newId('proc');
 
@@ -40,17 +65,30 @@ export class TokenService {
    * `rejectedAccessToken`: the API answered 401 to this token, so refresh even if it looks
    * unexpired (once: a token other callers already replaced is simply returned).
    */
-  async getToken(profile: Profile, subject: Subject, options: { rejectedAccessToken?: string } = {}): Promise<TokenResult> {
+  async getToken(
+    profile: Profile,
+    subject: Subject,
+    options: { rejectedAccessToken?: string } = {},
+  ): Promise<TokenResult> {
     const connection = await this.engine.store.connections.get(profile.id, keyOf(subject));
+    const unsaved = connection ? this.unsaved.get(connection.id) : undefined;
+    if (unsaved && unsaved.expectedVersion === connection?.version) return this.fromUnsaved(unsaved);
     const verdict = await this.check(profile, connection, options.rejectedAccessToken);
     if (verdict !== 'refresh') return verdict;
     const key = (connection as StoredConnection).id;
     let shared = this.inFlight.get(key);
     if (!shared) {
-      shared = this.refreshWithLease(profile, key, options.rejectedAccessToken).finally(() => this.inFlight.delete(key));
+      shared = this.refreshWithLease(profile, key, options.rejectedAccessToken).finally(() =>
+        this.inFlight.delete(key),
+      );
       this.inFlight.set(key, shared);
     }
     return shared;
+  }
+
+  /** What this service holds in memory; both are 0 when no refresh is under way or unsaved. */
+  activity(): { inFlight: number; unsaved: number } {
+    return { inFlight: this.inFlight.size, unsaved: this.unsaved.size };
   }
 
   /** Answers from the stored record, or says a refresh is needed. */
@@ -94,20 +132,28 @@ export class TokenService {
     return 'refresh';
   }
 
-  private async refreshWithLease(profile: Profile, connectionId: string, rejectedAccessToken?: string): Promise<TokenResult> {
+  private async refreshWithLease(
+    profile: Profile,
+    connectionId: string,
+    rejectedAccessToken?: string,
+  ): Promise<TokenResult> {
     const { store, settings, clock } = this.engine;
     const lock = `refresh:${connectionId}`;
     const deadline = clock() + settings.refreshLeaseMs * 2;
     let wait = 25;
     while (clock() < deadline) {
       if (await store.locks.acquire(lock, this.owner, settings.refreshLeaseMs, clock())) {
+        // The lease is re-entrant for this process; tokens this process could not store yet must
+        // not be replaced by a refresh with the old refresh token (row 20).
+        const unsaved = this.unsaved.get(connectionId);
+        if (unsaved) return this.fromUnsaved(unsaved);
         let release = true;
         try {
           // Re-read under the lease: another process may have refreshed while we waited.
           const current = await store.connections.getById(connectionId);
           const verdict = await this.check(profile, current, rejectedAccessToken);
           if (verdict !== 'refresh') return verdict;
-          const outcome = await this.refresh(profile, current as StoredConnection);
+          const outcome = await this.refresh(profile, current as StoredConnection, rejectedAccessToken);
           release = outcome.release;
           return outcome.result;
         } finally {
@@ -132,10 +178,12 @@ export class TokenService {
   private async refresh(
     profile: Profile,
     connection: StoredConnection,
+    rejectedAccessToken: string | undefined,
   ): Promise<{ result: TokenResult; release: boolean }> {
     const engine = this.engine;
     assertUsable(profile);
     const { refreshToken } = openTokens(engine, connection);
+    const rejected = isRejected(engine, connection, rejectedAccessToken);
     let body: unknown;
     try {
       body = await requestRefreshToken(
@@ -149,7 +197,7 @@ export class TokenService {
         engine.settings.http,
       );
     } catch (error) {
-      return { result: await this.refreshFailed(profile, connection, error), release: true };
+      return { result: await this.refreshFailed(profile, connection, error, rejected), release: true };
     }
     let tokens;
     try {
@@ -163,7 +211,7 @@ export class TokenService {
         engine.clock(),
       );
     } catch (error) {
-      return { result: await this.refreshFailed(profile, connection, error), release: true };
+      return { result: await this.refreshFailed(profile, connection, error, rejected), release: true };
     }
     // Row 17: no refresh_token in the answer means the old one stays valid.
     const sealed = sealTokens(engine, connection.profileId, connection.subjectKey, {
@@ -181,22 +229,7 @@ export class TokenService {
       refreshedAt: now,
       updatedAt: now,
     };
-    // Row 20: the provider may have rotated the refresh token already, so the write is retried;
-    // if it still fails the lease is kept until it expires, so no caller reuses the old token meanwhile.
-    let written: StoredConnection | null = null;
-    for (let attempt = 0, delay = 50; attempt < 5 && !written; attempt += 1, delay *= 2) {
-      try {
-        written = await engine.store.connections.update(connection.id, connection.version, patch);
-        if (!written) break;
-      } catch (error) {
-        engine.log.warn(
-          { connectionId: connection.id, attempt: attempt + 1, errorCode: (error as { code?: string }).code },
-          'storing refreshed tokens failed; retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-    const result: TokenResult = {
+    const result: TokenSuccess = {
       ok: true,
       accessToken: tokens.accessToken,
       tokenType: tokens.tokenType,
@@ -204,24 +237,128 @@ export class TokenService {
       scopes: tokens.scopes,
       connectionId: connection.id,
     };
-    if (!written) {
-      engine.log.error(
-        { connectionId: connection.id, profileId: profile.id },
-        'refreshed tokens could not be stored; lease kept until it expires',
-      );
-      return { result, release: false };
+    // Row 20: the provider may have rotated the refresh token already, so the write is retried, and
+    // the old refresh token is never used again from here (see UnsavedRefresh).
+    const written = await this.writeRefreshed(connection.id, connection.version, patch, WRITE_ATTEMPTS);
+    if (written === 'written') {
+      engine.log.info({ connectionId: connection.id, profileId: profile.id }, 'connection refreshed');
+      return { result, release: true };
     }
-    engine.log.info({ connectionId: connection.id, profileId: profile.id }, 'connection refreshed');
-    return { result, release: true };
+    if (written === 'moved') {
+      // The record changed under the lease (a new consent, a profile edit): its state wins.
+      engine.log.warn(
+        { connectionId: connection.id, profileId: profile.id },
+        'the connection changed during its refresh; the refreshed tokens were not stored',
+      );
+      const verdict = await this.check(profile, await engine.store.connections.getById(connection.id));
+      return { result: verdict === 'refresh' ? result : verdict, release: true };
+    }
+    await this.keepUnsaved(profile, connection, patch, result);
+    return { result, release: false };
+  }
+
+  /** One compare-and-set write of refreshed tokens, retried with back-off when the store fails. */
+  private async writeRefreshed(
+    connectionId: string,
+    expectedVersion: number,
+    patch: ConnectionPatch,
+    attempts: number,
+  ): Promise<'written' | 'moved' | 'failed'> {
+    for (let attempt = 1, delay = 50; ; attempt += 1, delay *= 2) {
+      try {
+        const written = await this.engine.store.connections.update(connectionId, expectedVersion, patch);
+        return written ? 'written' : 'moved';
+      } catch (error) {
+        this.engine.log.warn(
+          { connectionId, attempt, attempts, errorCode: (error as { code?: string }).code },
+          'storing refreshed tokens failed',
+        );
+        if (attempt >= attempts) return 'failed';
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async keepUnsaved(
+    profile: Profile,
+    connection: StoredConnection,
+    patch: ConnectionPatch,
+    result: TokenSuccess,
+  ): Promise<void> {
+    const entry: UnsavedRefresh = {
+      connectionId: connection.id,
+      profileId: profile.id,
+      displayName: profile.displayName,
+      expectedVersion: connection.version,
+      patch,
+      result,
+      retries: 0,
+    };
+    this.unsaved.set(connection.id, entry);
+    this.engine.log.error(
+      { connectionId: connection.id, profileId: profile.id },
+      'refreshed tokens could not be stored; kept in memory under the lease and retried',
+    );
+    await this.renewLease(connection.id).catch(() => false);
+    this.scheduleUnsavedRetry(entry);
+  }
+
+  private renewLease(connectionId: string): Promise<boolean> {
+    const { store, settings, clock } = this.engine;
+    return store.locks.acquire(`refresh:${connectionId}`, this.owner, settings.refreshLeaseMs, clock());
+  }
+
+  private scheduleUnsavedRetry(entry: UnsavedRefresh): void {
+    // Well inside the lease, so it is renewed before any other process may take it.
+    const interval = Math.max(20, Math.min(this.engine.settings.refreshLeaseMs / 3, 2_000));
+    setTimeout(() => void this.retryUnsaved(entry), interval).unref();
+  }
+
+  private async retryUnsaved(entry: UnsavedRefresh): Promise<void> {
+    const { store, log } = this.engine;
+    entry.retries += 1;
+    let outcome: 'written' | 'moved' | 'failed' | 'lease-lost';
+    try {
+      outcome = (await this.renewLease(entry.connectionId))
+        ? await this.writeRefreshed(entry.connectionId, entry.expectedVersion, entry.patch, 1)
+        : 'lease-lost';
+    } catch {
+      outcome = 'failed';
+    }
+    if (outcome === 'failed' && entry.retries < UNSAVED_RETRIES) {
+      this.scheduleUnsavedRetry(entry);
+      return;
+    }
+    this.unsaved.delete(entry.connectionId);
+    const fields = { connectionId: entry.connectionId, profileId: entry.profileId, retries: entry.retries };
+    if (outcome === 'written') log.info(fields, 'refreshed tokens stored after retrying');
+    else log.error({ ...fields, outcome }, 'refreshed tokens were given up; the lease runs out by itself');
+    if (outcome === 'written' || outcome === 'moved') {
+      await store.locks.release(`refresh:${entry.connectionId}`, this.owner).catch(() => undefined);
+    }
+  }
+
+  private fromUnsaved(entry: UnsavedRefresh): TokenResult {
+    if (entry.result.expiresAt > this.engine.clock()) return entry.result;
+    return {
+      ok: false,
+      reason: 'provider-unavailable',
+      message: `the connection to ${entry.displayName} was refreshed but could not be saved yet; try again in a moment`,
+      connectionId: entry.connectionId,
+    };
   }
 
   private async refreshFailed(
     profile: Profile,
     connection: StoredConnection,
     error: unknown,
+    rejected: boolean,
   ): Promise<TokenResult> {
     const code = isAuthProfilesError(error) ? error.code : 'provider-error';
-    this.engine.log.warn({ connectionId: connection.id, profileId: profile.id, errorCode: code }, 'refresh failed');
+    this.engine.log.warn(
+      { connectionId: connection.id, profileId: profile.id, errorCode: code },
+      'refresh failed',
+    );
     if (code === 'invalid-grant') {
       // Row 18: the grant is gone; ask for consent again instead of retrying.
       await this.markNeedsReauthorization(connection, 'invalid-grant');
@@ -234,7 +371,8 @@ export class TokenService {
       target: `connection:${connection.id}`,
       details: { profile: profile.id, code },
     });
-    if (connection.expiresAt > this.engine.clock()) return usable(this.engine, connection);
+    // A token the API already refused is not handed out again, however far its expiry.
+    if (!rejected && connection.expiresAt > this.engine.clock()) return usable(this.engine, connection);
     return {
       ok: false,
       reason: 'provider-unavailable',
@@ -270,6 +408,16 @@ function usable(engine: EngineContext, connection: StoredConnection): TokenResul
     scopes: connection.scopes,
     connectionId: connection.id,
   };
+}
+
+function isRejected(
+  engine: EngineContext,
+  connection: StoredConnection,
+  rejectedAccessToken?: string,
+): boolean {
+  return (
+    rejectedAccessToken !== undefined && safeEqual(openAccessToken(engine, connection), rejectedAccessToken)
+  );
 }
 
 function needsReauthorization(profile: Profile, connection: StoredConnection): TokenResult {

@@ -263,6 +263,12 @@ async function main() {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  // Started with a stdin pipe, the server goes when its parent goes, even if the parent crashed.
+  if (!process.stdin.isTTY) {
+    process.stdin.on('end', shutdown);
+    process.stdin.on('error', shutdown);
+    process.stdin.resume();
+  }
 
   process.stdout.write(`${JSON.stringify({ ready: true, port, issuer })}\n`);
 }

@@ -138,6 +138,14 @@ export function classifyTokenEndpointError(error: unknown): AuthProfilesError {
       'the token endpoint answered with an unreadable body',
     );
   }
+  if (boom.data?.isResponseError !== true && boom.data?.res && isBodyReadFailure(boom)) {
+    // The status line came, then the body timed out or the connection dropped: as transient as no
+    // answer at all, whatever the status said (Wreck: clientTimeout 408, stream errors 500).
+    return new AuthProfilesError(
+      'provider-unavailable',
+      'the provider stopped answering in the middle of a response (network error or timeout)',
+    );
+  }
   const status =
     boom.data?.res?.statusCode ?? (boom.data?.isResponseError ? boom.output?.statusCode : undefined);
   if (status === undefined) {
@@ -163,4 +171,10 @@ export function classifyTokenEndpointError(error: unknown): AuthProfilesError {
       : undefined;
   if (typeof code === 'string') return providerErrorFromCode(code);
   return new AuthProfilesError('provider-error', `the token endpoint refused the request (HTTP ${status})`);
+}
+
+/** Wreck's own errors while reading a body: 408 (read timeout) and 500 (stream error or cut short). */
+function isBodyReadFailure(boom: BoomLike): boolean {
+  const code = boom.output?.statusCode;
+  return code === 408 || code === 500;
 }

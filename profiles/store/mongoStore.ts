@@ -516,6 +516,23 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
         (await this.mongo.authorizationRequests.deleteMany({ expiresAt: { $lt: before } })).deletedCount,
     );
   }
+
+  async claimExpired(now: number, limit: number): Promise<StoredAuthorizationRequest[]> {
+    return this.mongo.run(async () => {
+      const claimed: StoredAuthorizationRequest[] = [];
+      // One findOneAndUpdate per request: each is atomic, so two instances never claim the same one.
+      while (claimed.length < limit) {
+        const doc = await this.mongo.authorizationRequests.findOneAndUpdate(
+          { status: { $in: ['created', 'started'] }, expiresAt: { $lte: now } },
+          { $set: { status: 'completed', outcome: { result: 'failed', error: 'expired' } } },
+          { returnDocument: 'after' },
+        );
+        if (!doc) break;
+        claimed.push(toRequest(doc));
+      }
+      return claimed;
+    });
+  }
 }
 
 class MongoLocks implements LockRepository {

@@ -350,6 +350,29 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
       () => this.db.prepare('DELETE FROM authorization_requests WHERE expires_at < ?').run(before).changes,
     );
   }
+  async claimExpired(now: number, limit: number): Promise<StoredAuthorizationRequest[]> {
+    return guard(() =>
+      this.db
+        .transaction(() => {
+          const rows = this.db
+            .prepare<[number, number], { data: string }>(
+              "SELECT data FROM authorization_requests WHERE status IN ('created', 'started') AND expires_at <= ? LIMIT ?",
+            )
+            .all(now, limit);
+          return rows.map((row) => {
+            const record: StoredAuthorizationRequest = {
+              ...(JSON.parse(row.data) as StoredAuthorizationRequest),
+              status: 'completed',
+              outcome: { result: 'failed', error: 'expired' },
+            };
+            this.write(record);
+            return record;
+          });
+        })
+        .immediate(),
+    );
+  }
+
 }
 
 class SqliteLocks implements LockRepository {

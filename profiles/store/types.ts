@@ -122,6 +122,12 @@ export interface AuthorizationRequestRepository {
   /** Records the outcome and moves the request to `completed`. */
   complete(id: string, outcome: AuthorizationRequestOutcome): Promise<void>;
   deleteExpired(before: number): Promise<number>;
+  /**
+   * Atomically moves up to `limit` unfinished (`created`/`started`) requests that expired at `now`
+   * to `completed` with outcome `failed`/`expired`, and returns them; each is returned to exactly
+   * one caller across instances, so the waiting conversation is told once.
+   */
+  claimExpired(now: number, limit: number): Promise<StoredAuthorizationRequest[]>;
 }
 
 export interface LockRepository {

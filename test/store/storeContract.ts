@@ -574,6 +574,30 @@ export function describeStoreContract(
         expect((await store.authorizationRequests.get('ar_3'))?.expiresAt).toBe(T0 + 3);
         expect(await store.authorizationRequests.deleteExpired(T0 + 3)).toBe(0);
       });
+
+      test('claimExpired hands each expired unfinished request to exactly one caller', async () => {
+        await store.authorizationRequests.create(newRequest({ id: 'ar_old1', expiresAt: T0 + 1 }));
+        await store.authorizationRequests.create(newRequest({ id: 'ar_old2', expiresAt: T0 + 2 }));
+        await store.authorizationRequests.create(newRequest({ id: 'ar_fresh', expiresAt: T0 + 50 }));
+        await store.authorizationRequests.create(newRequest({ id: 'ar_done', expiresAt: T0 + 1 }));
+        await store.authorizationRequests.complete('ar_done', { result: 'connected', connectionId: 'con_1' });
+        const batches = await Promise.all(
+          Array.from({ length: 5 }, () => store.authorizationRequests.claimExpired(T0 + 10, 10)),
+        );
+        const claimed = batches.flat().map((request) => request.id).sort();
+        expect(claimed).toStrictEqual(['ar_old1', 'ar_old2']);
+        expect((await store.authorizationRequests.get('ar_old1'))?.outcome).toStrictEqual({
+          result: 'failed',
+          error: 'expired',
+        });
+        expect((await store.authorizationRequests.get('ar_old1'))?.status).toBe('completed');
+        expect((await store.authorizationRequests.get('ar_fresh'))?.status).toBe('created');
+        expect((await store.authorizationRequests.get('ar_done'))?.outcome).toStrictEqual({
+          result: 'connected',
+          connectionId: 'con_1',
+        });
+        expect(await store.authorizationRequests.claimExpired(T0 + 10, 10)).toStrictEqual([]);
+      });
     });
 
     describe('locks', () => {

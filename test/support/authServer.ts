@@ -80,7 +80,7 @@ export const AUTH_SERVER_SCRIPT = path.join(findRepoRoot(), 'bot', 'demo', 'auth
 export async function startAuthServer(config: AuthServerConfig): Promise<RunningAuthServer> {
   const child = spawn(process.execPath, [AUTH_SERVER_SCRIPT], {
     env: { ...process.env, AUTH_SERVER_CONFIG: JSON.stringify({ testHooks: true, ...config }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
 
   // Keep the tail of stderr for error messages; the provider's warnings are not interesting otherwise.

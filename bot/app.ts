@@ -1,0 +1,127 @@
+import {
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  ConversationState,
+  type TurnContext,
+} from 'botbuilder';
+import restify, { type Request, type Response, type Server } from 'restify';
+import { MainDialog } from '../dialogs/mainDialog';
+import type { DialogServices } from '../dialogs/dialogServices';
+import { AuthProfilesBot } from './authProfilesBot';
+import type { Config } from './config';
+import { oauthIntrospector, registerDemoCrm } from './demo/demoCrm';
+import { registerLocalDirectLine } from './dev/directLine';
+import { registerWebChat } from './dev/webChat';
+import { startExpirySweeper } from './expirySweeper';
+import type { Logger } from './logger';
+import { registerOAuthRoutes } from './routes/oauthRoutes';
+import { registerStaticRoutes } from './routes/staticRoutes';
+import type { Services } from './services';
+import { SigninResumer } from './signinResumer';
+import { StorageConflictError, StoreStorage } from './storeStorage';
+
+/** The restify server with every route, built from configuration and services. */
+export interface App {
+  server: Server;
+  adapter: CloudAdapter;
+  bot: AuthProfilesBot;
+  resumer: SigninResumer;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createApp(config: Config, services: Services, log: Logger): App {
+  const server = restify.createServer({ name: 'authprofiles', handleUncaughtExceptions: false });
+  server.pre(restify.plugins.pre.dedupeSlashes());
+
+  const env = config.env;
+  const adapter = new CloudAdapter(
+    new ConfigurationBotFrameworkAuthentication({
+      MicrosoftAppId: env.MicrosoftAppId,
+      MicrosoftAppPassword: env.MicrosoftAppPassword,
+      MicrosoftAppType: env.MicrosoftAppType,
+      MicrosoftAppTenantId: env.MicrosoftAppTenantId,
+    }),
+  );
+  adapter.onTurnError = async (context: TurnContext, error: Error) => {
+    log.error({ err: error, channelId: context.activity.channelId, activityType: context.activity.type }, 'turn failed');
+    if (context.activity.type === 'invoke') return;
+    await context
+      .sendActivity(
+        error instanceof StorageConflictError
+          ? 'Something else changed this conversation at the same moment. Please repeat your last message.'
+          : 'Sorry, something went wrong on my side. Please try again.',
+      )
+      .catch(() => undefined);
+  };
+
+  const conversationState = new ConversationState(new StoreStorage(services.store.documents));
+  const crmProfileId = env.CRM_PROFILE ?? (config.devFeatures && !config.raw.HUBSPOT_CLIENT_ID ? 'demo' : 'hubspot');
+  const verificationOff = new Set(env.SIGNIN_VERIFICATION_OFF.map((channel) => channel.toLowerCase()));
+  const dialogServices: DialogServices = {
+    engine: services.engine,
+    requiresVerification: (channelId) => !verificationOff.has(channelId.toLowerCase()),
+    signinTimeoutMs: env.SIGNIN_TIMEOUT_SECONDS * 1000,
+    crmProfileId,
+    clock: Date.now,
+  };
+  const bot = new AuthProfilesBot(conversationState, new MainDialog(dialogServices));
+  const resumer = new SigninResumer(adapter, env.MicrosoftAppId, bot, log);
+
+  server.post('/api/messages', restify.plugins.bodyParser({ maxBodySize: 512 * 1024, mapParams: false }), async (req: Request, res: Response) => {
+    await adapter.process(req, res, (context) => bot.run(context));
+  });
+
+  server.get('/healthz', async (_req: Request, res: Response) => {
+    const started = Date.now();
+    try {
+      await services.store.ping();
+      res.send(200, { status: 'ok', store: { kind: services.store.kind, status: 'ok', ms: Date.now() - started } });
+    } catch {
+      res.send(503, { status: 'unavailable', store: { kind: services.store.kind, status: 'unavailable' } });
+    }
+  });
+
+  registerStaticRoutes(server);
+  registerOAuthRoutes(server, {
+    engine: services.engine,
+    resumer,
+    publicUrl: config.publicUrl,
+    log,
+    adminResultUrl: (profileId, outcome) =>
+      `/admin/profiles/${encodeURIComponent(profileId)}?authorization=${encodeURIComponent(outcome)}`,
+  });
+
+  if (config.devFeatures) {
+    registerLocalDirectLine(server, { publicUrl: config.publicUrl, botEndpoint: `http://127.0.0.1:${config.port}/api/messages`, log });
+    registerWebChat(server, { publicUrl: config.publicUrl, botName: 'Auth Profiles' });
+    if (services.demo) {
+      registerDemoCrm(server, {
+        basePath: '/demo/crm',
+        introspect: oauthIntrospector({
+          introspectionUrl: `${services.demo.issuer}/token/introspection`,
+          clientId: services.demo.clientId,
+          clientSecret: services.demo.clientSecret,
+        }),
+      });
+    }
+  }
+
+  const sweeper = startExpirySweeper({ store: services.store, resumer, log, intervalMs: 15_000, clock: Date.now });
+
+  return {
+    server,
+    adapter,
+    bot,
+    resumer,
+    listen: () =>
+      new Promise((resolve) => {
+        server.listen(config.port, () => resolve(server.url));
+      }),
+    async close() {
+      sweeper.stop();
+      server.server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
+import type { Request, Response, Server } from 'restify';
+import type { SigninEventValue } from '../../dialogs/dialogServices';
+import type { AuthorizationEngine, CallbackOutcome } from '../../profiles/engine';
+import { AuthProfilesError, isAuthProfilesError } from '../../profiles/errors';
+import type { Logger } from '../logger';
+import { PAGE_HEADERS, sendErrorPage, sendPage, type ErrorPage } from '../pages';
+import type { SigninResumer } from '../signinResumer';
+
+/**
+ * `GET /oauth/start/:requestId` binds the browser and redirects to the provider;
+ * `GET /oauth/callback/:profileId` completes the flow, shows a page, resumes the conversation.
+ * Only the path parameter and the raw query are read: no `returnUrl` or forwarded host is ever
+ * used (SECURITY rows 11, 13), and no page echoes the code or state (row 12).
+ */
+
+export const BINDING_COOKIE = 'authprofiles_binding';
+const REQUEST_ID = /^req_[A-Za-z0-9_-]{24}$/;
+const PROFILE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+export interface OAuthRouteOptions {
+  engine: AuthorizationEngine;
+  resumer: SigninResumer;
+  publicUrl: string;
+  log: Logger;
+  /** Where an admin's pre-authorization lands after the callback. */
+  adminResultUrl: (profileId: string, outcome: CallbackOutcome['kind']) => string;
+}
+
+export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions): void {
+  const secure = options.publicUrl.startsWith('https://');
+
+  server.get('/oauth/start/:requestId', async (req: Request, res: Response) => {
+    const requestId = String(req.params.requestId ?? '');
+    if (!REQUEST_ID.test(requestId)) {
+      sendErrorPage(res, { status: 400, title: 'Invalid sign-in link', message: 'This sign-in link is not valid. Ask the bot for a new one.' });
+      return;
+    }
+    try {
+      const started = await options.engine.startAuthorization(requestId, readBinding(req));
+      // SameSite=Lax: sent on the provider's top-level redirect back to us, not on cross-site subrequests.
+      const cookie = serializeCookie(BINDING_COOKIE, started.binding, {
+        httpOnly: true,
+        secure,
+        sameSite: 'lax',
+        path: '/oauth/',
+        maxAge: 24 * 3600,
+      });
+      res.writeHead(302, { ...PAGE_HEADERS, Location: started.redirectUrl, 'Set-Cookie': cookie });
+      res.end();
+    } catch (error) {
+      sendErrorPage(res, errorPage(error, options.log, 'start'));
+    }
+  });
+
+  server.get('/oauth/callback/:profileId', async (req: Request, res: Response) => {
+    const profileId = String(req.params.profileId ?? '');
+    if (!PROFILE_ID.test(profileId)) {
+      sendErrorPage(res, { status: 400, title: 'Invalid sign-in', message: 'This sign-in callback is not valid.' });
+      return;
+    }
+    let outcome: CallbackOutcome;
+    try {
+      outcome = await options.engine.completeCallback({
+        profileId,
+        query: rawQuery(req),
+        browserBinding: readBinding(req),
+      });
+    } catch (error) {
+      sendErrorPage(res, errorPage(error, options.log, 'callback'));
+      return;
+    }
+    const context = outcome.request.context;
+    if (context.kind === 'admin') {
+      res.writeHead(303, { ...PAGE_HEADERS, Location: options.adminResultUrl(profileId, outcome.kind) });
+      res.end();
+      return;
+    }
+    const name = outcome.profile.displayName;
+    switch (outcome.kind) {
+      case 'connected':
+        sendPage(res, 200, 'connected', { profileName: name });
+        break;
+      case 'pending-verification':
+        sendPage(res, 200, 'verify', {
+          profileName: name,
+          code: outcome.verificationCode,
+          codeSpaced: `${outcome.verificationCode.slice(0, 3)} ${outcome.verificationCode.slice(3)}`,
+          minutes: Math.max(1, Math.round((outcome.request.expiresAt - Date.now()) / 60_000)),
+        });
+        break;
+      case 'denied':
+        sendPage(res, 200, 'denied', { profileName: name });
+        break;
+      case 'failed':
+        sendErrorPage(res, errorPage(outcome.error, options.log, 'callback'));
+        break;
+    }
+    const value: SigninEventValue = {
+      requestId: outcome.request.id,
+      outcome: outcome.kind,
+      ...(outcome.kind === 'failed' ? { error: outcome.error.code } : {}),
+    };
+    // After the page is sent: the browser need not wait for the bot's reply.
+    await options.resumer.resume(outcome.request, value);
+  });
+}
+
+function readBinding(req: Request): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  return parseCookies(header)[BINDING_COOKIE];
+}
+
+function rawQuery(req: Request): string {
+  const url = req.url ?? '';
+  const index = url.indexOf('?');
+  return index < 0 ? '' : url.slice(index + 1);
+}
+
+const TITLES: Partial<Record<string, string>> = {
+  'authorization-request-expired': 'Sign-in link expired',
+  'authorization-request-used': 'Sign-in already completed',
+  'browser-mismatch': 'Different browser',
+  'consent-denied': 'Access not granted',
+  'provider-error': 'The provider reported an error',
+  'provider-unavailable': 'The provider is not answering',
+  'invalid-grant': 'Sign-in rejected by the provider',
+  'invalid-token-response': 'The provider sent an invalid answer',
+};
+
+function errorPage(error: unknown, log: Logger, where: string): ErrorPage {
+  if (!isAuthProfilesError(error)) {
+    log.error({ err: error, where }, 'unexpected error in the OAuth flow');
+    return { status: 500, title: 'Something went wrong', message: 'The sign-in could not be completed. Ask the bot for a new link.' };
+  }
+  log.warn({ where, errorCode: error.code }, 'OAuth flow refused');
+  if (error.code === 'store-unavailable') {
+    return { status: 503, title: 'Temporarily unavailable', message: 'The service could not save your sign-in just now.', retry: true };
+  }
+  const status = error.status >= 500 ? 502 : error.status;
+  const advice = error.code === 'authorization-request-used' ? '' : ' Ask the bot for a new sign-in link.';
+  return { status, title: TITLES[error.code] ?? 'Sign-in failed', message: `${sentence(error)}${advice}` };
+}
+
+function sentence(error: AuthProfilesError): string {
+  const text = error.message.charAt(0).toUpperCase() + error.message.slice(1);
+  return text.endsWith('.') ? text : `${text}.`;
+}

@@ -1,0 +1,45 @@
+import type { CloudAdapter, ConversationReference } from 'botbuilder';
+import { SIGNIN_EVENT, type SigninEventValue } from '../dialogs/dialogServices';
+import type { StoredAuthorizationRequest } from '../profiles/store/types';
+import type { AuthProfilesBot } from './authProfilesBot';
+import type { Logger } from './logger';
+
+/**
+ * Resumes the dialog that waits for a sign-in, proactively, on whichever instance received the
+ * callback: the conversation reference travelled with the authorization request in the store.
+ */
+export class SigninResumer {
+  constructor(
+    private readonly adapter: CloudAdapter,
+    /** FACTS: must be a string (`''` in local dev); undefined makes botbuilder answer 500. */
+    private readonly botAppId: string,
+    private readonly bot: AuthProfilesBot,
+    private readonly log: Logger,
+  ) {}
+
+  async resume(request: StoredAuthorizationRequest, value: SigninEventValue): Promise<boolean> {
+    const reference = request.context.conversation as Partial<ConversationReference> | undefined;
+    if (!reference?.conversation || !reference.serviceUrl) return false;
+    const started = Date.now();
+    try {
+      await this.adapter.continueConversationAsync(this.botAppId, reference, async (context) => {
+        Object.assign(context.activity, {
+          type: 'event',
+          name: SIGNIN_EVENT,
+          value,
+          // FACTS: Web Chat holds replies ~5 s unless the continuation carries the original id.
+          id: reference.activityId,
+        });
+        await this.bot.run(context);
+      });
+      this.log.info(
+        { requestId: request.id, outcome: value.outcome, channelId: reference.channelId, ms: Date.now() - started },
+        'resumed waiting dialog',
+      );
+      return true;
+    } catch (error) {
+      this.log.error({ err: error, requestId: request.id }, 'could not resume the waiting dialog');
+      return false;
+    }
+  }
+}

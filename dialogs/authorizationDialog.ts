@@ -1,0 +1,235 @@
+import { ActivityTypes, TurnContext } from 'botbuilder';
+import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
+import type { Profile } from '../profiles/profileCatalog';
+import { ORGANIZATION, type Subject } from '../profiles/subjects';
+import type { TokenResult } from '../profiles/tokens';
+import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
+import { signinCard } from './signinCard';
+
+/**
+ * Put this dialog in front of any step that needs a token for a profile. It ends at once with a
+ * token when one is usable; otherwise it sends a sign-in card and waits — across turns, restarts
+ * and instances, since its state lives in the store — until the OAuth callback resumes it
+ * (event `authprofiles/signin`), the user types the verification code, cancels, or time runs out.
+ *
+ * The result carries the access token in memory for the next step only; it is never written to
+ * dialog state (which is stored unencrypted). A step that needs the token later calls getToken.
+ */
+
+export interface AuthorizationDialogOptions {
+  profileId: string;
+}
+
+export type AuthorizationResult =
+  | { status: 'authorized'; profileId: string; accessToken: string; subject: Subject }
+  | { status: 'unavailable' | 'denied' | 'cancelled' | 'timed-out' | 'failed'; profileId: string };
+
+interface WaitState {
+  profileId: string;
+  requestId: string;
+  expiresAt: number;
+  phase: 'signin' | 'verify';
+}
+
+const CANCEL = /^(cancel|stop|quit|never ?mind|abort)\.?$/i;
+const CODE = /^\s*(\d{3})\s?-?\s?(\d{3})\s*$/;
+
+export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
+  static readonly id = 'authorization';
+
+  constructor(private readonly services: DialogServices) {
+    super(AuthorizationDialog.id);
+  }
+
+  override async beginDialog(dc: DialogContext, options?: AuthorizationDialogOptions): Promise<DialogTurnResult> {
+    const profileId = options?.profileId;
+    if (!profileId) throw new Error('AuthorizationDialog needs { profileId }');
+    const { engine } = this.services;
+    const profile = await engine.catalog.find(profileId);
+    if (!profile) {
+      await dc.context.sendActivity(`There is no integration called "${profileId}" configured.`);
+      return dc.endDialog({ status: 'unavailable', profileId });
+    }
+    if (profile.missing.length > 0) {
+      await dc.context.sendActivity(
+        `${profile.displayName} is not set up yet: an admin must configure it (missing ${profile.missing.join(', ')}).`,
+      );
+      return dc.endDialog({ status: 'unavailable', profileId });
+    }
+    const subject = profile.authorization === 'pre-authorized' ? ORGANIZATION : userSubject(dc.context);
+    const token = await engine.getToken(profile, subject);
+    if (token.ok) return dc.endDialog(authorized(profile, subject, token));
+    if (profile.authorization === 'pre-authorized') {
+      await dc.context.sendActivity(organizationUnavailableMessage(profile, token));
+      return dc.endDialog({ status: 'unavailable', profileId });
+    }
+    if (token.reason === 'provider-unavailable') {
+      await dc.context.sendActivity(`${profile.displayName} is not answering right now. Please try again in a minute.`);
+      return dc.endDialog({ status: 'unavailable', profileId });
+    }
+    return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization');
+  }
+
+  private async sendSignin(dc: DialogContext, profile: Profile, renewal: boolean): Promise<DialogTurnResult> {
+    const { engine, signinTimeoutMs } = this.services;
+    const activity = dc.context.activity;
+    const created = await engine.createAuthorizationRequest({
+      profile,
+      subject: userSubject(dc.context),
+      createdBy: `user:${activity.channelId}:${activity.from.id}`,
+      requireVerification: this.services.requiresVerification(activity.channelId),
+      context: { conversation: conversationReferenceOf(dc.context) },
+    });
+    const expiresAt = Math.min(created.expiresAt, this.services.clock() + signinTimeoutMs);
+    const state: WaitState = { profileId: profile.id, requestId: created.requestId, expiresAt, phase: 'signin' };
+    Object.assign(dc.activeDialog?.state ?? {}, state);
+    await dc.context.sendActivity(
+      signinCard({
+        channelId: activity.channelId,
+        profileName: profile.displayName,
+        startUrl: created.startUrl,
+        minutes: Math.max(1, Math.round((expiresAt - this.services.clock()) / 60_000)),
+        renewal,
+      }),
+    );
+    return Dialog.EndOfTurn;
+  }
+
+  override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const state = dc.activeDialog?.state as WaitState;
+    const activity = dc.context.activity;
+    const profile = await this.services.engine.catalog.find(state.profileId);
+    if (!profile) {
+      await dc.context.sendActivity(`The integration "${state.profileId}" was removed, so the sign-in was cancelled.`);
+      return dc.endDialog({ status: 'failed', profileId: state.profileId });
+    }
+    if (activity.type === ActivityTypes.Event && activity.name === SIGNIN_EVENT) {
+      return this.onSigninEvent(dc, state, profile, activity.value as SigninEventValue);
+    }
+    if (activity.type === ActivityTypes.Invoke && activity.name === 'signin/verifyState') {
+      // Teams: the sign-in pop-up handed over the code with notifySuccess (the bot answers the invoke).
+      const code = String((activity.value as { state?: unknown } | undefined)?.state ?? '');
+      return this.onCode(dc, state, profile, code);
+    }
+    if (activity.type !== ActivityTypes.Message) return Dialog.EndOfTurn;
+    const text = (activity.text ?? '').trim();
+    if (this.services.clock() > state.expiresAt) {
+      await dc.context.sendActivity(`The sign-in to ${profile.displayName} expired. Ask again when you are ready.`);
+      return dc.endDialog({ status: 'timed-out', profileId: profile.id });
+    }
+    if (CANCEL.test(text)) {
+      await dc.context.sendActivity(`Okay, I cancelled the sign-in to ${profile.displayName}.`);
+      return dc.endDialog({ status: 'cancelled', profileId: profile.id });
+    }
+    if (CODE.test(text)) return this.onCode(dc, state, profile, text);
+    await dc.context.sendActivity(
+      state.phase === 'verify'
+        ? `Please type the 6-digit code shown on the sign-in page to finish connecting ${profile.displayName}, or type "cancel".`
+        : `I'm still waiting for you to sign in to ${profile.displayName} with the link above. Type "cancel" to stop.`,
+    );
+    return Dialog.EndOfTurn;
+  }
+
+  private async onSigninEvent(
+    dc: DialogContext,
+    state: WaitState,
+    profile: Profile,
+    value: SigninEventValue | undefined,
+  ): Promise<DialogTurnResult> {
+    // An event for an older request (e.g. a link from an earlier card) does not end this wait.
+    if (!value || value.requestId !== state.requestId) return Dialog.EndOfTurn;
+    switch (value.outcome) {
+      case 'connected':
+        return this.finish(dc, profile);
+      case 'pending-verification':
+        state.phase = 'verify';
+        if (dc.context.activity.channelId !== 'msteams') {
+          await dc.context.sendActivity(
+            `Almost done: type the 6-digit code shown on the sign-in page here to finish connecting ${profile.displayName}.`,
+          );
+        }
+        return Dialog.EndOfTurn;
+      case 'denied':
+        await dc.context.sendActivity(`You did not grant access to ${profile.displayName}, so I can't do that.`);
+        return dc.endDialog({ status: 'denied', profileId: profile.id });
+      case 'expired':
+        await dc.context.sendActivity(`The sign-in to ${profile.displayName} expired. Ask again when you are ready.`);
+        return dc.endDialog({ status: 'timed-out', profileId: profile.id });
+      default:
+        await dc.context.sendActivity(`Signing in to ${profile.displayName} failed (${describeError(value.error)}). Please try again.`);
+        return dc.endDialog({ status: 'failed', profileId: profile.id });
+    }
+  }
+
+  private async onCode(dc: DialogContext, state: WaitState, profile: Profile, code: string): Promise<DialogTurnResult> {
+    const subject = userSubject(dc.context);
+    const result = await this.services.engine.verify(profile, subject, code.replace(/[\s-]/g, ''));
+    switch (result) {
+      case 'verified':
+        return this.finish(dc, profile);
+      case 'wrong-code':
+        await dc.context.sendActivity('That code does not match. Check the sign-in page and type it again, or type "cancel".');
+        return Dialog.EndOfTurn;
+      case 'too-many-attempts':
+        await dc.context.sendActivity(`Too many wrong codes: I discarded that sign-in to ${profile.displayName}. Ask again to start over.`);
+        return dc.endDialog({ status: 'failed', profileId: profile.id });
+      case 'expired':
+        await dc.context.sendActivity(`That code expired. Ask again to sign in to ${profile.displayName}.`);
+        return dc.endDialog({ status: 'timed-out', profileId: profile.id });
+      default:
+        await dc.context.sendActivity(
+          state.phase === 'verify'
+            ? 'There is no sign-in waiting for a code any more. Ask again to start over.'
+            : `Finish signing in to ${profile.displayName} with the link above first.`,
+        );
+        return state.phase === 'verify' ? dc.endDialog({ status: 'failed', profileId: profile.id }) : Dialog.EndOfTurn;
+    }
+  }
+
+  private async finish(dc: DialogContext, profile: Profile): Promise<DialogTurnResult> {
+    const subject = userSubject(dc.context);
+    const token = await this.services.engine.getToken(profile, subject);
+    if (!token.ok) {
+      await dc.context.sendActivity(`I could not use the new connection to ${profile.displayName} (${token.message}).`);
+      return dc.endDialog({ status: 'failed', profileId: profile.id });
+    }
+    await dc.context.sendActivity(`You're connected to ${profile.displayName}.`);
+    return dc.endDialog(authorized(profile, subject, token));
+  }
+}
+
+function authorized(profile: Profile, subject: Subject, token: Extract<TokenResult, { ok: true }>): AuthorizationResult {
+  return { status: 'authorized', profileId: profile.id, accessToken: token.accessToken, subject };
+}
+
+/** Issue 4 point 5: users of a broken organisation connection are told an admin must act. */
+export function organizationUnavailableMessage(profile: Profile, token: Extract<TokenResult, { ok: false }>): string {
+  switch (token.reason) {
+    case 'needs-reauthorization':
+      return `The organisation's connection to ${profile.displayName} has stopped working: an admin must reconnect ${profile.displayName}.`;
+    case 'provider-unavailable':
+      return `${profile.displayName} is not answering right now. Please try again in a minute.`;
+    default:
+      return `${profile.displayName} is not connected for your organisation yet: an admin must connect it first.`;
+  }
+}
+
+function describeError(code: string | undefined): string {
+  switch (code) {
+    case 'invalid-grant':
+      return 'the provider rejected the sign-in';
+    case 'provider-unavailable':
+      return 'the provider did not answer';
+    case 'invalid-token-response':
+      return 'the provider sent an invalid answer';
+    case 'store-unavailable':
+      return 'our storage was unavailable';
+    default:
+      return 'the provider reported an error';
+  }
+}
+
+/** Stored with the request so the callback, on any instance, can resume this conversation. */
+function conversationReferenceOf(context: TurnContext): Record<string, unknown> {
+  return { ...TurnContext.getConversationReference(context.activity) };
+}

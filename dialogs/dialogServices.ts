@@ -1,0 +1,31 @@
+import type { TurnContext } from 'botbuilder';
+import type { AuthorizationEngine } from '../profiles/engine';
+import type { Subject } from '../profiles/subjects';
+
+/** What dialogs need from the host, passed in once; dialogs never read the environment. */
+export interface DialogServices {
+  engine: AuthorizationEngine;
+  /** Whether a sign-in on this channel must be confirmed with a code (SECURITY row 9). */
+  requiresVerification(channelId: string): boolean;
+  /** How long a dialog waits for the user to sign in. */
+  signinTimeoutMs: number;
+  /** The profile the CRM commands use (`hubspot`, or `demo` in dev). */
+  crmProfileId: string;
+  clock: () => number;
+}
+
+/** The chat user behind an activity. Channel + user id: ids are only unique within a channel. */
+export function userSubject(context: TurnContext): Subject {
+  const { channelId, from } = context.activity;
+  return { kind: 'user', channelId, userId: from.id };
+}
+
+export const SIGNIN_EVENT = 'authprofiles/signin';
+
+/** Value of the event that resumes a waiting dialog after the OAuth callback (or its expiry). */
+export interface SigninEventValue {
+  requestId: string;
+  outcome: 'connected' | 'pending-verification' | 'denied' | 'failed' | 'expired';
+  /** Stable error code when failed. */
+  error?: string;
+}
