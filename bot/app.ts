@@ -6,6 +6,8 @@ import {
 } from 'botbuilder';
 import restify, { type Request, type Response, type Server } from 'restify';
 import { MainDialog } from '../dialogs/mainDialog';
+import { AdminKeys, devAdminKey } from '../profiles/adminKeys';
+import type { AdminContext } from './admin/adminContext';
 import type { DialogServices } from '../dialogs/dialogServices';
 import { AuthProfilesBot } from './authProfilesBot';
 import type { Config } from './config';
@@ -106,6 +108,24 @@ export function createApp(config: Config, services: Services, log: Logger): App 
       });
     }
   }
+
+  const configuredKeys = [...env.ADMIN_API_KEYS];
+  if (configuredKeys.length === 0 && config.devFeatures) {
+    // Issue contract: dev mode with no keys prints a generated admin key at start (kept under DATA_DIR).
+    const dev = devAdminKey(config.dataDir);
+    configuredKeys.push({ role: 'admin', key: dev.key });
+    process.stdout.write(`\nDev admin key (no ADMIN_API_KEYS set; stored in ${dev.file}):\n  ${dev.key}\n\n`);
+  }
+  const admin: AdminContext = {
+    engine: services.engine,
+    keys: new AdminKeys(services.engine.context, configuredKeys),
+    log,
+    publicUrl: config.publicUrl,
+    secureCookies: config.publicUrl.startsWith('https://'),
+    fetch,
+  };
+  // Admin routes are registered here (bot/admin/adminApi.ts, bot/admin/adminPages.ts).
+  void admin;
 
   const sweeper = startExpirySweeper({ store: services.store, resumer, log, intervalMs: 15_000, clock: Date.now });
 

@@ -100,6 +100,10 @@ export class ProfileCatalog {
     return names;
   }
 
+  get validationOptions(): ProfileValidationOptions {
+    return this.options.validation;
+  }
+
   isSystem(id: string): boolean {
     return this.system.has(id);
   }

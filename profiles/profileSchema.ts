@@ -34,6 +34,17 @@ const urlTemplate = z.string().trim().min(1).max(2048);
 const scopeList = z.array(z.string().regex(SCOPE, 'must be an OAuth scope token')).max(100);
 
 const variableDeclaration = z.strictObject({ description: z.string().max(500).optional() });
+// Without defaults, so an override that leaves them out does not reset what the bundle says
+// (zod 4 applies an inner default even under `.optional()`).
+const authorizationParamsField = z.record(
+  z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a parameter name'),
+  z.string().max(1000),
+);
+const variableValuesField = z.record(
+  z.string().regex(VARIABLE_NAME, 'must be a variable name'),
+  z.string().max(253),
+);
+const authorizationField = z.enum(['pre-authorized', 'per-user']);
 
 export const profileFields = {
   id: z.string().regex(ID, 'must be 1-64 lowercase letters, digits or dashes'),
@@ -63,16 +74,12 @@ export const profileFields = {
   tokenEndpointAuthMethod: z
     .enum(['client_secret_basic', 'client_secret_post'])
     .default('client_secret_basic'),
-  authorizationParams: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a parameter name'), z.string().max(1000))
-    .default({}),
+  authorizationParams: authorizationParamsField.default({}),
   variables: z
     .record(z.string().regex(VARIABLE_NAME, 'must be a variable name'), variableDeclaration)
     .default({}),
-  variableValues: z
-    .record(z.string().regex(VARIABLE_NAME, 'must be a variable name'), z.string().max(253))
-    .default({}),
-  authorization: z.enum(['pre-authorized', 'per-user']).default('per-user'),
+  variableValues: variableValuesField.default({}),
+  authorization: authorizationField.default('per-user'),
   apiBaseUrl: urlTemplate.optional(),
   checkUrl: urlTemplate.optional(),
   /** token_type values accepted in token responses, compared case-insensitively (RFC 6749 §7.1). */
@@ -100,9 +107,9 @@ export const systemOverrideSchema = z.strictObject({
   clientSecret: profileFields.clientSecret,
   scopes: scopeList.optional(),
   optionalScopes: scopeList.optional(),
-  authorizationParams: profileFields.authorizationParams.optional(),
-  variableValues: profileFields.variableValues.optional(),
-  authorization: profileFields.authorization.optional(),
+  authorizationParams: authorizationParamsField.optional(),
+  variableValues: variableValuesField.optional(),
+  authorization: authorizationField.optional(),
   checkUrl: profileFields.checkUrl,
 });
 export type SystemOverride = z.output<typeof systemOverrideSchema>;

@@ -210,6 +210,35 @@ describe('overrides of system profiles', () => {
     expect(profileUrl(zendesk, 'tokenUrl')).toBe('https://acme.zendesk.com/oauth/tokens');
   });
 
+  test('an override keeps every field it does not name, e.g. a pre-authorized bundle stays pre-authorized', async () => {
+    const profiles = new ProfileCatalog({
+      store,
+      keyRing,
+      env: {},
+      validation: VALIDATION,
+      profilesDir,
+      extraSystemProfiles: [
+        custom('orgwide', { authorization: 'pre-authorized', authorizationParams: { prompt: 'consent' } }),
+      ],
+    });
+    writeProfile('orgwide.json', { id: 'orgwide', scopes: ['read', 'admin'] });
+    profiles.loadFiles();
+    expect(await profiles.get('orgwide')).toMatchObject({
+      kind: 'system',
+      source: 'file',
+      scopes: ['read', 'admin'],
+      authorization: 'pre-authorized',
+      authorizationParams: { prompt: 'consent' },
+    });
+    await putStored('orgwide', 'override', { id: 'orgwide', displayName: 'Org-wide' });
+    expect(await profiles.get('orgwide')).toMatchObject({
+      source: 'store',
+      displayName: 'Org-wide',
+      scopes: ['read', 'admin'],
+      authorization: 'pre-authorized',
+    });
+  });
+
   test('an override changing tokenUrl is rejected naming tokenUrl', () => {
     const path = writeProfile('hubspot.json', { id: 'hubspot', tokenUrl: 'https://evil.example/token' });
     const error = caughtSync(() => catalog().loadFiles());

@@ -252,6 +252,13 @@ describe('row 36: unknown fields, wrong types, reserved parameters', () => {
     expect(error.issues.map((issue) => issue.path)).toEqual(['tokenUrl']);
     expect(parseSystemOverride({ id: 'hubspot', scopes: ['oauth'] }).scopes).toEqual(['oauth']);
   });
+
+  test('a system override carries only the fields it names (no defaults that would reset the bundle)', () => {
+    expect(parseSystemOverride({ id: 'hubspot', scopes: ['oauth'] })).toEqual({
+      id: 'hubspot',
+      scopes: ['oauth'],
+    });
+  });
 });
 
 describe('row 37: template variables', () => {

@@ -1,0 +1,26 @@
+import type { Request } from 'restify';
+import type { AdminKeys, AdminPrincipal } from '../../profiles/adminKeys';
+import type { AuthorizationEngine } from '../../profiles/engine';
+import type { Logger } from '../logger';
+
+/** What the admin API and pages share. */
+export interface AdminContext {
+  engine: AuthorizationEngine;
+  keys: AdminKeys;
+  log: Logger;
+  publicUrl: string;
+  /** Secure cookies and HSTS-worthy behaviour only make sense on https. */
+  secureCookies: boolean;
+  /** HTTP client for "test connection" (swappable in tests). */
+  fetch: typeof fetch;
+}
+
+/** The key from `Authorization: Bearer <key>`, or undefined. */
+export function bearerKey(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match?.[1];
+}
+
+export type { AdminPrincipal };

@@ -1,0 +1,343 @@
+// `npm run bench`: the engine's token path measured in one run, on this machine.
+//   (a) getToken on a valid token (SQLite) against a raw read of the same row from the same store;
+//   (b) a refresh storm: 200 callers in 4 processes on one expired connection, real oidc-provider;
+//   (c) memory: 100k encrypted connections stored through the real upsert path and read back.
+// Prints a table, then one JSON line with every figure. Exits non-zero when an invariant breaks
+// (more than one refresh, callers with different tokens, something left in memory).
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { saveConnection } from '../../profiles/connections';
+import { generateKeySpec } from '../../profiles/encryption';
+import { silentLogger } from '../../profiles/engineContext';
+import { sha256 } from '../../profiles/ids';
+import type { TokenSet } from '../../profiles/oauth/tokenResponse';
+import type { Profile } from '../../profiles/profileCatalog';
+import { subjectKey, type Subject } from '../../profiles/subjects';
+import { startAuthServer } from '../support/authServer';
+import {
+  authorize,
+  createHarness,
+  FAST_SETTINGS,
+  PUBLIC_URL,
+  serverProfile,
+  type Harness,
+} from '../support/engineHarness';
+import { startRefreshWorkers } from '../support/refreshWorkers';
+
+const KEYS = generateKeySpec('bench1');
+const CLIENT = {
+  client_id: 'bench',
+  client_secret: 'bench-secret-value-123',
+  token_endpoint_auth_method: 'client_secret_basic' as const,
+};
+
+const READ_OPS = 20_000;
+const READ_ROUNDS = 4;
+const STORM_PROCESSES = 4;
+const STORM_CALLS_PER_PROCESS = 50;
+const MEMORY_CONNECTIONS = 100_000;
+const PAGE = 1_000;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)] as number;
+}
+
+function round(value: number, digits = 1): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+const mb = (bytes: number): number => round(bytes / 1024 / 1024);
+
+function tokenSet(seed: string, now: number): TokenSet {
+  return {
+    accessToken: `bench-access-${seed}-${'a'.repeat(40)}`,
+    refreshToken: `bench-refresh-${seed}-${'r'.repeat(40)}`,
+    tokenType: 'bearer',
+    expiresAt: now + 3_600_000,
+    expiresAtEstimated: false,
+    scopes: ['crm.objects.deals.read'],
+  };
+}
+
+interface Latencies {
+  opsPerSecond: number;
+  p50Us: number;
+  p99Us: number;
+}
+
+/** Times `ops` sequential awaited calls, one by one; rounds alternate with the other subject. */
+async function timeCalls(ops: number, call: () => Promise<unknown>, into: number[]): Promise<number> {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < ops; i += 1) {
+    const t0 = process.hrtime.bigint();
+    await call();
+    into.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function summarize(samples: number[], seconds: number): Latencies {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    opsPerSecond: Math.round(samples.length / seconds),
+    p50Us: round(percentile(sorted, 50)),
+    p99Us: round(percentile(sorted, 99)),
+  };
+}
+
+async function benchReads(harness: Harness, profile: Profile) {
+  const subject: Subject = { kind: 'user', channelId: 'bench', userId: 'reader' };
+  const key = subjectKey(subject);
+  await saveConnection(harness.context, profile, key, tokenSet('reader', harness.clock()), {
+    createdBy: 'user:bench',
+    requireVerification: false,
+  });
+  const check = await harness.engine.getToken(profile, subject);
+  if (!check.ok) throw new Error(`bench connection unusable: ${check.reason}`);
+  const rawSamples: number[] = [];
+  const tokenSamples: number[] = [];
+  let rawSeconds = 0;
+  let tokenSeconds = 0;
+  const raw = () => harness.store.connections.get(profile.id, key);
+  const token = () => harness.engine.getToken(profile, subject);
+  // Warm-up, then alternate rounds so drift (GC, CPU frequency) hits both sides alike.
+  await timeCalls(2_000, raw, []);
+  await timeCalls(2_000, token, []);
+  for (let round = 0; round < READ_ROUNDS; round += 1) {
+    rawSeconds += await timeCalls(READ_OPS / READ_ROUNDS, raw, rawSamples);
+    tokenSeconds += await timeCalls(READ_OPS / READ_ROUNDS, token, tokenSamples);
+  }
+  const rawRead = summarize(rawSamples, rawSeconds);
+  const getToken = summarize(tokenSamples, tokenSeconds);
+  return { rawRead, getToken, ratio: round(getToken.opsPerSecond / rawRead.opsPerSecond, 2) };
+}
+
+async function benchStorm(harness: Harness, server: Awaited<ReturnType<typeof startAuthServer>>) {
+  const subject: Subject = { kind: 'user', channelId: 'bench', userId: 'storm' };
+  const { outcome } = await authorize(harness, 'bench', subject);
+  if (outcome.kind !== 'connected') throw new Error(`consent failed: ${outcome.kind}`);
+  const profile = await harness.engine.catalog.get('bench');
+  const connection = await harness.store.connections.get(profile.id, subjectKey(subject));
+  if (!connection) throw new Error('no storm connection');
+  // Expired in real time: the workers run on the real clock.
+  await harness.store.connections.update(connection.id, connection.version, { expiresAt: Date.now() - 1000 });
+  const workers = await startRefreshWorkers(STORM_PROCESSES, {
+    dbFile: join(harness.dir, 'authprofiles.db'),
+    encryptionKeys: KEYS,
+    profile,
+    subject,
+    calls: STORM_CALLS_PER_PROCESS,
+    settings: FAST_SETTINGS,
+  });
+  const before = (await server.stats()).token.refresh_token;
+  let reports;
+  try {
+    reports = await workers.start(300);
+  } finally {
+    await workers.stop();
+  }
+  const refreshCalls = (await server.stats()).token.refresh_token - before;
+  const results = reports.flatMap((report) => report.results);
+  const waits = results.map((result) => result.waitMs).sort((a, b) => a - b);
+  const hashes = new Set(results.map((result) => (result.ok ? result.tokenHash : `failed:${result.reason}`)));
+  const stored = await harness.engine.getToken(profile, subject);
+  const sameToken = hashes.size === 1 && stored.ok && hashes.has(sha256(stored.accessToken));
+  return {
+    callers: results.length,
+    processes: STORM_PROCESSES,
+    refreshCalls,
+    allSameToken: sameToken,
+    failures: results.filter((result) => !result.ok).length,
+    p50WaitMs: round(percentile(waits, 50)),
+    p99WaitMs: round(percentile(waits, 99)),
+    maxWaitMs: round(waits[waits.length - 1] ?? NaN),
+    leftInWorkers: reports.reduce(
+      (sum, report) => sum + report.activity.inFlight + report.activity.unsaved,
+      0,
+    ),
+  };
+}
+
+async function benchMemory(profileDoc: Record<string, unknown>) {
+  const harness = await createHarness({ profiles: [profileDoc], encryptionKeys: KEYS });
+  harness.context.log = silentLogger;
+  try {
+    const profile = await harness.engine.catalog.get('bench');
+    const subjectOf = (i: number): Subject => ({ kind: 'user', channelId: 'bench', userId: `u${i}` });
+    const rssStart = process.memoryUsage().rss;
+    const storeStarted = performance.now();
+    const now = harness.clock();
+    for (let i = 0; i < MEMORY_CONNECTIONS; i += 1) {
+      // saveConnection = sealTokens (AES-256-GCM, AAD bound to the record) + store.connections.upsert.
+      await saveConnection(harness.context, profile, subjectKey(subjectOf(i)), tokenSet(String(i), now), {
+        createdBy: 'user:bench',
+        requireVerification: false,
+      });
+    }
+    const storeSeconds = (performance.now() - storeStarted) / 1000;
+    const rssAfterStore = process.memoryUsage().rss;
+
+    // Read back twice: every record through getToken (decrypts), and every page of the raw list.
+    const readStarted = performance.now();
+    let usable = 0;
+    for (let i = 0; i < MEMORY_CONNECTIONS; i += 1) {
+      const result = await harness.engine.getToken(profile, subjectOf(i));
+      if (result.ok && result.accessToken.startsWith(`bench-access-${i}-`)) usable += 1;
+    }
+    let listed = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await harness.store.connections.list(
+        { profileId: profile.id },
+        after === undefined ? { limit: PAGE } : { limit: PAGE, after },
+      );
+      listed += page.length;
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]?.id;
+    }
+    const readSeconds = (performance.now() - readStarted) / 1000;
+    const rssAfterRead = process.memoryUsage().rss;
+    const activity = harness.engine.tokens.activity();
+    return {
+      connections: MEMORY_CONNECTIONS,
+      storeSeconds: round(storeSeconds, 2),
+      readSeconds: round(readSeconds, 2),
+      usableViaGetToken: usable,
+      listedInPages: listed,
+      rssStartMb: mb(rssStart),
+      rssAfterStoreMb: mb(rssAfterStore),
+      rssAfterReadMb: mb(rssAfterRead),
+      peakRssMb: round(process.resourceUsage().maxRSS / 1024),
+      heapUsedMb: mb(process.memoryUsage().heapUsed),
+      tokenServiceInFlight: activity.inFlight,
+      tokenServiceUnsaved: activity.unsaved,
+    };
+  } finally {
+    await harness.close();
+  }
+}
+
+function row(label: string, ...values: (string | number)[]): string {
+  return `  ${label.padEnd(46)}${values.map((value) => String(value).padStart(12)).join('')}`;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const server = await startAuthServer({
+    clients: [{ ...CLIENT, redirect_uris: [`${PUBLIC_URL}/oauth/callback/bench`], rotateRefreshToken: true }],
+    scopes: 'crm.objects.deals.read',
+    accessTokenTtl: 3600,
+  });
+  const profileDoc = serverProfile(server, 'bench', CLIENT);
+  const harness = await createHarness({ profiles: [profileDoc], encryptionKeys: KEYS });
+  harness.context.log = silentLogger;
+  let reads;
+  let storm;
+  try {
+    const profile = await harness.engine.catalog.get('bench');
+    reads = await benchReads(harness, profile);
+    storm = await benchStorm(harness, server);
+  } finally {
+    await harness.close();
+    await server.stop();
+  }
+  const memory = await benchMemory(profileDoc);
+  const seconds = round((performance.now() - started) / 1000);
+
+  const ok = {
+    ratio: reads.ratio >= 0.5,
+    oneRefresh: storm.refreshCalls === 1,
+    sameToken: storm.allSameToken && storm.failures === 0,
+    rss: memory.peakRssMb < 150,
+    nothingLeft:
+      memory.tokenServiceInFlight === 0 && memory.tokenServiceUnsaved === 0 && storm.leftInWorkers === 0,
+    allRead: memory.usableViaGetToken === MEMORY_CONNECTIONS && memory.listedInPages === MEMORY_CONNECTIONS,
+  };
+  const mark = (pass: boolean): string => (pass ? 'ok' : 'FAIL');
+
+  console.log(`authprofiles bench — node ${process.version}, ${cpus().length} cpus, ${seconds} s`);
+  console.log('');
+  console.log('(a) getToken on a valid token, SQLite store');
+  console.log(row('', 'ops/s', 'p50 µs', 'p99 µs'));
+  console.log(
+    row(
+      'raw read: store.connections.get',
+      reads.rawRead.opsPerSecond,
+      reads.rawRead.p50Us,
+      reads.rawRead.p99Us,
+    ),
+  );
+  console.log(
+    row(
+      'engine.getToken (read + checks + decrypt)',
+      reads.getToken.opsPerSecond,
+      reads.getToken.p50Us,
+      reads.getToken.p99Us,
+    ),
+  );
+  console.log(row('ratio getToken / raw read (aim >= 0.5)', reads.ratio, mark(ok.ratio)));
+  console.log('');
+  console.log(
+    `(b) refresh storm: ${storm.callers} callers in ${storm.processes} processes, one expired connection`,
+  );
+  console.log(row('refresh calls received by the provider', storm.refreshCalls, mark(ok.oneRefresh)));
+  console.log(
+    row(
+      'callers with the same new token',
+      `${storm.callers - storm.failures}/${storm.callers}`,
+      mark(ok.sameToken),
+    ),
+  );
+  console.log(row('wait ms: p50 / p99 / max', storm.p50WaitMs, storm.p99WaitMs, storm.maxWaitMs));
+  console.log('');
+  console.log(`(c) memory: ${memory.connections} encrypted connections stored and read back`);
+  console.log(row('store (saveConnection: seal + upsert), s', memory.storeSeconds));
+  console.log(row('read back (getToken each + list pages), s', memory.readSeconds));
+  console.log(
+    row(
+      'RSS MB: start / after store / after read',
+      memory.rssStartMb,
+      memory.rssAfterStoreMb,
+      memory.rssAfterReadMb,
+    ),
+  );
+  console.log(row('peak RSS MB (aim < 150)', memory.peakRssMb, mark(ok.rss)));
+  console.log(
+    row(
+      'read back: via getToken / listed in pages',
+      memory.usableViaGetToken,
+      memory.listedInPages,
+      mark(ok.allRead),
+    ),
+  );
+  console.log(
+    row(
+      'left in memory: in flight / unsaved (must be 0)',
+      memory.tokenServiceInFlight,
+      memory.tokenServiceUnsaved,
+      mark(ok.nothingLeft),
+    ),
+  );
+  console.log('');
+  console.log(
+    JSON.stringify({
+      bench: 'authprofiles',
+      node: process.version,
+      cpus: cpus().length,
+      seconds,
+      reads,
+      storm,
+      memory,
+      ok,
+    }),
+  );
+  if (!ok.oneRefresh || !ok.sameToken || !ok.nothingLeft || !ok.allRead) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
