@@ -8,6 +8,7 @@ import restify, { type Request, type Response, type Server } from 'restify';
 import { MainDialog } from '../dialogs/mainDialog';
 import { AdminKeys, devAdminKey } from '../profiles/adminKeys';
 import type { AdminContext } from './admin/adminContext';
+import { registerAdminApi } from './admin/adminApi';
 import type { DialogServices } from '../dialogs/dialogServices';
 import { AuthProfilesBot } from './authProfilesBot';
 import type { Config } from './config';
@@ -46,7 +47,10 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     }),
   );
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
-    log.error({ err: error, channelId: context.activity.channelId, activityType: context.activity.type }, 'turn failed');
+    log.error(
+      { err: error, channelId: context.activity.channelId, activityType: context.activity.type },
+      'turn failed',
+    );
     if (context.activity.type === 'invoke') return;
     await context
       .sendActivity(
@@ -58,7 +62,8 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   };
 
   const conversationState = new ConversationState(new StoreStorage(services.store.documents));
-  const crmProfileId = env.CRM_PROFILE ?? (config.devFeatures && !config.raw.HUBSPOT_CLIENT_ID ? 'demo' : 'hubspot');
+  const crmProfileId =
+    env.CRM_PROFILE ?? (config.devFeatures && !config.raw.HUBSPOT_CLIENT_ID ? 'demo' : 'hubspot');
   const verificationOff = new Set(env.SIGNIN_VERIFICATION_OFF.map((channel) => channel.toLowerCase()));
   const dialogServices: DialogServices = {
     engine: services.engine,
@@ -70,15 +75,22 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   const bot = new AuthProfilesBot(conversationState, new MainDialog(dialogServices));
   const resumer = new SigninResumer(adapter, env.MicrosoftAppId, bot, log);
 
-  server.post('/api/messages', restify.plugins.bodyParser({ maxBodySize: 512 * 1024, mapParams: false }), async (req: Request, res: Response) => {
-    await adapter.process(req, res, (context) => bot.run(context));
-  });
+  server.post(
+    '/api/messages',
+    restify.plugins.bodyParser({ maxBodySize: 512 * 1024, mapParams: false }),
+    async (req: Request, res: Response) => {
+      await adapter.process(req, res, (context) => bot.run(context));
+    },
+  );
 
   server.get('/healthz', async (_req: Request, res: Response) => {
     const started = Date.now();
     try {
       await services.store.ping();
-      res.send(200, { status: 'ok', store: { kind: services.store.kind, status: 'ok', ms: Date.now() - started } });
+      res.send(200, {
+        status: 'ok',
+        store: { kind: services.store.kind, status: 'ok', ms: Date.now() - started },
+      });
     } catch {
       res.send(503, { status: 'unavailable', store: { kind: services.store.kind, status: 'unavailable' } });
     }
@@ -95,7 +107,11 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   });
 
   if (config.devFeatures) {
-    registerLocalDirectLine(server, { publicUrl: config.publicUrl, botEndpoint: `http://127.0.0.1:${config.port}/api/messages`, log });
+    registerLocalDirectLine(server, {
+      publicUrl: config.publicUrl,
+      botEndpoint: `http://127.0.0.1:${config.port}/api/messages`,
+      log,
+    });
     registerWebChat(server, { publicUrl: config.publicUrl, botName: 'Auth Profiles' });
     if (services.demo) {
       registerDemoCrm(server, {
@@ -125,9 +141,15 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     fetch,
   };
   // Admin routes are registered here (bot/admin/adminApi.ts, bot/admin/adminPages.ts).
-  void admin;
+  registerAdminApi(server, admin);
 
-  const sweeper = startExpirySweeper({ store: services.store, resumer, log, intervalMs: 15_000, clock: Date.now });
+  const sweeper = startExpirySweeper({
+    store: services.store,
+    resumer,
+    log,
+    intervalMs: 15_000,
+    clock: Date.now,
+  });
 
   return {
     server,

@@ -37,7 +37,9 @@ export class AuthProfilesBot extends ActivityHandler {
       await next();
     });
     this.onMembersAdded(async (context, next) => {
-      const joined = (context.activity.membersAdded ?? []).filter((member) => member.id !== context.activity.recipient.id);
+      const joined = (context.activity.membersAdded ?? []).filter(
+        (member) => member.id !== context.activity.recipient.id,
+      );
       if (joined.length > 0) await context.sendActivity(`Hi! ${HELP_TEXT}`);
       await next();
     });

@@ -10,7 +10,12 @@ const port = z.coerce.number().int().min(1).max(65535);
 const flagList = z
   .string()
   .optional()
-  .transform((value) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean));
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
 
 const adminKeyPair = /^(admin|developer):([A-Za-z0-9._~+/=-]{16,200})$/;
 
@@ -25,7 +30,10 @@ const environmentSchema = z
       .string()
       .regex(/^mongodb(\+srv)?:\/\/.+/, 'must be a mongodb:// or mongodb+srv:// URI')
       .optional(),
-    MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).default('authprofiles'),
+    MONGODB_DB: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/)
+      .default('authprofiles'),
     ENCRYPTION_KEYS: z.string().optional(),
     MicrosoftAppId: z.string().default(''),
     MicrosoftAppPassword: z.string().default(''),
@@ -36,7 +44,11 @@ const environmentSchema = z
       .optional()
       .transform((value, ctx) => {
         const keys: { role: 'admin' | 'developer'; key: string }[] = [];
-        for (const [index, pair] of (value ?? '').split(',').map((item) => item.trim()).filter(Boolean).entries()) {
+        for (const [index, pair] of (value ?? '')
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean)
+          .entries()) {
           const match = adminKeyPair.exec(pair);
           if (!match) {
             ctx.addIssue({
@@ -50,7 +62,10 @@ const environmentSchema = z
         return keys;
       }),
     /** The profile the CRM commands ("show my deals") use; defaults to hubspot, or demo in dev without HubSpot credentials. */
-    CRM_PROFILE: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+    CRM_PROFILE: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/)
+      .optional(),
     /** Channels where the verification code is skipped (documented trade-off, SECURITY row 9). */
     SIGNIN_VERIFICATION_OFF: flagList,
     SIGNIN_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(3600).default(600),
@@ -71,7 +86,11 @@ const environmentSchema = z
     if (env.PUBLIC_URL) {
       const url = new URL(env.PUBLIC_URL);
       if (url.search || url.hash || url.username) {
-        ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'must be a plain base URL (no query, fragment or credentials)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PUBLIC_URL'],
+          message: 'must be a plain base URL (no query, fragment or credentials)',
+        });
       }
     }
     if (production && !env.ENCRYPTION_KEYS) {
@@ -82,10 +101,18 @@ const environmentSchema = z
       });
     }
     if (env.MicrosoftAppId && !env.MicrosoftAppPassword && env.MicrosoftAppType !== 'UserAssignedMSI') {
-      ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: 'is required when MicrosoftAppId is set' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MicrosoftAppPassword'],
+        message: 'is required when MicrosoftAppId is set',
+      });
     }
     if (env.MicrosoftAppType === 'SingleTenant' && !env.MicrosoftAppTenantId) {
-      ctx.addIssue({ code: 'custom', path: ['MicrosoftAppTenantId'], message: 'is required for MicrosoftAppType=SingleTenant' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MicrosoftAppTenantId'],
+        message: 'is required for MicrosoftAppType=SingleTenant',
+      });
     }
   });
 
@@ -113,7 +140,9 @@ export class ConfigurationError extends Error {
 
 export function loadConfig(raw: Readonly<Record<string, string | undefined>>): Config {
   // Empty strings mean "unset" (shell `FOO= npm start`), not an invalid value.
-  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''));
+  const cleaned = Object.fromEntries(
+    Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = environmentSchema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigurationError(

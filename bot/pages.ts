@@ -42,7 +42,11 @@ export function renderView(name: string, data: Record<string, unknown>): string 
 
 export function sendPage(res: Response, status: number, view: string, data: Record<string, unknown>): void {
   const body = renderView(view, data);
-  res.writeHead(status, { ...PAGE_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    ...PAGE_HEADERS,
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -55,5 +59,9 @@ export interface ErrorPage {
 }
 
 export function sendErrorPage(res: Response, page: ErrorPage): void {
-  sendPage(res, page.status, 'error', { title: page.title, message: page.message, retry: page.retry ?? false });
+  sendPage(res, page.status, 'error', {
+    title: page.title,
+    message: page.message,
+    retry: page.retry ?? false,
+  });
 }

@@ -20,7 +20,42 @@ export interface Services {
   close(): Promise<void>;
 }
 
+/** The store, key ring, catalog and engine alone: what the service and the CLI share. */
+export interface EngineServices {
+  store: Store;
+  engine: AuthorizationEngine;
+  catalog: ProfileCatalog;
+  close(): Promise<void>;
+}
+
 export async function createServices(config: Config, log: Logger): Promise<Services> {
+  const demo = config.devFeatures ? await startDemoProvider(config, log) : null;
+  try {
+    const core = await createEngine(config, log, { extraSystemProfiles: demo?.profiles ?? [] });
+    return {
+      ...core,
+      demo,
+      async close() {
+        await demo?.stop();
+        await core.close();
+      },
+    };
+  } catch (error) {
+    await demo?.stop();
+    throw error;
+  }
+}
+
+/**
+ * Opens the configured store (SQLite under DATA_DIR, or MONGODB_URI), loads the key ring and the
+ * profile files, and builds the engine. Used by `createServices` (with the dev demo profiles) and
+ * by the CLI (without them).
+ */
+export async function createEngine(
+  config: Config,
+  log: Logger,
+  options: { extraSystemProfiles?: readonly unknown[] } = {},
+): Promise<EngineServices> {
   const store: Store = config.env.MONGODB_URI
     ? await MongoStore.connect(config.env.MONGODB_URI, { dbName: config.env.MONGODB_DB })
     : new SqliteStore(join(config.dataDir, 'authprofiles.db'));
@@ -31,14 +66,13 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       dataDir: config.dataDir,
       log,
     });
-    const demo = config.devFeatures ? await startDemoProvider(config, log) : null;
     const catalog = new ProfileCatalog({
       store,
       keyRing,
       env: config.raw,
       validation: { allowInsecureLoopback: config.devFeatures },
       profilesDir: config.profilesDir,
-      extraSystemProfiles: demo?.profiles ?? [],
+      extraSystemProfiles: options.extraSystemProfiles ?? [],
     });
     const files = catalog.loadFiles();
     if (files.length > 0) log.info({ dir: config.profilesDir, files }, 'custom profile files loaded');
@@ -60,16 +94,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
       log,
       settings,
     });
-    return {
-      store,
-      engine,
-      catalog,
-      demo,
-      async close() {
-        await demo?.stop();
-        await store.close();
-      },
-    };
+    return { store, engine, catalog, close: () => store.close() };
   } catch (error) {
     await store.close();
     throw error;

@@ -1,4 +1,4 @@
-import type { CloudAdapter, ConversationReference } from 'botbuilder';
+import type { ConversationReference, TurnContext } from 'botbuilder';
 import { SIGNIN_EVENT, type SigninEventValue } from '../dialogs/dialogServices';
 import type { StoredAuthorizationRequest } from '../profiles/store/types';
 import type { AuthProfilesBot } from './authProfilesBot';
@@ -8,9 +8,18 @@ import type { Logger } from './logger';
  * Resumes the dialog that waits for a sign-in, proactively, on whichever instance received the
  * callback: the conversation reference travelled with the authorization request in the store.
  */
+/** The one CloudAdapter method the resumer needs (tests pass a TestAdapter that has it). */
+export interface ProactiveAdapter {
+  continueConversationAsync(
+    botAppId: string,
+    reference: Partial<ConversationReference>,
+    logic: (context: TurnContext) => Promise<void>,
+  ): Promise<void>;
+}
+
 export class SigninResumer {
   constructor(
-    private readonly adapter: CloudAdapter,
+    private readonly adapter: ProactiveAdapter,
     /** FACTS: must be a string (`''` in local dev); undefined makes botbuilder answer 500. */
     private readonly botAppId: string,
     private readonly bot: AuthProfilesBot,
@@ -33,7 +42,12 @@ export class SigninResumer {
         await this.bot.run(context);
       });
       this.log.info(
-        { requestId: request.id, outcome: value.outcome, channelId: reference.channelId, ms: Date.now() - started },
+        {
+          requestId: request.id,
+          outcome: value.outcome,
+          channelId: reference.channelId,
+          ms: Date.now() - started,
+        },
         'resumed waiting dialog',
       );
       return true;

@@ -30,7 +30,7 @@ export class StoreStorage implements Storage {
     for (const [key, item] of Object.entries(changes)) {
       const object = (item ?? {}) as Record<string, unknown> & { eTag?: string };
       const { eTag, ...value } = object;
-      const expected = eTag === '*' || eTag === undefined ? this.readETags.get(object) ?? eTag : eTag;
+      const expected = eTag === '*' || eTag === undefined ? (this.readETags.get(object) ?? eTag) : eTag;
       const written = await this.documents.write(key, value, expected);
       if (written === null) throw new StorageConflictError(key);
       object.eTag = written;

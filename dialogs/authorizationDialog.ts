@@ -41,7 +41,10 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     super(AuthorizationDialog.id);
   }
 
-  override async beginDialog(dc: DialogContext, options?: AuthorizationDialogOptions): Promise<DialogTurnResult> {
+  override async beginDialog(
+    dc: DialogContext,
+    options?: AuthorizationDialogOptions,
+  ): Promise<DialogTurnResult> {
     const profileId = options?.profileId;
     if (!profileId) throw new Error('AuthorizationDialog needs { profileId }');
     const { engine } = this.services;
@@ -64,7 +67,9 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       return dc.endDialog({ status: 'unavailable', profileId });
     }
     if (token.reason === 'provider-unavailable') {
-      await dc.context.sendActivity(`${profile.displayName} is not answering right now. Please try again in a minute.`);
+      await dc.context.sendActivity(
+        `${profile.displayName} is not answering right now. Please try again in a minute.`,
+      );
       return dc.endDialog({ status: 'unavailable', profileId });
     }
     return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization');
@@ -81,7 +86,12 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       context: { conversation: conversationReferenceOf(dc.context) },
     });
     const expiresAt = Math.min(created.expiresAt, this.services.clock() + signinTimeoutMs);
-    const state: WaitState = { profileId: profile.id, requestId: created.requestId, expiresAt, phase: 'signin' };
+    const state: WaitState = {
+      profileId: profile.id,
+      requestId: created.requestId,
+      expiresAt,
+      phase: 'signin',
+    };
     Object.assign(dc.activeDialog?.state ?? {}, state);
     await dc.context.sendActivity(
       signinCard({
@@ -100,7 +110,9 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const activity = dc.context.activity;
     const profile = await this.services.engine.catalog.find(state.profileId);
     if (!profile) {
-      await dc.context.sendActivity(`The integration "${state.profileId}" was removed, so the sign-in was cancelled.`);
+      await dc.context.sendActivity(
+        `The integration "${state.profileId}" was removed, so the sign-in was cancelled.`,
+      );
       return dc.endDialog({ status: 'failed', profileId: state.profileId });
     }
     if (activity.type === ActivityTypes.Event && activity.name === SIGNIN_EVENT) {
@@ -114,10 +126,14 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     if (activity.type !== ActivityTypes.Message) return Dialog.EndOfTurn;
     const text = (activity.text ?? '').trim();
     if (this.services.clock() > state.expiresAt) {
-      await dc.context.sendActivity(`The sign-in to ${profile.displayName} expired. Ask again when you are ready.`);
+      await this.services.engine.cancelAuthorizationRequest(state.requestId);
+      await dc.context.sendActivity(
+        `The sign-in to ${profile.displayName} expired. Ask again when you are ready.`,
+      );
       return dc.endDialog({ status: 'timed-out', profileId: profile.id });
     }
     if (CANCEL.test(text)) {
+      await this.services.engine.cancelAuthorizationRequest(state.requestId);
       await dc.context.sendActivity(`Okay, I cancelled the sign-in to ${profile.displayName}.`);
       return dc.endDialog({ status: 'cancelled', profileId: profile.id });
     }
@@ -150,28 +166,43 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         }
         return Dialog.EndOfTurn;
       case 'denied':
-        await dc.context.sendActivity(`You did not grant access to ${profile.displayName}, so I can't do that.`);
+        await dc.context.sendActivity(
+          `You did not grant access to ${profile.displayName}, so I can't do that.`,
+        );
         return dc.endDialog({ status: 'denied', profileId: profile.id });
       case 'expired':
-        await dc.context.sendActivity(`The sign-in to ${profile.displayName} expired. Ask again when you are ready.`);
+        await dc.context.sendActivity(
+          `The sign-in to ${profile.displayName} expired. Ask again when you are ready.`,
+        );
         return dc.endDialog({ status: 'timed-out', profileId: profile.id });
       default:
-        await dc.context.sendActivity(`Signing in to ${profile.displayName} failed (${describeError(value.error)}). Please try again.`);
+        await dc.context.sendActivity(
+          `Signing in to ${profile.displayName} failed (${describeError(value.error)}). Please try again.`,
+        );
         return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
   }
 
-  private async onCode(dc: DialogContext, state: WaitState, profile: Profile, code: string): Promise<DialogTurnResult> {
+  private async onCode(
+    dc: DialogContext,
+    state: WaitState,
+    profile: Profile,
+    code: string,
+  ): Promise<DialogTurnResult> {
     const subject = userSubject(dc.context);
     const result = await this.services.engine.verify(profile, subject, code.replace(/[\s-]/g, ''));
     switch (result) {
       case 'verified':
         return this.finish(dc, profile);
       case 'wrong-code':
-        await dc.context.sendActivity('That code does not match. Check the sign-in page and type it again, or type "cancel".');
+        await dc.context.sendActivity(
+          'That code does not match. Check the sign-in page and type it again, or type "cancel".',
+        );
         return Dialog.EndOfTurn;
       case 'too-many-attempts':
-        await dc.context.sendActivity(`Too many wrong codes: I discarded that sign-in to ${profile.displayName}. Ask again to start over.`);
+        await dc.context.sendActivity(
+          `Too many wrong codes: I discarded that sign-in to ${profile.displayName}. Ask again to start over.`,
+        );
         return dc.endDialog({ status: 'failed', profileId: profile.id });
       case 'expired':
         await dc.context.sendActivity(`That code expired. Ask again to sign in to ${profile.displayName}.`);
@@ -182,7 +213,9 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
             ? 'There is no sign-in waiting for a code any more. Ask again to start over.'
             : `Finish signing in to ${profile.displayName} with the link above first.`,
         );
-        return state.phase === 'verify' ? dc.endDialog({ status: 'failed', profileId: profile.id }) : Dialog.EndOfTurn;
+        return state.phase === 'verify'
+          ? dc.endDialog({ status: 'failed', profileId: profile.id })
+          : Dialog.EndOfTurn;
     }
   }
 
@@ -190,7 +223,9 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const subject = userSubject(dc.context);
     const token = await this.services.engine.getToken(profile, subject);
     if (!token.ok) {
-      await dc.context.sendActivity(`I could not use the new connection to ${profile.displayName} (${token.message}).`);
+      await dc.context.sendActivity(
+        `I could not use the new connection to ${profile.displayName} (${token.message}).`,
+      );
       return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
     await dc.context.sendActivity(`You're connected to ${profile.displayName}.`);
@@ -198,12 +233,19 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
   }
 }
 
-function authorized(profile: Profile, subject: Subject, token: Extract<TokenResult, { ok: true }>): AuthorizationResult {
+function authorized(
+  profile: Profile,
+  subject: Subject,
+  token: Extract<TokenResult, { ok: true }>,
+): AuthorizationResult {
   return { status: 'authorized', profileId: profile.id, accessToken: token.accessToken, subject };
 }
 
 /** Issue 4 point 5: users of a broken organisation connection are told an admin must act. */
-export function organizationUnavailableMessage(profile: Profile, token: Extract<TokenResult, { ok: false }>): string {
+export function organizationUnavailableMessage(
+  profile: Profile,
+  token: Extract<TokenResult, { ok: false }>,
+): string {
   switch (token.reason) {
     case 'needs-reauthorization':
       return `The organisation's connection to ${profile.displayName} has stopped working: an admin must reconnect ${profile.displayName}.`;

@@ -22,10 +22,12 @@ export function parseCommand(raw: string): Command {
   const signOut = /^(?:sign|log) ?out(?: (?:of|from))?(?: (.+))?$/i.exec(text);
   if (signOut) return { kind: 'sign-out', profile: signOut[1]?.trim() || null };
   if (/^(show |list )?(me )?(my |open |all )*deals$/.test(lower)) return { kind: 'crm', action: 'deals' };
-  if (/^(show |list )?(me )?(my |all )*compan(y|ies)$/.test(lower)) return { kind: 'crm', action: 'companies' };
+  if (/^(show |list )?(me )?(my |all )*compan(y|ies)$/.test(lower))
+    return { kind: 'crm', action: 'companies' };
   if (/^(show |list )?(me )?(my |open |all )*tickets$/.test(lower)) return { kind: 'crm', action: 'tickets' };
   const contact = /^(?:find|search|look ?up)(?: for)? (?:a )?contacts?(?: named| called)? (.+)$/i.exec(text);
-  if (contact?.[1]) return { kind: 'crm', action: 'find-contact', query: contact[1].trim().slice(0, MAX_QUERY) };
+  if (contact?.[1])
+    return { kind: 'crm', action: 'find-contact', query: contact[1].trim().slice(0, MAX_QUERY) };
   return { kind: 'unknown', text };
 }
 

@@ -14,17 +14,24 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
 export async function connectionsReport(services: DialogServices, context: TurnContext): Promise<string> {
   const { engine } = services;
   const profiles = (await engine.catalog.list()).filter((profile) => profile.missing.length === 0);
-  const mine = await engine.store.connections.list({ subjectKey: subjectKey(userSubject(context)) }, { limit: 200 });
+  const mine = await engine.store.connections.list(
+    { subjectKey: subjectKey(userSubject(context)) },
+    { limit: 200 },
+  );
   const lines: string[] = [];
   for (const profile of profiles) {
     if (profile.authorization === 'pre-authorized') {
       const org = await engine.store.connections.get(profile.id, 'org');
       const status = org ? STATUS_TEXT[org.status] : 'not connected';
-      lines.push(`- **${profile.displayName}** (shared by your organisation): ${org?.status === 'needs-reauthorization' ? 'an admin must reconnect it' : status}`);
+      lines.push(
+        `- **${profile.displayName}** (shared by your organisation): ${org?.status === 'needs-reauthorization' ? 'an admin must reconnect it' : status}`,
+      );
       continue;
     }
     const connection = mine.find((candidate) => candidate.profileId === profile.id);
-    lines.push(`- **${profile.displayName}**: ${connection ? STATUS_TEXT[connection.status] : 'not connected'}`);
+    lines.push(
+      `- **${profile.displayName}**: ${connection ? STATUS_TEXT[connection.status] : 'not connected'}`,
+    );
   }
   if (lines.length === 0) return 'No integrations are configured yet.';
   return ['Your connections:', ...lines, 'Say "sign out of <name>" to revoke my access to one.'].join('\n');

@@ -6,7 +6,8 @@ import { crmCard, summaryText, type CrmCardKind } from './crm/crmCards';
 import { HubSpotClient, isCrmError, type CrmPage } from './crm/hubspotClient';
 import type { DialogServices } from './dialogServices';
 
-export type CrmAction = { action: 'deals' | 'companies' | 'tickets' } | { action: 'find-contact'; query: string };
+export type CrmAction =
+  { action: 'deals' | 'companies' | 'tickets' } | { action: 'find-contact'; query: string };
 
 /**
  * The HubSpot commands: get a token through the authorization dialog (which may wait for a
@@ -45,11 +46,19 @@ export class CrmDialog extends ComponentDialog {
         get: async () => {
           if (first) {
             first = false;
-            return { ok: true, accessToken: authorization.accessToken, tokenType: 'bearer', expiresAt: 0, scopes: [], connectionId: '' };
+            return {
+              ok: true,
+              accessToken: authorization.accessToken,
+              tokenType: 'bearer',
+              expiresAt: 0,
+              scopes: [],
+              connectionId: '',
+            };
           }
           return engine.getToken(profile, authorization.subject);
         },
-        refreshAfterRejection: (token) => engine.getToken(profile, authorization.subject, { rejectedAccessToken: token }),
+        refreshAfterRejection: (token) =>
+          engine.getToken(profile, authorization.subject, { rejectedAccessToken: token }),
       },
     });
     let kind: CrmCardKind;

@@ -50,9 +50,10 @@ export class MainDialog extends ComponentDialog {
       case 'crm':
         return step.replaceDialog(CrmDialog.id, command);
       default:
-        await step.context.sendActivity(`Sorry, I didn't understand "${command.text.slice(0, 80)}". Type "help" to see what I can do.`);
+        await step.context.sendActivity(
+          `Sorry, I didn't understand "${command.text.slice(0, 80)}". Type "help" to see what I can do.`,
+        );
         return step.endDialog();
     }
   }
 }
-

@@ -1,4 +1,9 @@
-import { ComponentDialog, ConfirmPrompt, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
+import {
+  ComponentDialog,
+  ConfirmPrompt,
+  WaterfallDialog,
+  type WaterfallStepContext,
+} from 'botbuilder-dialogs';
 import type { Profile } from '../profiles/profileCatalog';
 import { subjectKey } from '../profiles/subjects';
 import { userSubject, type DialogServices } from './dialogServices';
@@ -11,7 +16,11 @@ export class SignOutDialog extends ComponentDialog {
     super(SignOutDialog.id);
     this.addDialog(new ConfirmPrompt('confirm-sign-out'));
     this.addDialog(
-      new WaterfallDialog('sign-out-steps', [this.choose.bind(this), this.confirm.bind(this), this.revoke.bind(this)]),
+      new WaterfallDialog('sign-out-steps', [
+        this.choose.bind(this),
+        this.confirm.bind(this),
+        this.revoke.bind(this),
+      ]),
     );
     this.initialDialogId = 'sign-out-steps';
   }
@@ -19,9 +28,14 @@ export class SignOutDialog extends ComponentDialog {
   private async choose(step: WaterfallStepContext) {
     const wanted = (step.options as { profile: string | null }).profile;
     const { engine } = this.services;
-    const connections = await engine.store.connections.list({ subjectKey: subjectKey(userSubject(step.context)) }, { limit: 200 });
+    const connections = await engine.store.connections.list(
+      { subjectKey: subjectKey(userSubject(step.context)) },
+      { limit: 200 },
+    );
     const profiles = await engine.catalog.list();
-    const connected = profiles.filter((profile) => connections.some((connection) => connection.profileId === profile.id));
+    const connected = profiles.filter((profile) =>
+      connections.some((connection) => connection.profileId === profile.id),
+    );
     let target: Profile | undefined;
     if (wanted) {
       target = profiles.find((profile) => matches(profile, wanted));
@@ -64,7 +78,11 @@ export class SignOutDialog extends ComponentDialog {
     const profile = await engine.catalog.find(String(values(step).profileId));
     const activity = step.context.activity;
     const outcome = profile
-      ? await engine.signOut(profile, userSubject(step.context), `user:${activity.channelId}:${activity.from.id}`)
+      ? await engine.signOut(
+          profile,
+          userSubject(step.context),
+          `user:${activity.channelId}:${activity.from.id}`,
+        )
       : null;
     await step.context.sendActivity(
       outcome === null

@@ -21,7 +21,13 @@ export function signinCard(options: {
     `Sign in to ${options.profileName}`,
     `${text} The link works once and expires in ${options.minutes} minutes.`,
     undefined,
-    [{ type: teams ? ActionTypes.Signin : ActionTypes.OpenUrl, title: `Sign in to ${options.profileName}`, value: options.startUrl }],
+    [
+      {
+        type: teams ? ActionTypes.Signin : ActionTypes.OpenUrl,
+        title: `Sign in to ${options.profileName}`,
+        value: options.startUrl,
+      },
+    ],
   );
   return MessageFactory.attachment(card, `Sign in to ${options.profileName}: ${options.startUrl}`);
 }

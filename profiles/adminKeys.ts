@@ -33,7 +33,11 @@ export class AdminKeys {
     private readonly engine: EngineContext,
     configured: readonly ConfiguredKey[],
   ) {
-    this.configured = configured.map((entry, index) => ({ role: entry.role, hash: sha256(entry.key), index: index + 1 }));
+    this.configured = configured.map((entry, index) => ({
+      role: entry.role,
+      hash: sha256(entry.key),
+      index: index + 1,
+    }));
   }
 
   /** The principal for a bearer key, or null (the caller answers 401 without saying why). */
@@ -53,9 +57,17 @@ export class AdminKeys {
     return { role: stored.role, name: `${stored.role}:${stored.name}`, keyId: stored.id };
   }
 
-  async create(name: string, role: AdminRole, actor: string): Promise<{ key: string; record: StoredAdminKey }> {
+  async create(
+    name: string,
+    role: AdminRole,
+    actor: string,
+  ): Promise<{ key: string; record: StoredAdminKey }> {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
-      throw new AuthProfilesError('invalid-configuration', 'key name must be 1-64 letters, digits, ".", "_" or "-"', { status: 400 });
+      throw new AuthProfilesError(
+        'invalid-configuration',
+        'key name must be 1-64 letters, digits, ".", "_" or "-"',
+        { status: 400 },
+      );
     }
     const key = `ap_${randomToken(32)}`;
     const record: StoredAdminKey = {
@@ -67,13 +79,24 @@ export class AdminKeys {
       revokedAt: null,
     };
     await this.engine.store.adminKeys.create(record);
-    await recordAudit(this.engine, { actor, action: 'admin-key.created', target: `admin-key:${record.id}`, details: { name, role } });
+    await recordAudit(this.engine, {
+      actor,
+      action: 'admin-key.created',
+      target: `admin-key:${record.id}`,
+      details: { name, role },
+    });
     return { key, record };
   }
 
   async revoke(id: string, actor: string): Promise<boolean> {
     const revoked = await this.engine.store.adminKeys.revoke(id, this.engine.clock());
-    if (revoked) await recordAudit(this.engine, { actor, action: 'admin-key.revoked', target: `admin-key:${id}`, details: {} });
+    if (revoked)
+      await recordAudit(this.engine, {
+        actor,
+        action: 'admin-key.revoked',
+        target: `admin-key:${id}`,
+        details: {},
+      });
     return revoked;
   }
 

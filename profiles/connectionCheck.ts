@@ -28,7 +28,10 @@ export async function checkConnection(
   const connection = await engine.store.connections.getById(connectionId);
   if (!connection) return null;
   const profile = await engine.catalog.find(connection.profileId);
-  const done = (result: Omit<ConnectionCheck, 'ms'>): ConnectionCheck => ({ ...result, ms: engine.clock() - started });
+  const done = (result: Omit<ConnectionCheck, 'ms'>): ConnectionCheck => ({
+    ...result,
+    ms: engine.clock() - started,
+  });
   if (!profile) return done({ ok: false, reason: 'profile-not-found', refreshed: false });
   const subject = subjectFromKey(connection.subjectKey);
   let token = await tokens.getToken(profile, subject);
@@ -50,7 +53,8 @@ export async function checkConnection(
     }
     if (response.ok) return done({ ok: true, reason: 'ok', status: response.status, refreshed });
     if (response.status !== 401 || attempt > 0) {
-      const reason = response.status === 401 || response.status === 403 ? 'rejected' : `http-${response.status}`;
+      const reason =
+        response.status === 401 || response.status === 403 ? 'rejected' : `http-${response.status}`;
       return done({ ok: false, reason, status: response.status, refreshed });
     }
     token = await tokens.getToken(profile, subject, { rejectedAccessToken: token.accessToken });

@@ -59,7 +59,11 @@ export class AuthorizationEngine {
     return this.context.store;
   }
 
-  getToken(profile: Profile, subject: Subject, options: { rejectedAccessToken?: string } = {}): Promise<TokenResult> {
+  getToken(
+    profile: Profile,
+    subject: Subject,
+    options: { rejectedAccessToken?: string } = {},
+  ): Promise<TokenResult> {
     return this.tokens.getToken(profile, subject, options);
   }
 
@@ -137,6 +141,20 @@ export class AuthorizationEngine {
         details: { subject: request.subjectKey, errorCode: failure.code },
       });
       return { kind: 'failed', request, profile, error: failure };
+    }
+  }
+
+  /**
+   * The chat user cancelled (or the wait timed out): a later callback for this request is refused
+   * instead of silently connecting an account nobody is waiting for.
+   */
+  async cancelAuthorizationRequest(requestId: string): Promise<void> {
+    const request = await this.context.store.authorizationRequests.get(requestId);
+    if (request && (request.status === 'created' || request.status === 'started')) {
+      await this.context.store.authorizationRequests.complete(requestId, {
+        result: 'failed',
+        error: 'cancelled',
+      });
     }
   }
 

@@ -39,7 +39,12 @@ export interface PublicProfile extends Omit<ProfileDocument, 'clientSecret'> {
 
 export function publicProfile(profile: Profile): PublicProfile {
   const { clientSecret, fingerprint: _fingerprint, storedVersion, ...rest } = profile;
-  return { ...rest, hasClientSecret: Boolean(clientSecret), version: storedVersion, usable: profile.missing.length === 0 };
+  return {
+    ...rest,
+    hasClientSecret: Boolean(clientSecret),
+    version: storedVersion,
+    usable: profile.missing.length === 0,
+  };
 }
 
 export async function saveProfile(
@@ -59,7 +64,10 @@ export async function saveProfile(
   const { catalog, store, keyRing } = engine;
   const system = catalog.isSystem(id);
   if (system && actor.role !== 'admin') {
-    throw new AuthProfilesError('profile-read-only', `"${id}" is a bundled profile: only an admin may change its credentials and settings`);
+    throw new AuthProfilesError(
+      'profile-read-only',
+      `"${id}" is a bundled profile: only an admin may change its credentials and settings`,
+    );
   }
   const withId = { ...body, id };
   let document: Record<string, unknown>;
@@ -77,7 +85,10 @@ export async function saveProfile(
   const existing = await store.profiles.get(id);
   const expected = existing?.version ?? 0;
   if (options.expectedVersion !== undefined && options.expectedVersion !== expected) {
-    throw new AuthProfilesError('conflict', `profile "${id}" changed meanwhile (version ${expected}); reload and try again`);
+    throw new AuthProfilesError(
+      'conflict',
+      `profile "${id}" changed meanwhile (version ${expected}); reload and try again`,
+    );
   }
   const now = engine.clock();
   const record: Omit<StoredProfile, 'version'> = {
@@ -92,8 +103,19 @@ export async function saveProfile(
     updatedAt: now,
     updatedBy: actor.name,
   };
+  // Judge the record exactly as the catalog will load it, before it is written (SECURITY row 36:
+  // nothing persisted). Without this an override whose merged result is invalid (e.g. a non-https
+  // checkUrl) or a custom profile naming `clientSecretEnv` was stored and then broke every read.
+  try {
+    catalog.preview(id, { ...record, version: expected + 1 });
+  } catch (error) {
+    if (error instanceof AuthProfilesError && error.code === 'invalid-profile')
+      throw invalidProfile(error.issues);
+    throw error;
+  }
   const stored = await store.profiles.put(record, expected);
-  if (!stored) throw new AuthProfilesError('conflict', `profile "${id}" changed meanwhile; reload and try again`);
+  if (!stored)
+    throw new AuthProfilesError('conflict', `profile "${id}" changed meanwhile; reload and try again`);
   const after = await catalog.get(id);
   let connectionsMarked = 0;
   if (before && before.fingerprint !== after.fingerprint) {
@@ -129,10 +151,18 @@ export async function deleteProfile(engine: EngineContext, id: string, actor: Ac
   if (!profile) throw new AuthProfilesError('profile-not-found', `no profile "${id}"`);
   const stored = await store.profiles.get(id);
   if (catalog.isSystem(id)) {
-    if (actor.role !== 'admin') throw new AuthProfilesError('profile-read-only', `"${id}" is a bundled profile`);
-    if (!stored) throw new AuthProfilesError('profile-read-only', `"${id}" is a bundled profile and has no stored changes to delete`);
+    if (actor.role !== 'admin')
+      throw new AuthProfilesError('profile-read-only', `"${id}" is a bundled profile`);
+    if (!stored)
+      throw new AuthProfilesError(
+        'profile-read-only',
+        `"${id}" is a bundled profile and has no stored changes to delete`,
+      );
   } else if (!stored) {
-    throw new AuthProfilesError('profile-read-only', `"${id}" is defined in a profile file: remove the file to delete it`);
+    throw new AuthProfilesError(
+      'profile-read-only',
+      `"${id}" is defined in a profile file: remove the file to delete it`,
+    );
   }
   // Revoke while the profile (and its revocation URL and client) still exists (row 40).
   let connectionsRemoved = 0;
@@ -175,7 +205,9 @@ const COMPARED: readonly (keyof ProfileDocument)[] = [
 
 /** Names (never values) of what changed, for the audit log. */
 function changedFields(before: Profile, after: Profile, secretChanged: boolean): string[] {
-  const names = COMPARED.filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field])).map(String);
+  const names = COMPARED.filter(
+    (field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]),
+  ).map(String);
   if (secretChanged) names.push('clientSecret');
   return names.length > 0 ? names : ['nothing'];
 }

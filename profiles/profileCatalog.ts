@@ -42,16 +42,11 @@ export interface ProfileCatalogOptions {
 }
 
 export class ProfileCatalog {
-  private readonly system = new Map<string, ProfileDocument>();
+  private readonly system: Map<string, ProfileDocument>;
   private readonly files = new Map<string, { custom?: ProfileDocument; override?: SystemOverride }>();
 
   constructor(private readonly options: ProfileCatalogOptions) {
-    for (const [index, raw] of [...bundledSystemProfiles, ...(options.extraSystemProfiles ?? [])].entries()) {
-      const profile = withContext(`system profile #${index + 1}`, () =>
-        parseProfile({ ...(raw as object), kind: 'system' }, options.validation),
-      );
-      this.system.set(profile.id, profile);
-    }
+    this.system = bundledProfiles(options.validation, options.extraSystemProfiles ?? []);
   }
 
   /** Reads and validates every profile file; throws naming the file and field of the first bad one. */
@@ -79,21 +74,13 @@ export class ProfileCatalog {
             { path: '(file)', message: `is not valid JSON (${(error as Error).message})` },
           ]);
         }
-        const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
-        const system = typeof id === 'string' ? this.system.get(id) : undefined;
-        if (system) {
-          const override = parseSystemOverride(raw);
-          // Judge the result like any profile, so an override cannot bring in what a profile may not
-          // hold (a reserved authorization parameter, an unsafe variable value, a non-https checkUrl).
-          revalidate(applyOverride(system, override), this.options.validation);
-          this.files.set(system.id, { override });
+        const parsed = parseProfileFile(raw, this.system, this.options.validation);
+        if ('override' in parsed) {
+          this.files.set(parsed.override.id, { override: parsed.override });
         } else {
-          const custom = parseProfile(raw, this.options.validation);
-          if (custom.kind !== 'custom')
-            throw invalidProfile([{ path: 'kind', message: 'must be "custom" in a profile file' }]);
-          if (this.files.has(custom.id))
-            throw invalidProfile([{ path: 'id', message: `"${custom.id}" is defined twice` }]);
-          this.files.set(custom.id, { custom });
+          if (this.files.has(parsed.custom.id))
+            throw invalidProfile([{ path: 'id', message: `"${parsed.custom.id}" is defined twice` }]);
+          this.files.set(parsed.custom.id, { custom: parsed.custom });
         }
       });
     }
@@ -127,6 +114,17 @@ export class ProfileCatalog {
       if (profile) profiles.push(profile);
     }
     return profiles;
+  }
+
+  /**
+   * The profile a stored record would produce, without storing it: the admin API checks an edit
+   * with this before writing, so a record that would not load (an override whose merged result is
+   * invalid, an env reference in a stored custom profile) is refused and never persisted.
+   */
+  preview(id: string, record: StoredProfile): Profile {
+    const profile = this.resolve(id, record);
+    if (!profile) throw new AuthProfilesError('profile-not-found', `no profile "${id}"`);
+    return profile;
   }
 
   /** The definition layers of one id, for the admin API to merge an update onto. */
@@ -200,6 +198,46 @@ export class ProfileCatalog {
     profile.fingerprint = fingerprintOf(profile);
     return profile;
   }
+}
+
+/** The bundled system profiles (plus `extra`), parsed and keyed by id. */
+export function bundledProfiles(
+  validation: ProfileValidationOptions,
+  extra: readonly unknown[] = [],
+): Map<string, ProfileDocument> {
+  const system = new Map<string, ProfileDocument>();
+  for (const [index, raw] of [...bundledSystemProfiles, ...extra].entries()) {
+    const profile = withContext(`system profile #${index + 1}`, () =>
+      parseProfile({ ...(raw as object), kind: 'system' }, validation),
+    );
+    system.set(profile.id, profile);
+  }
+  return system;
+}
+
+/**
+ * Judges the content of one profile file: an override when its id is a bundled profile, a custom
+ * profile otherwise. Throws `invalid-profile` naming the fields (used by `loadFiles` and the CLI's
+ * `validate`, so both agree).
+ */
+export function parseProfileFile(
+  raw: unknown,
+  system: ReadonlyMap<string, ProfileDocument>,
+  validation: ProfileValidationOptions,
+): { override: SystemOverride } | { custom: ProfileDocument } {
+  const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+  const bundled = typeof id === 'string' ? system.get(id) : undefined;
+  if (bundled) {
+    const override = parseSystemOverride(raw);
+    // Judge the result like any profile, so an override cannot bring in what a profile may not
+    // hold (a reserved authorization parameter, an unsafe variable value, a non-https checkUrl).
+    revalidate(applyOverride(bundled, override), validation);
+    return { override };
+  }
+  const custom = parseProfile(raw, validation);
+  if (custom.kind !== 'custom')
+    throw invalidProfile([{ path: 'kind', message: 'must be "custom" in a profile file' }]);
+  return { custom };
 }
 
 /** Runs the full profile validation on a merged (system + overrides) document; throws naming the field. */

@@ -12,7 +12,14 @@ import { repoRoot } from '../paths';
  */
 
 export const DEMO_CLIENT_ID = 'authprofiles-demo';
-export const DEMO_SCOPES = ['crm.objects.contacts.read', 'crm.objects.companies.read', 'crm.objects.deals.read', 'tickets'];
+/** Bundled in dev mode only; the CLI (which runs without the provider) keeps its hands off them. */
+export const DEMO_PROFILE_IDS = ['demo', 'demo-org'] as const;
+export const DEMO_SCOPES = [
+  'crm.objects.contacts.read',
+  'crm.objects.companies.read',
+  'crm.objects.deals.read',
+  'tickets',
+];
 
 export interface DemoProvider {
   issuer: string;
@@ -25,7 +32,8 @@ export interface DemoProvider {
 export async function startDemoProvider(config: Config, log: Logger): Promise<DemoProvider> {
   const external = config.env.DEMO_PROVIDER_URL;
   if (external) {
-    if (!config.env.DEMO_CLIENT_SECRET) throw new Error('DEMO_CLIENT_SECRET is required with DEMO_PROVIDER_URL');
+    if (!config.env.DEMO_CLIENT_SECRET)
+      throw new Error('DEMO_CLIENT_SECRET is required with DEMO_PROVIDER_URL');
     const issuer = external.replace(/\/+$/, '');
     return demo(config, issuer, config.env.DEMO_CLIENT_SECRET, async () => undefined);
   }
@@ -37,7 +45,10 @@ export async function startDemoProvider(config: Config, log: Logger): Promise<De
       {
         client_id: DEMO_CLIENT_ID,
         client_secret: clientSecret,
-        redirect_uris: [`${config.publicUrl}/oauth/callback/demo`, `${config.publicUrl}/oauth/callback/demo-org`],
+        redirect_uris: [
+          `${config.publicUrl}/oauth/callback/demo`,
+          `${config.publicUrl}/oauth/callback/demo-org`,
+        ],
         token_endpoint_auth_method: 'client_secret_basic',
         pkceRequired: true,
         rotateRefreshToken: true,
@@ -85,8 +96,13 @@ function demo(config: Config, issuer: string, clientSecret: string, stop: () => 
     clientId: DEMO_CLIENT_ID,
     clientSecret,
     profiles: [
-      { ...base, id: 'demo', displayName: 'Demo CRM', authorization: 'per-user' },
-      { ...base, id: 'demo-org', displayName: 'Demo CRM (organisation)', authorization: 'pre-authorized' },
+      { ...base, id: DEMO_PROFILE_IDS[0], displayName: 'Demo CRM', authorization: 'per-user' },
+      {
+        ...base,
+        id: DEMO_PROFILE_IDS[1],
+        displayName: 'Demo CRM (organisation)',
+        authorization: 'pre-authorized',
+      },
     ],
     stop,
   };
@@ -98,7 +114,10 @@ function waitForReady(child: ChildProcess): Promise<string> {
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-2000);
     });
-    const timer = setTimeout(() => reject(new Error(`demo authorization server did not start:\n${stderr}`)), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`demo authorization server did not start:\n${stderr}`)),
+      15_000,
+    );
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`demo authorization server exited (${code}):\n${stderr}`));

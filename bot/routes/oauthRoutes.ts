@@ -33,7 +33,11 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
   server.get('/oauth/start/:requestId', async (req: Request, res: Response) => {
     const requestId = String(req.params.requestId ?? '');
     if (!REQUEST_ID.test(requestId)) {
-      sendErrorPage(res, { status: 400, title: 'Invalid sign-in link', message: 'This sign-in link is not valid. Ask the bot for a new one.' });
+      sendErrorPage(res, {
+        status: 400,
+        title: 'Invalid sign-in link',
+        message: 'This sign-in link is not valid. Ask the bot for a new one.',
+      });
       return;
     }
     try {
@@ -56,7 +60,11 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
   server.get('/oauth/callback/:profileId', async (req: Request, res: Response) => {
     const profileId = String(req.params.profileId ?? '');
     if (!PROFILE_ID.test(profileId)) {
-      sendErrorPage(res, { status: 400, title: 'Invalid sign-in', message: 'This sign-in callback is not valid.' });
+      sendErrorPage(res, {
+        status: 400,
+        title: 'Invalid sign-in',
+        message: 'This sign-in callback is not valid.',
+      });
       return;
     }
     let outcome: CallbackOutcome;
@@ -132,11 +140,20 @@ const TITLES: Partial<Record<string, string>> = {
 function errorPage(error: unknown, log: Logger, where: string): ErrorPage {
   if (!isAuthProfilesError(error)) {
     log.error({ err: error, where }, 'unexpected error in the OAuth flow');
-    return { status: 500, title: 'Something went wrong', message: 'The sign-in could not be completed. Ask the bot for a new link.' };
+    return {
+      status: 500,
+      title: 'Something went wrong',
+      message: 'The sign-in could not be completed. Ask the bot for a new link.',
+    };
   }
   log.warn({ where, errorCode: error.code }, 'OAuth flow refused');
   if (error.code === 'store-unavailable') {
-    return { status: 503, title: 'Temporarily unavailable', message: 'The service could not save your sign-in just now.', retry: true };
+    return {
+      status: 503,
+      title: 'Temporarily unavailable',
+      message: 'The service could not save your sign-in just now.',
+      retry: true,
+    };
   }
   const status = error.status >= 500 ? 502 : error.status;
   const advice = error.code === 'authorization-request-used' ? '' : ' Ask the bot for a new sign-in link.';

@@ -5,9 +5,18 @@ import { repoRoot } from '../paths';
 
 /** The few assets pages need, served by us (no third-party scripts on the sign-in pages, row 12). */
 const ASSETS: Record<string, { file: () => string; type: string }> = {
-  'pages.css': { file: () => join(repoRoot(), 'bot', 'static', 'pages.css'), type: 'text/css; charset=utf-8' },
-  'teams-signin.js': { file: () => join(repoRoot(), 'bot', 'static', 'teams-signin.js'), type: 'text/javascript; charset=utf-8' },
-  'admin.js': { file: () => join(repoRoot(), 'bot', 'static', 'admin.js'), type: 'text/javascript; charset=utf-8' },
+  'pages.css': {
+    file: () => join(repoRoot(), 'bot', 'static', 'pages.css'),
+    type: 'text/css; charset=utf-8',
+  },
+  'teams-signin.js': {
+    file: () => join(repoRoot(), 'bot', 'static', 'teams-signin.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  'admin.js': {
+    file: () => join(repoRoot(), 'bot', 'static', 'admin.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
   'teams-js.js': {
     file: () => require.resolve('@microsoft/teams-js/dist/umd/MicrosoftTeams.min.js'),
     type: 'text/javascript; charset=utf-8',

@@ -92,7 +92,9 @@ function guard<T>(work: () => T): T {
     return work();
   } catch (cause) {
     if (cause instanceof AuthProfilesError) throw cause;
-    if (cause instanceof Database.SqliteError && cause.code.startsWith('SQLITE_CONSTRAINT')) {
+    // By code, not instanceof: under Jest each test file may load its own copy of the native module.
+    const code = (cause as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
       throw new AuthProfilesError('conflict', 'a record with this key already exists', { cause });
     }
     throw new AuthProfilesError('store-unavailable', 'the SQLite store is unavailable', { cause });
@@ -106,15 +108,14 @@ function parse<T>(row: { data: string } | undefined): T | null {
 class SqliteConnections implements ConnectionRepository {
   constructor(private readonly db: Database.Database) {}
 
-  private readonly byKey = () =>
-    this.db.prepare<[string, string], { data: string }>(
-      'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
-    );
+  // Prepared once: getToken reads this row on every call.
   private statementByKey: Database.Statement<[string, string], { data: string }> | undefined;
 
   async get(profileId: string, subjectKey: string): Promise<StoredConnection | null> {
     return guard(() => {
-      this.statementByKey ??= this.byKey();
+      this.statementByKey ??= this.db.prepare<[string, string], { data: string }>(
+        'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
+      );
       return parse<StoredConnection>(this.statementByKey.get(profileId, subjectKey));
     });
   }
@@ -372,7 +373,6 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
         .immediate(),
     );
   }
-
 }
 
 class SqliteLocks implements LockRepository {

@@ -66,6 +66,7 @@ export interface HarnessOptions {
   dir?: string;
   encryptionKeys?: string;
   settings?: Partial<EngineSettings>;
+  publicUrl?: string;
 }
 
 export const FAST_SETTINGS: EngineSettings = {
@@ -100,7 +101,7 @@ export async function createHarness(options: HarnessOptions): Promise<Harness> {
     store,
     keyRing,
     catalog,
-    publicUrl: PUBLIC_URL,
+    publicUrl: options.publicUrl ?? PUBLIC_URL,
     clock,
     log,
     settings: { ...FAST_SETTINGS, ...options.settings },

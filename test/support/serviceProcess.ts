@@ -4,6 +4,7 @@
 // and only the environment the test names; every line it prints is kept for assertions (log scans).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,7 +56,10 @@ export interface RunningService {
   /** Every line printed so far, stdout and stderr. */
   lines(): ServiceLogLine[];
   /** Waits for a line whose text matches (or whose JSON record satisfies) the predicate. */
-  waitForLog(match: RegExp | ((line: ServiceLogLine) => boolean), timeoutMs?: number): Promise<ServiceLogLine>;
+  waitForLog(
+    match: RegExp | ((line: ServiceLogLine) => boolean),
+    timeoutMs?: number,
+  ): Promise<ServiceLogLine>;
   /** SIGTERM, then SIGKILL of the whole process group after a grace period. Idempotent. */
   stop(): Promise<void>;
 }
@@ -193,11 +197,73 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
         };
         const timer = setTimeout(() => {
           listeners.delete(listener);
-          reject(new Error(`service ${name} logged nothing matching ${String(match)} within ${timeoutMs} ms:\n${tail()}`));
+          reject(
+            new Error(
+              `service ${name} logged nothing matching ${String(match)} within ${timeoutMs} ms:\n${tail()}`,
+            ),
+          );
         }, timeoutMs);
         listeners.add(listener);
       });
     },
     stop,
+  };
+}
+
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  backend: string;
+  status: number;
+}
+
+export interface LoadBalancer {
+  /** http://127.0.0.1:<port>: the PUBLIC_URL every instance behind it shares. */
+  url: string;
+  port: number;
+  /** Every request forwarded so far, with the name of the instance that answered it. */
+  served(): ProxiedRequest[];
+  close(): Promise<void>;
+}
+
+/**
+ * A tiny reverse proxy standing for the load balancer of a scaled-out deployment: every instance
+ * gets its URL as PUBLIC_URL, and `choose` says which instance answers each request (so a test can
+ * send the OAuth callback to another instance than the one that holds the chat). Each response
+ * carries `x-served-by: <instance name>`.
+ */
+export async function startLoadBalancer(
+  choose: (request: { method: string; path: string }) => RunningService,
+): Promise<LoadBalancer> {
+  const served: ProxiedRequest[] = [];
+  const server = createHttpServer((req, res) => {
+    const method = req.method ?? 'GET';
+    const requestPath = req.url ?? '/';
+    const backend = choose({ method, path: requestPath });
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: backend.port, method, path: requestPath, headers: req.headers },
+      (answer) => {
+        served.push({ method, path: requestPath, backend: backend.name, status: answer.statusCode ?? 0 });
+        res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'x-served-by': backend.name });
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => {
+      served.push({ method, path: requestPath, backend: backend.name, status: 502 });
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end('bad gateway');
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    served: () => [...served],
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -1,0 +1,418 @@
+import { z } from 'zod';
+import { profileSchema, systemOverrideSchema } from '../../profiles/profileSchema';
+import type { Access, HttpMethod } from './adminApi';
+
+/**
+ * The OpenAPI 3.1 document of the admin API, built from the route table (bot/admin/adminApi.ts) so
+ * a route cannot exist without its description. Schemas of profile bodies are derived from the one
+ * zod profile schema (`z.toJSONSchema`), so the document and the validation cannot drift apart.
+ */
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface OpenApiParameter {
+  name: string;
+  description?: string;
+  required?: boolean;
+  schema: JsonSchema;
+}
+
+export interface OpenApiOperation {
+  operationId: string;
+  summary: string;
+  tags: string[];
+  /** Query parameters (path parameters are derived from the path template). */
+  parameters?: OpenApiParameter[];
+  /** Header parameters (e.g. If-Match). */
+  headers?: OpenApiParameter[];
+  /** JSON body schema; the route reads `application/json` only. */
+  requestBody?: JsonSchema;
+  responses: Record<string, { description: string; schema?: JsonSchema }>;
+}
+
+interface DocumentedRoute {
+  method: HttpMethod;
+  path: string;
+  access: Access;
+  body?: boolean;
+  operation: OpenApiOperation;
+}
+
+/** `/admin/api/profiles/:id` → `/admin/api/profiles/{id}`. */
+export function openApiPath(restifyPath: string): string {
+  return restifyPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function pathParameterNames(restifyPath: string): string[] {
+  return [...restifyPath.matchAll(/:([A-Za-z0-9_]+)/g)].map((match) => match[1] as string);
+}
+
+function withoutMeta(schema: JsonSchema): JsonSchema {
+  const { $schema: _schema, ...rest } = schema;
+  return rest;
+}
+
+function properties(schema: JsonSchema): Record<string, JsonSchema> {
+  return (schema.properties ?? {}) as Record<string, JsonSchema>;
+}
+
+/** A profile body as the API takes it: clientSecret write-only, no env references (files only). */
+function profileInputSchema(): JsonSchema {
+  const schema = withoutMeta(z.toJSONSchema(profileSchema, { io: 'input' }) as JsonSchema);
+  const props = { ...properties(schema) };
+  delete props.clientIdEnv;
+  delete props.clientSecretEnv;
+  props.clientSecret = {
+    ...props.clientSecret,
+    writeOnly: true,
+    description: 'Write-only: stored encrypted, never returned; omit it on PUT to keep the stored one',
+  };
+  props.kind = { type: 'string', enum: ['custom'], default: 'custom' };
+  return {
+    ...schema,
+    description:
+      'A custom profile (the same JSON as a profile file). URLs must be https (http only on loopback in dev).',
+    properties: props,
+  };
+}
+
+function systemOverrideInputSchema(): JsonSchema {
+  const schema = withoutMeta(z.toJSONSchema(systemOverrideSchema, { io: 'input' }) as JsonSchema);
+  const props = { ...properties(schema) };
+  props.clientSecret = {
+    ...props.clientSecret,
+    writeOnly: true,
+    description: 'Write-only: stored encrypted, never returned',
+  };
+  return {
+    ...schema,
+    description:
+      'What may be changed on a bundled (system) profile: credentials and allowed settings, never URLs',
+    properties: props,
+  };
+}
+
+/** A profile as the API shows it: output shape without clientSecret, plus status fields. */
+function profileViewSchema(): JsonSchema {
+  const schema = withoutMeta(z.toJSONSchema(profileSchema, { io: 'output' }) as JsonSchema);
+  const props: Record<string, JsonSchema> = { ...properties(schema) };
+  delete props.clientSecret;
+  const required = ((schema.required ?? []) as string[]).filter((name) => name !== 'clientSecret');
+  const counts = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['active', 'pending-verification', 'needs-reauthorization', 'revoked'],
+    properties: {
+      active: { type: 'integer' },
+      'pending-verification': { type: 'integer' },
+      'needs-reauthorization': { type: 'integer' },
+      revoked: { type: 'integer' },
+    },
+  };
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: [
+      ...required,
+      'refreshUrl',
+      'hasClientSecret',
+      'source',
+      'version',
+      'missing',
+      'usable',
+      'connections',
+    ],
+    properties: {
+      ...props,
+      refreshUrl: { type: 'string' },
+      hasClientSecret: {
+        type: 'boolean',
+        description: 'Whether a client secret is set (the secret itself is never shown)',
+      },
+      source: { type: 'string', enum: ['system', 'file', 'store'] },
+      version: {
+        type: 'integer',
+        description: 'Stored version (0 when nothing is stored); send it as If-Match',
+      },
+      missing: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'What must be set before the profile can be used',
+      },
+      usable: { type: 'boolean' },
+      connections: { ...counts, description: 'Connections of this profile by status' },
+      organizationConnection: {
+        description: 'Admin keys, pre-authorized profiles: the organisation connection, null when none',
+        anyOf: [
+          {
+            type: 'object',
+            required: ['id', 'status', 'lastError', 'updatedAt'],
+            properties: {
+              id: { type: 'string' },
+              status: { $ref: '#/components/schemas/ConnectionStatus' },
+              lastError: { type: ['string', 'null'] },
+              updatedAt: { type: 'integer' },
+            },
+          },
+          { type: 'null' },
+        ],
+      },
+    },
+  };
+}
+
+function componentSchemas(): Record<string, JsonSchema> {
+  return {
+    Error: {
+      type: 'object',
+      required: ['error'],
+      properties: {
+        error: {
+          type: 'object',
+          required: ['code', 'message'],
+          properties: {
+            code: { type: 'string' },
+            message: { type: 'string' },
+            issues: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['path', 'message'],
+                properties: {
+                  path: { type: 'string', description: 'Dotted path of the field or name of the parameter' },
+                  message: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    ProfileInput: profileInputSchema(),
+    SystemOverride: systemOverrideInputSchema(),
+    ProfileView: profileViewSchema(),
+    SaveResult: {
+      type: 'object',
+      required: ['profile', 'created', 'connectionsMarked'],
+      properties: {
+        profile: { $ref: '#/components/schemas/ProfileView' },
+        created: { type: 'boolean' },
+        connectionsMarked: {
+          type: 'integer',
+          description: 'Connections marked needs-reauthorization because the client, scopes or URLs changed',
+        },
+      },
+    },
+    ConnectionStatus: {
+      type: 'string',
+      enum: ['active', 'pending-verification', 'needs-reauthorization', 'revoked'],
+    },
+    ConnectionSummary: {
+      type: 'object',
+      additionalProperties: false,
+      required: [
+        'id',
+        'profileId',
+        'subjectKey',
+        'status',
+        'scopes',
+        'expiresAt',
+        'expiresAtEstimated',
+        'lastError',
+        'createdAt',
+        'updatedAt',
+        'refreshedAt',
+        'createdBy',
+      ],
+      properties: {
+        id: { type: 'string' },
+        profileId: { type: 'string' },
+        subjectKey: { type: 'string', description: '`org`, or `user:<channel>:<user id>`' },
+        status: { $ref: '#/components/schemas/ConnectionStatus' },
+        scopes: { type: 'array', items: { type: 'string' } },
+        expiresAt: { type: 'integer', description: 'Epoch milliseconds' },
+        expiresAtEstimated: { type: 'boolean' },
+        lastError: { type: ['string', 'null'] },
+        createdAt: { type: 'integer' },
+        updatedAt: { type: 'integer' },
+        refreshedAt: { type: ['integer', 'null'] },
+        createdBy: { type: 'string' },
+      },
+    },
+    ConnectionCheck: {
+      type: 'object',
+      required: ['ok', 'reason', 'refreshed', 'ms'],
+      properties: {
+        ok: { type: 'boolean' },
+        reason: {
+          type: 'string',
+          description:
+            '`ok`, `no-check-url`, `not-connected`, `needs-reauthorization`, `pending-verification`, `provider-unavailable`, `rejected`, `http-<status>`, `unreachable`, `profile-not-found`',
+        },
+        status: { type: 'integer', description: 'HTTP status of the checkUrl, when it was called' },
+        refreshed: { type: 'boolean' },
+        ms: { type: 'integer' },
+      },
+    },
+    AuthorizationStarted: {
+      type: 'object',
+      required: ['requestId', 'authorizationUrl', 'expiresAt'],
+      properties: {
+        requestId: { type: 'string' },
+        authorizationUrl: {
+          type: 'string',
+          description:
+            'Open in a browser; after consent the browser lands on /admin/profiles/{id}?authorization=<outcome>',
+        },
+        expiresAt: { type: 'integer', description: 'Epoch milliseconds' },
+      },
+    },
+    AuthorizationStatus: {
+      type: 'object',
+      required: ['connected', 'connection'],
+      properties: {
+        connected: { type: 'boolean', description: 'An active organisation connection exists' },
+        connection: { anyOf: [{ $ref: '#/components/schemas/ConnectionSummary' }, { type: 'null' }] },
+      },
+    },
+    Revoked: {
+      type: 'object',
+      required: ['revoked', 'revokedAtProvider', 'providerError'],
+      properties: {
+        revoked: { const: true },
+        revokedAtProvider: { type: 'boolean' },
+        providerError: { type: ['string', 'null'] },
+      },
+    },
+    AuditEntry: {
+      type: 'object',
+      required: ['id', 'at', 'actor', 'action', 'target', 'details'],
+      properties: {
+        id: { type: 'string' },
+        at: { type: 'integer', description: 'Epoch milliseconds' },
+        actor: { type: 'string' },
+        action: {
+          type: 'string',
+          description: 'e.g. profile.updated, authorization.completed, connection.revoked',
+        },
+        target: { type: 'string' },
+        details: {
+          type: 'object',
+          additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
+        },
+      },
+    },
+    AdminKey: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'name', 'role', 'createdAt', 'revokedAt'],
+      properties: {
+        id: { type: 'string' },
+        name: { type: 'string' },
+        role: { type: 'string', enum: ['admin', 'developer'] },
+        createdAt: { type: 'integer' },
+        revokedAt: { type: ['integer', 'null'] },
+      },
+    },
+    CreatedKey: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'name', 'role', 'createdAt', 'revokedAt', 'key'],
+      properties: {
+        id: { type: 'string' },
+        name: { type: 'string' },
+        role: { type: 'string', enum: ['admin', 'developer'] },
+        createdAt: { type: 'integer' },
+        revokedAt: { type: 'null' },
+        key: { type: 'string', description: 'Shown once; send it as Authorization: Bearer <key>' },
+      },
+    },
+  };
+}
+
+const ERROR_RESPONSES: Record<string, string> = {
+  '400': 'Invalid input; `issues` names each field or parameter',
+  '401': 'No or unknown API key (WWW-Authenticate: Bearer)',
+  '403': 'The key may not do this (developer keys: custom profiles only, no organisation data, no keys)',
+  '413': 'Body larger than 64 KiB',
+  '415': 'Body not sent as application/json',
+};
+
+function jsonContent(schema: JsonSchema): Record<string, unknown> {
+  return { 'application/json': { schema } };
+}
+
+function operationObject(route: DocumentedRoute): Record<string, unknown> {
+  const op = route.operation;
+  const parameters = [
+    ...pathParameterNames(route.path).map((name) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    })),
+    ...(op.parameters ?? []).map((param) => ({ in: 'query', required: false, ...param })),
+    ...(op.headers ?? []).map((param) => ({ in: 'header', required: false, ...param })),
+  ];
+  const errors = ['400'];
+  if (route.access !== 'public') errors.push('401', '403');
+  if (route.body) errors.push('413', '415');
+  const responses: Record<string, unknown> = {};
+  for (const [status, response] of Object.entries(op.responses)) {
+    responses[status] = {
+      description: response.description,
+      content: jsonContent(response.schema ?? { $ref: '#/components/schemas/Error' }),
+    };
+  }
+  for (const status of errors) {
+    responses[status] ??= { $ref: `#/components/responses/${status}` };
+  }
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    tags: op.tags,
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(op.requestBody ? { requestBody: { required: true, content: jsonContent(op.requestBody) } } : {}),
+    responses,
+    security: route.access === 'public' ? [] : [{ bearerAuth: [] }],
+    ...(route.access === 'admin'
+      ? { 'x-roles': ['admin'] }
+      : { 'x-roles': route.access === 'any' ? ['admin', 'developer'] : [] }),
+  };
+}
+
+let cached: { routes: readonly DocumentedRoute[]; document: Record<string, unknown> } | undefined;
+
+export function buildOpenApiDocument(routes: readonly DocumentedRoute[]): Record<string, unknown> {
+  if (cached?.routes === routes) return cached.document;
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = openApiPath(route.path);
+    paths[path] ??= {};
+    (paths[path] as Record<string, unknown>)[route.method.toLowerCase()] = operationObject(route);
+  }
+  const document = {
+    openapi: '3.1.0',
+    info: {
+      title: 'authprofiles admin API',
+      version: '1.0.0',
+      description:
+        'Authorization profiles, pre-authorization, connections, audit log and API keys. Every route but this document needs `Authorization: Bearer <key>` (keys from ADMIN_API_KEYS or created here / with the CLI). Roles: admin (everything); developer (read profiles, manage custom profiles, see and revoke user connections of custom profiles). Bodies: application/json, at most 64 KiB, nested at most 20 levels; unknown fields are rejected. clientSecret is write-only. Responses are never cached (Cache-Control: no-store).',
+    },
+    jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
+    tags: ['meta', 'profiles', 'authorizations', 'connections', 'audit', 'keys'].map((name) => ({ name })),
+    paths,
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'Admin API key' } },
+      schemas: componentSchemas(),
+      responses: Object.fromEntries(
+        Object.entries(ERROR_RESPONSES).map(([status, description]) => [
+          status,
+          { description, content: jsonContent({ $ref: '#/components/schemas/Error' }) },
+        ]),
+      ),
+    },
+  };
+  cached = { routes, document };
+  return document;
+}
