@@ -83,7 +83,8 @@ const environmentSchema = z
     if (production && env.PUBLIC_URL && !env.PUBLIC_URL.startsWith('https://')) {
       ctx.addIssue({ code: 'custom', path: ['PUBLIC_URL'], message: 'must be https in production' });
     }
-    if (env.PUBLIC_URL) {
+    // zod runs refinements even when a field failed; only inspect a URL that parses.
+    if (env.PUBLIC_URL && URL.canParse(env.PUBLIC_URL)) {
       const url = new URL(env.PUBLIC_URL);
       if (url.search || url.hash || url.username) {
         ctx.addIssue({

@@ -1,0 +1,78 @@
+// The environment schema: defaults, and a bad value stops start-up naming the variable.
+import { ConfigurationError, loadConfig } from '../../bot/config';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+test('no settings: dev mode on port 3978 with the embedded store under ./data', () => {
+  const config = loadConfig({});
+  expect(config.port).toBe(3978);
+  expect(config.publicUrl).toBe('http://localhost:3978');
+  expect(config.devFeatures).toBe(true);
+  expect(config.dataDir).toMatch(/\/data$/);
+  expect(config.env.MONGODB_URI).toBeUndefined();
+  expect(config.env.SIGNIN_TIMEOUT_SECONDS).toBe(600);
+  expect(config.env.MicrosoftAppId).toBe('');
+});
+
+test('bad values are named', () => {
+  expect(problems({ PORT: 'eighty' })[0]).toMatch(/^PORT: /);
+  expect(problems({ PORT: '70000' })[0]).toMatch(/^PORT: /);
+  expect(problems({ MONGODB_URI: 'postgres://x' })[0]).toMatch(/^MONGODB_URI: must be a mongodb/);
+  expect(problems({ PUBLIC_URL: 'not a url' })[0]).toMatch(/^PUBLIC_URL: /);
+  expect(problems({ PUBLIC_URL: 'https://bot.example.com/?x=1' })[0]).toMatch(
+    /^PUBLIC_URL: must be a plain base URL/,
+  );
+  expect(problems({ ADMIN_API_KEYS: 'root:abcdefghijklmnopq' })[0]).toMatch(
+    /^ADMIN_API_KEYS: entry 1 must be "admin:<key>"/,
+  );
+  expect(problems({ ADMIN_API_KEYS: 'admin:short' })[0]).toMatch(/^ADMIN_API_KEYS: /);
+  expect(problems({ MicrosoftAppId: 'abc' })[0]).toMatch(/^MicrosoftAppPassword: is required/);
+  expect(
+    problems({ MicrosoftAppType: 'SingleTenant', MicrosoftAppId: 'a', MicrosoftAppPassword: 'b' })[0],
+  ).toMatch(/^MicrosoftAppTenantId: /);
+  expect(problems({ SIGNIN_TIMEOUT_SECONDS: '5' })[0]).toMatch(/^SIGNIN_TIMEOUT_SECONDS: /);
+});
+
+test('production needs https PUBLIC_URL and ENCRYPTION_KEYS (row 31) and has no dev features', () => {
+  const found = problems({ NODE_ENV: 'production' });
+  expect(found).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^PUBLIC_URL: is required in production/),
+      expect.stringMatching(/^ENCRYPTION_KEYS: is required in production/),
+    ]),
+  );
+  expect(
+    problems({ NODE_ENV: 'production', PUBLIC_URL: 'http://bot.example.com', ENCRYPTION_KEYS: 'k1:x' }),
+  ).toEqual(['PUBLIC_URL: must be https in production']);
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    PUBLIC_URL: 'https://bot.example.com/',
+    ENCRYPTION_KEYS: 'k1:x',
+  });
+  expect(config.devFeatures).toBe(false);
+  expect(config.publicUrl).toBe('https://bot.example.com');
+});
+
+test('admin keys and verification switches are parsed', () => {
+  const config = loadConfig({
+    ADMIN_API_KEYS: 'admin:0123456789abcdef, developer:fedcba9876543210',
+    SIGNIN_VERIFICATION_OFF: 'webchat, directline',
+  });
+  expect(config.env.ADMIN_API_KEYS).toEqual([
+    { role: 'admin', key: '0123456789abcdef' },
+    { role: 'developer', key: 'fedcba9876543210' },
+  ]);
+  expect(config.env.SIGNIN_VERIFICATION_OFF).toEqual(['webchat', 'directline']);
+});
+
+test('empty strings count as unset', () => {
+  expect(loadConfig({ PORT: '', MONGODB_URI: '' }).port).toBe(3978);
+});
