@@ -9,6 +9,7 @@ import { MainDialog } from '../dialogs/mainDialog';
 import { AdminKeys, devAdminKey } from '../profiles/adminKeys';
 import type { AdminContext } from './admin/adminContext';
 import { registerAdminApi } from './admin/adminApi';
+import { registerAdminPages } from './admin/adminPages';
 import type { DialogServices } from '../dialogs/dialogServices';
 import { AuthProfilesBot } from './authProfilesBot';
 import type { Config } from './config';
@@ -142,6 +143,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   };
   // Admin routes are registered here (bot/admin/adminApi.ts, bot/admin/adminPages.ts).
   registerAdminApi(server, admin);
+  registerAdminPages(server, admin);
 
   const sweeper = startExpirySweeper({
     store: services.store,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { isAuthProfilesError, type FieldIssue } from '../profiles/errors';
-import { reencryptAll, type RotationReport } from '../profiles/keyRotation';
+import type { RotationReport } from '../profiles/keyRotation';
 import type { Actor } from '../profiles/profileAdmin';
 import { bundledProfiles, parseProfileFile } from '../profiles/profileCatalog';
 import type { ConnectionStatus } from '../profiles/store/types';
@@ -30,11 +30,10 @@ import {
   formatTime,
   table,
 } from './cli/common';
-import { LocalBackend } from './cli/localBackend';
 import { RemoteBackend } from './cli/remoteBackend';
 import { ConfigurationError, loadConfig, type Config } from './config';
 import { createLogger } from './logger';
-import { createEngine, type EngineServices } from './services';
+import type { EngineServices } from './services';
 
 interface GlobalOptions {
   remote?: string;
@@ -65,6 +64,8 @@ function config(): Config {
 async function openEngine(cfg: Config): Promise<EngineServices> {
   const log = createLogger({ level: 'warn', destination: pino.destination(2) });
   try {
+    // Loaded here, so `validate` and `--remote` do not pay for the store and engine modules.
+    const { createEngine } = await import('./services');
     return await createEngine(cfg, log);
   } catch (error) {
     if (
@@ -73,7 +74,9 @@ async function openEngine(cfg: Config): Promise<EngineServices> {
     ) {
       throw new CliError(error.message, EXIT_USAGE, error.issues);
     }
-    throw new CliError(`cannot open the store: ${(error as Error).message}`, EXIT_FAILED);
+    // A driver message may quote the connection string; never its credentials.
+    const message = String((error as Error).message).replace(/\/\/[^/@\s]*@/g, '//[redacted]@');
+    throw new CliError(`cannot open the store: ${message}`, EXIT_FAILED);
   }
 }
 
@@ -98,7 +101,9 @@ async function backend(command: Command): Promise<Backend> {
     return new RemoteBackend({ url: globals.remote, key, warn: err });
   }
   const cfg = config();
-  return new LocalBackend(cfg, await openEngine(cfg), actorOf(globals));
+  const actor = actorOf(globals);
+  const { LocalBackend } = await import('./cli/localBackend');
+  return new LocalBackend(cfg, await openEngine(cfg), actor);
 }
 
 function localOnly(command: Command, what: string): void {
@@ -252,7 +257,7 @@ async function profilesImport(files: string[], _options: unknown, command: Comma
       try {
         const result = await store.importProfile(id, document as Record<string, unknown>);
         const marked =
-          result.connectionsMarked === null
+          result.created || result.connectionsMarked === null
             ? ''
             : `, ${result.connectionsMarked} connection(s) marked for re-authorization`;
         out(`${result.created ? 'created' : 'updated'} ${id} (${label})${marked}`);
@@ -391,6 +396,7 @@ async function encryptionRotate(
   process.once('SIGTERM', interrupted);
   try {
     err(`re-encrypting with the current key "${context.keyRing.currentKeyId}" (${describeStore(cfg)})`);
+    const { reencryptAll } = await import('../profiles/keyRotation');
     const report = await reencryptAll(context, {
       ...(options.after ? { after: options.after } : {}),
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),

@@ -4,7 +4,6 @@ import type { EngineSettings } from '../profiles/engineContext';
 import { loadKeyRing } from '../profiles/encryptionKeys';
 import { DEFAULT_HTTP_POLICY } from '../profiles/oauth/tokenEndpoint';
 import { ProfileCatalog } from '../profiles/profileCatalog';
-import { MongoStore } from '../profiles/store/mongoStore';
 import { SqliteStore } from '../profiles/store/sqliteStore';
 import type { Store } from '../profiles/store/types';
 import type { Config } from './config';
@@ -56,9 +55,14 @@ export async function createEngine(
   log: Logger,
   options: { extraSystemProfiles?: readonly unknown[] } = {},
 ): Promise<EngineServices> {
-  const store: Store = config.env.MONGODB_URI
-    ? await MongoStore.connect(config.env.MONGODB_URI, { dbName: config.env.MONGODB_DB })
-    : new SqliteStore(join(config.dataDir, 'authprofiles.db'));
+  // The MongoDB driver is loaded only when it is used (the CLI starts faster without it).
+  let store: Store;
+  if (config.env.MONGODB_URI) {
+    const { MongoStore } = await import('../profiles/store/mongoStore');
+    store = await MongoStore.connect(config.env.MONGODB_URI, { dbName: config.env.MONGODB_DB });
+  } else {
+    store = new SqliteStore(join(config.dataDir, 'authprofiles.db'));
+  }
   try {
     const keyRing = loadKeyRing({
       encryptionKeys: config.env.ENCRYPTION_KEYS,

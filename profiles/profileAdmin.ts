@@ -2,7 +2,7 @@ import { secretContext } from './encryption';
 import { recordAudit, type EngineContext } from './engineContext';
 import { AuthProfilesError } from './errors';
 import { parseProfile, parseSystemOverride, invalidProfile, type ProfileDocument } from './profileSchema';
-import type { Profile } from './profileCatalog';
+import { profileUrl, type Profile } from './profileCatalog';
 import { revokeConnection } from './revocation';
 import type { StoredProfile } from './store/types';
 
@@ -98,7 +98,12 @@ export async function saveProfile(
     clientSecret:
       secret !== undefined
         ? keyRing.encrypt(secret, secretContext('profiles', id, 'clientSecret'))
-        : (existing?.clientSecret ?? null),
+        : (existing?.clientSecret ??
+          // A stored copy replacing a profile file keeps the file's secret ("omitting it keeps the
+          // old one"); before, the replacement silently lost it and the profile became unusable.
+          (!system && before?.clientSecret
+            ? keyRing.encrypt(before.clientSecret, secretContext('profiles', id, 'clientSecret'))
+            : null)),
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     updatedBy: actor.name,
@@ -106,12 +111,29 @@ export async function saveProfile(
   // Judge the record exactly as the catalog will load it, before it is written (SECURITY row 36:
   // nothing persisted). Without this an override whose merged result is invalid (e.g. a non-https
   // checkUrl) or a custom profile naming `clientSecretEnv` was stored and then broke every read.
+  let candidate: Profile;
   try {
-    catalog.preview(id, { ...record, version: expected + 1 });
+    candidate = catalog.preview(id, { ...record, version: expected + 1 });
   } catch (error) {
     if (error instanceof AuthProfilesError && error.code === 'invalid-profile')
       throw invalidProfile(error.issues);
     throw error;
+  }
+  // Write-only means unreadable: a kept secret must not be sent to an endpoint it was not given
+  // for, or changing tokenUrl to one's own server would reveal it at the next token request.
+  // (Bundled profiles' URLs are fixed; only their declared variables move within the provider.)
+  if (!system && secret === undefined && before?.clientSecret && candidate.clientSecret) {
+    const moved = SECRET_ENDPOINTS.filter(
+      (field) => renderedUrl(before, field) !== renderedUrl(candidate, field),
+    );
+    if (moved.length > 0) {
+      throw invalidProfile([
+        {
+          path: 'clientSecret',
+          message: `must be sent again when ${moved.join(', ')} change (a stored secret is never sent to a new endpoint)`,
+        },
+      ]);
+    }
   }
   const stored = await store.profiles.put(record, expected);
   if (!stored)
@@ -210,6 +232,18 @@ function changedFields(before: Profile, after: Profile, secretChanged: boolean):
   ).map(String);
   if (secretChanged) names.push('clientSecret');
   return names.length > 0 ? names : ['nothing'];
+}
+
+/** Endpoints the client secret is sent to. */
+const SECRET_ENDPOINTS = ['tokenUrl', 'refreshUrl', 'revocationUrl'] as const;
+
+function renderedUrl(profile: Profile, field: (typeof SECRET_ENDPOINTS)[number]): string | null {
+  try {
+    return profileUrl(profile, field) ?? null;
+  } catch {
+    // A variable not set yet: compare the template itself.
+    return profile[field] ?? null;
+  }
 }
 
 function engineAllowsLoopback(engine: EngineContext): boolean {

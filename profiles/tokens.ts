@@ -48,6 +48,42 @@ interface UnsavedRefresh {
   retries: number;
 }
 
+/** Decrypted access tokens kept for the hot path; see OpenedAccessTokens. */
+const OPENED_ACCESS_TOKENS = 1000;
+
+/**
+ * The decrypted access tokens of the most recently used connections. Opening AES-GCM costs several
+ * times a read of the row, and getToken on a valid token is the hot path. An entry is used only for
+ * the exact ciphertext, record and subject it was opened from, so a refreshed, re-encrypted or
+ * copied value (row 28) is opened again with its own AAD. Bounded (least recently used goes first);
+ * refresh tokens are never kept.
+ */
+class OpenedAccessTokens {
+  private readonly entries = new Map<string, { sealed: string; accessToken: string }>();
+
+  constructor(private readonly limit: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  open(engine: EngineContext, connection: StoredConnection): string {
+    const key = `${connection.id}|${connection.profileId}|${connection.subjectKey}`;
+    const hit = this.entries.get(key);
+    const entry =
+      hit && hit.sealed === connection.accessToken
+        ? hit
+        : { sealed: connection.accessToken, accessToken: openAccessToken(engine, connection) };
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    if (this.entries.size > this.limit) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    return entry.accessToken;
+  }
+}
+
 /** Attempts to store refreshed tokens before the caller is answered (row 20). */
 const WRITE_ATTEMPTS = 5;
 /** Background attempts after that; then the tokens are given up and the lease left to expire. */
@@ -56,6 +92,7 @@ const UNSAVED_RETRIES = 20;
 export class TokenService {
   private readonly inFlight = new Map<string, Promise<TokenResult>>();
   private readonly unsaved = new Map<string, UnsavedRefresh>();
+  private readonly opened = new OpenedAccessTokens(OPENED_ACCESS_TOKENS);
   /** Distinguishes this process's leases from other processes'. */
   private readonly owner = newId('proc');
 
@@ -86,9 +123,24 @@ export class TokenService {
     return shared;
   }
 
-  /** What this service holds in memory; both are 0 when no refresh is under way or unsaved. */
-  activity(): { inFlight: number; unsaved: number } {
-    return { inFlight: this.inFlight.size, unsaved: this.unsaved.size };
+  /**
+   * What this service holds in memory: `inFlight` and `unsaved` are 0 when no refresh is under way
+   * and none is waiting to be stored; `openedAccessTokens` never exceeds OPENED_ACCESS_TOKENS.
+   */
+  activity(): { inFlight: number; unsaved: number; openedAccessTokens: number } {
+    return { inFlight: this.inFlight.size, unsaved: this.unsaved.size, openedAccessTokens: this.opened.size };
+  }
+
+  private usable(connection: StoredConnection): TokenResult {
+    return usable(connection, this.opened.open(this.engine, connection));
+  }
+
+  /** The API refused this very token; one other callers already replaced is not "rejected" any more. */
+  private isRejected(connection: StoredConnection, rejectedAccessToken: string | undefined): boolean {
+    return (
+      rejectedAccessToken !== undefined &&
+      safeEqual(this.opened.open(this.engine, connection), rejectedAccessToken)
+    );
   }
 
   /** Answers from the stored record, or says a refresh is needed. */
@@ -115,17 +167,16 @@ export class TokenService {
       return needsReauthorization(profile, connection);
     }
     const now = this.engine.clock();
-    const rejected =
-      rejectedAccessToken !== undefined && openAccessToken(this.engine, connection) === rejectedAccessToken;
+    const rejected = this.isRejected(connection, rejectedAccessToken);
     if (!rejected && connection.expiresAt - this.engine.settings.refreshSkewMs > now) {
-      return usable(this.engine, connection);
+      return this.usable(connection);
     }
     if (rejected && connection.refreshToken === null) {
       await this.markNeedsReauthorization(connection, 'rejected-by-api');
       return needsReauthorization(profile, connection);
     }
     if (connection.refreshToken === null) {
-      if (connection.expiresAt > now) return usable(this.engine, connection);
+      if (connection.expiresAt > now) return this.usable(connection);
       await this.markNeedsReauthorization(connection, 'expired');
       return needsReauthorization(profile, connection);
     }
@@ -183,7 +234,7 @@ export class TokenService {
     const engine = this.engine;
     assertUsable(profile);
     const { refreshToken } = openTokens(engine, connection);
-    const rejected = isRejected(engine, connection, rejectedAccessToken);
+    const rejected = this.isRejected(connection, rejectedAccessToken);
     let body: unknown;
     try {
       body = await requestRefreshToken(
@@ -372,7 +423,7 @@ export class TokenService {
       details: { profile: profile.id, code },
     });
     // A token the API already refused is not handed out again, however far its expiry.
-    if (!rejected && connection.expiresAt > this.engine.clock()) return usable(this.engine, connection);
+    if (!rejected && connection.expiresAt > this.engine.clock()) return this.usable(connection);
     return {
       ok: false,
       reason: 'provider-unavailable',
@@ -399,25 +450,15 @@ export class TokenService {
   }
 }
 
-function usable(engine: EngineContext, connection: StoredConnection): TokenResult {
+function usable(connection: StoredConnection, accessToken: string): TokenResult {
   return {
     ok: true,
-    accessToken: openAccessToken(engine, connection),
+    accessToken,
     tokenType: connection.tokenType,
     expiresAt: connection.expiresAt,
     scopes: connection.scopes,
     connectionId: connection.id,
   };
-}
-
-function isRejected(
-  engine: EngineContext,
-  connection: StoredConnection,
-  rejectedAccessToken?: string,
-): boolean {
-  return (
-    rejectedAccessToken !== undefined && safeEqual(openAccessToken(engine, connection), rejectedAccessToken)
-  );
 }
 
 function needsReauthorization(profile: Profile, connection: StoredConnection): TokenResult {

@@ -117,6 +117,7 @@ const RUNTIME_FIELDS = [
   'usable',
   'fingerprint',
   'connections',
+  'organizationConnection',
 ];
 
 /** Fields a system override may hold (profiles/profileSchema.ts `systemOverrideSchema`). */

@@ -64,26 +64,12 @@ export class LocalBackend implements Backend {
   }
 
   async importProfile(id: string, document: Record<string, unknown>): Promise<ImportResult> {
-    const { catalog } = this.services;
     if (this.config.devFeatures && (DEMO_PROFILE_IDS as readonly string[]).includes(id)) {
       // The CLI runs without the demo provider, so it would store these as custom profiles, which
       // the dev service (where they are bundled) then refuses to load.
       throw new CliError(
         `"${id}" is a bundled profile of the dev-mode demo provider; change it through the running service (--remote)`,
       );
-    }
-    if (!catalog.isSystem(id)) {
-      // Stored custom profiles come from the admin API and may not name environment variables
-      // (profiles/profileCatalog.ts assertStoredShape); refuse before anything is written.
-      const issues = (['clientIdEnv', 'clientSecretEnv'] as const)
-        .filter((field) => document[field] !== undefined)
-        .map((field) => ({
-          path: field,
-          message:
-            'is only allowed in bundled profiles and profile files (PROFILES_DIR); set clientId/clientSecret',
-        }));
-      if (issues.length > 0)
-        throw new AuthProfilesError('invalid-profile', `invalid profile "${id}"`, { issues });
     }
     const result = await saveProfile(this.services.engine.context, id, document, this.actor);
     return { created: result.created, connectionsMarked: result.connectionsMarked };

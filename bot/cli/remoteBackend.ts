@@ -80,17 +80,11 @@ export class RemoteBackend implements Backend {
   }
 
   async importProfile(id: string, document: Record<string, unknown>): Promise<ImportResult> {
-    const existing = await this.request('GET', `profiles/${encodeURIComponent(id)}`, undefined, {
-      allow404: true,
-    });
-    const body = { ...document, id };
-    const answer =
-      existing === null
-        ? await this.request('POST', 'profiles', body)
-        : await this.request('PUT', `profiles/${encodeURIComponent(id)}`, body);
+    // PUT creates or replaces (a bundled id takes the document as its override) and says which.
+    const answer = await this.request('PUT', `profiles/${encodeURIComponent(id)}`, { ...document, id });
     const marked = isObject(answer) ? answer.connectionsMarked : undefined;
     return {
-      created: isObject(answer) && typeof answer.created === 'boolean' ? answer.created : existing === null,
+      created: isObject(answer) && answer.created === true,
       connectionsMarked: typeof marked === 'number' ? marked : null,
     };
   }
@@ -144,7 +138,7 @@ export class RemoteBackend implements Backend {
   }
 
   async listConnections(query: ConnectionQuery): Promise<ConnectionSummary[]> {
-    const params = new URLSearchParams();
+    const params = new URLSearchParams({ limit: '200' });
     if (query.profileId) params.set('profileId', query.profileId);
     if (query.status) params.set('status', query.status);
     const found: ConnectionSummary[] = [];

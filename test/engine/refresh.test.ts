@@ -438,7 +438,7 @@ describe('row 20: the provider rotated the refresh token but our write failed', 
       if (!first.ok) return;
       expect(writes.failures()).toBe(5);
       expect(await refreshCalls()).toBe(before + 1);
-      expect(main.engine.tokens.activity()).toEqual({ inFlight: 0, unsaved: 1 });
+      expect(main.engine.tokens.activity()).toMatchObject({ inFlight: 0, unsaved: 1 });
 
       // This process: answered from memory, never by refreshing with the old refresh token.
       for (let i = 0; i < 3; i += 1) {
@@ -508,7 +508,7 @@ describe('row 21: one refresh for many callers', () => {
     const [token] = [...tokens];
     expect(token).not.toBe(old);
     expect(openTokens(main.context, await storedOf(main, profile, subject)).accessToken).toBe(token);
-    expect(main.engine.tokens.activity()).toEqual({ inFlight: 0, unsaved: 0 });
+    expect(main.engine.tokens.activity()).toMatchObject({ inFlight: 0, unsaved: 0 });
   });
 
   test('across 4 processes sharing one SQLite file: 4 × 25 concurrent calls make 1 refresh', async () => {
@@ -539,7 +539,7 @@ describe('row 21: one refresh for many callers', () => {
     const stored = openTokens(live.context, await storedOf(live, profile, subject)).accessToken;
     expect([...hashes]).toEqual([sha256(stored)]);
     expect(stored).not.toBe(old);
-    for (const report of reports) expect(report.activity).toEqual({ inFlight: 0, unsaved: 0 });
+    for (const report of reports) expect(report.activity).toMatchObject({ inFlight: 0, unsaved: 0 });
   }, 60_000);
 });
 
@@ -691,4 +691,34 @@ describe('row 39 groundwork: the profile changed after connecting', () => {
       expect(await refreshCalls()).toBe(before);
     },
   );
+});
+
+describe('opened access tokens kept in memory (the getToken hot path)', () => {
+  test('a ciphertext copied into another record is not served from memory: it fails its own AAD check', async () => {
+    const a = await connect(main, 'static');
+    const b = await connect(main, 'static');
+    const fromA = await main.engine.getToken(a.profile, a.subject);
+    expect(fromA.ok).toBe(true);
+    await main.store.connections.update(b.connection.id, b.connection.version, {
+      accessToken: a.connection.accessToken,
+    });
+    const copied = await main.engine.getToken(b.profile, b.subject).then(
+      () => 'served',
+      (error: unknown) => (error as AuthProfilesError).code,
+    );
+    expect(copied).toBe('decryption-failed');
+  });
+
+  test('a refreshed record is opened again, never answered with the token it replaced', async () => {
+    const { profile, subject } = await connect(main, 'static');
+    const before = await main.engine.getToken(profile, subject);
+    await expire(main, profile, subject);
+    const refreshed = await main.engine.getToken(profile, subject);
+    const after = await main.engine.getToken(profile, subject);
+    expect(before.ok && refreshed.ok && after.ok).toBe(true);
+    if (!before.ok || !refreshed.ok || !after.ok) return;
+    expect(refreshed.accessToken).not.toBe(before.accessToken);
+    expect(after.accessToken).toBe(refreshed.accessToken);
+    expect(main.engine.tokens.activity().openedAccessTokens).toBeLessThanOrEqual(1000);
+  });
 });

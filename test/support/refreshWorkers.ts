@@ -26,8 +26,8 @@ export type RefreshWorkerResult =
 
 export interface RefreshWorkerReport {
   results: RefreshWorkerResult[];
-  /** The worker's TokenService after its calls: both 0 when nothing was left behind. */
-  activity: { inFlight: number; unsaved: number };
+  /** The worker's TokenService after its calls: inFlight and unsaved are 0 when nothing was left behind. */
+  activity: { inFlight: number; unsaved: number; openedAccessTokens: number };
 }
 
 export interface RefreshWorkerGroup {
@@ -65,7 +65,8 @@ function startWorker(config: RefreshWorkerConfig): Worker {
   child.stderr.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close', not 'exit': by then every line the worker wrote has been read.
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const lines = createInterface({ input: child.stdout });
   let onReady: () => void = () => undefined;
   let onReport: (report: RefreshWorkerReport) => void = () => undefined;
@@ -87,9 +88,16 @@ function startWorker(config: RefreshWorkerConfig): Worker {
   report.catch(() => undefined);
   void exited.then(() => onFailure(new Error(`refresh worker exited without a report\n${stderr}`)));
   lines.on('line', (line) => {
-    const message = JSON.parse(line) as { ready?: boolean; done?: boolean } & RefreshWorkerReport;
+    let message: { ready?: boolean; done?: boolean } & Partial<RefreshWorkerReport>;
+    try {
+      message = JSON.parse(line) as typeof message;
+    } catch {
+      return; // not part of the protocol
+    }
     if (message.ready) onReady();
-    if (message.done) onReport({ results: message.results, activity: message.activity });
+    if (message.done && message.results && message.activity) {
+      onReport({ results: message.results, activity: message.activity });
+    }
   });
   return { child, ready, report, exited };
 }
