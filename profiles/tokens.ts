@@ -107,6 +107,43 @@ export class TokenService {
     subject: Subject,
     options: { rejectedAccessToken?: string } = {},
   ): Promise<TokenResult> {
+    try {
+      return await this.resolve(profile, subject, options);
+    } catch (error) {
+      // Row 30: a record sealed with an unknown key or tampered with is unusable, not a crash; the
+      // message names the key id and record, never a secret. A new sign-in replaces the record.
+      if (
+        isAuthProfilesError(error) &&
+        (error.code === 'decryption-failed' || error.code === 'encryption-key-unknown')
+      ) {
+        const connection = await this.engine.store.connections
+          .get(profile.id, keyOf(subject))
+          .catch(() => null);
+        this.engine.log.error(
+          {
+            profileId: profile.id,
+            connectionId: connection?.id,
+            errorCode: error.code,
+            reason: error.message,
+          },
+          'stored connection cannot be decrypted',
+        );
+        return {
+          ok: false,
+          reason: 'needs-reauthorization',
+          message: error.message,
+          ...(connection ? { connectionId: connection.id } : {}),
+        };
+      }
+      throw error;
+    }
+  }
+
+  private async resolve(
+    profile: Profile,
+    subject: Subject,
+    options: { rejectedAccessToken?: string },
+  ): Promise<TokenResult> {
     const connection = await this.engine.store.connections.get(profile.id, keyOf(subject));
     const unsaved = connection ? this.unsaved.get(connection.id) : undefined;
     if (unsaved && unsaved.expectedVersion === connection?.version) return this.fromUnsaved(unsaved);

@@ -69,6 +69,7 @@ function migrate(db: Database.Database): void {
       status TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
       UNIQUE (profile_id, subject_key));
     CREATE INDEX IF NOT EXISTS connections_status ON connections (status);
+    CREATE INDEX IF NOT EXISTS connections_profile ON connections (profile_id, id);
     CREATE TABLE IF NOT EXISTS authorization_requests (
       id TEXT PRIMARY KEY, state_hash TEXT UNIQUE, status TEXT NOT NULL,
       expires_at INTEGER NOT NULL, data TEXT NOT NULL);

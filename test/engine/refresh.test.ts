@@ -702,11 +702,11 @@ describe('opened access tokens kept in memory (the getToken hot path)', () => {
     await main.store.connections.update(b.connection.id, b.connection.version, {
       accessToken: a.connection.accessToken,
     });
-    const copied = await main.engine.getToken(b.profile, b.subject).then(
-      () => 'served',
-      (error: unknown) => (error as AuthProfilesError).code,
-    );
-    expect(copied).toBe('decryption-failed');
+    // Row 30: the unreadable record is reported, not served (and not a crash).
+    const copied = await main.engine.getToken(b.profile, b.subject);
+    expect(copied).toMatchObject({ ok: false, reason: 'needs-reauthorization', connectionId: b.connection.id });
+    expect(copied.ok ? '' : copied.message).toMatch(/cannot decrypt connections\/.*\/accessToken/);
+    expect(JSON.stringify(copied)).not.toContain(fromA.ok ? fromA.accessToken : 'none');
   });
 
   test('a refreshed record is opened again, never answered with the token it replaced', async () => {
