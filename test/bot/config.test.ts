@@ -76,3 +76,28 @@ test('admin keys and verification switches are parsed', () => {
 test('empty strings count as unset', () => {
   expect(loadConfig({ PORT: '', MONGODB_URI: '' }).port).toBe(3978);
 });
+
+test('npm start with a bad setting stops with exit code 2 and names the variable', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '../../bot/main.ts')], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: 'eighty',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'authprofiles-cfg-')),
+    },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(run.status).toBe(2);
+  expect(run.stderr).toMatch(/invalid configuration:\n {2}- PORT: /);
+  const production = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '../../bot/main.ts')], {
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', PUBLIC_URL: 'https://bot.example.com' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(production.status).toBe(2);
+  expect(production.stderr).toMatch(/ENCRYPTION_KEYS: is required in production/);
+}, 90_000);

@@ -704,7 +704,11 @@ describe('opened access tokens kept in memory (the getToken hot path)', () => {
     });
     // Row 30: the unreadable record is reported, not served (and not a crash).
     const copied = await main.engine.getToken(b.profile, b.subject);
-    expect(copied).toMatchObject({ ok: false, reason: 'needs-reauthorization', connectionId: b.connection.id });
+    expect(copied).toMatchObject({
+      ok: false,
+      reason: 'needs-reauthorization',
+      connectionId: b.connection.id,
+    });
     expect(copied.ok ? '' : copied.message).toMatch(/cannot decrypt connections\/.*\/accessToken/);
     expect(JSON.stringify(copied)).not.toContain(fromA.ok ? fromA.accessToken : 'none');
   });

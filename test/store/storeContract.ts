@@ -584,7 +584,10 @@ export function describeStoreContract(
         const batches = await Promise.all(
           Array.from({ length: 5 }, () => store.authorizationRequests.claimExpired(T0 + 10, 10)),
         );
-        const claimed = batches.flat().map((request) => request.id).sort();
+        const claimed = batches
+          .flat()
+          .map((request) => request.id)
+          .sort();
         expect(claimed).toStrictEqual(['ar_old1', 'ar_old2']);
         expect((await store.authorizationRequests.get('ar_old1'))?.outcome).toStrictEqual({
           result: 'failed',
