@@ -101,6 +101,15 @@ const environmentSchema = z
         message: 'is required in production: "k1:<base64 of 32 random bytes>" (openssl rand -base64 32)',
       });
     }
+    if (production && !env.MicrosoftAppId) {
+      // Without an app id botbuilder accepts unauthenticated activities: anyone could post as any
+      // user (and make the bot call any serviceUrl).
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MicrosoftAppId'],
+        message: 'is required in production (the Azure Bot registration)',
+      });
+    }
     if (env.MicrosoftAppId && !env.MicrosoftAppPassword && env.MicrosoftAppType !== 'UserAssignedMSI') {
       ctx.addIssue({
         code: 'custom',

@@ -1,5 +1,11 @@
 import { ActivityTypes, TurnContext } from 'botbuilder';
-import { Dialog, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
+import {
+  Dialog,
+  DialogReason,
+  type DialogContext,
+  type DialogInstance,
+  type DialogTurnResult,
+} from 'botbuilder-dialogs';
 import type { Profile } from '../profiles/profileCatalog';
 import { ORGANIZATION, type Subject } from '../profiles/subjects';
 import type { TokenResult } from '../profiles/tokens';
@@ -146,6 +152,18 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     return Dialog.EndOfTurn;
   }
 
+  /** Replaced by a new command (or cancelled from outside): the link must not connect anything later. */
+  override async endDialog(
+    context: TurnContext,
+    instance: DialogInstance,
+    reason: DialogReason,
+  ): Promise<void> {
+    const requestId = (instance.state as Partial<WaitState> | undefined)?.requestId;
+    if (reason === DialogReason.cancelCalled && requestId) {
+      await this.services.engine.cancelAuthorizationRequest(requestId);
+    }
+  }
+
   private async onSigninEvent(
     dc: DialogContext,
     state: WaitState,
@@ -224,7 +242,8 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const token = await this.services.engine.getToken(profile, subject);
     if (!token.ok) {
       await dc.context.sendActivity(
-        `I could not use the new connection to ${profile.displayName} (${token.message}).`,
+        // token.message may name a record or key id: fine for logs, not for the chat.
+        `I could not use the new connection to ${profile.displayName}. Please ask again.`,
       );
       return dc.endDialog({ status: 'failed', profileId: profile.id });
     }

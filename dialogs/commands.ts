@@ -33,11 +33,13 @@ export function parseCommand(raw: string): Command {
 
 export const HELP_TEXT = [
   'Here is what I can do:',
+  '',
   '- **show my deals** — your open deals',
   '- **find contact** *name* — look up a contact',
   '- **show companies** — companies in the CRM',
   '- **show my tickets** — your support tickets',
   '- **my connections** — what I can access on your behalf',
   '- **sign out of** *integration* — revoke my access',
+  '',
   'When I need access to a service I send you a sign-in link; after you sign in I carry on by myself.',
 ].join('\n');

@@ -24,7 +24,7 @@ export async function connectionsReport(services: DialogServices, context: TurnC
       const org = await engine.store.connections.get(profile.id, 'org');
       const status = org ? STATUS_TEXT[org.status] : 'not connected';
       lines.push(
-        `- **${profile.displayName}** (shared by your organisation): ${org?.status === 'needs-reauthorization' ? 'an admin must reconnect it' : status}`,
+        `- **${profile.displayName}** — shared by your organisation: ${org?.status === 'needs-reauthorization' ? 'an admin must reconnect it' : status}`,
       );
       continue;
     }
@@ -34,5 +34,11 @@ export async function connectionsReport(services: DialogServices, context: TurnC
     );
   }
   if (lines.length === 0) return 'No integrations are configured yet.';
-  return ['Your connections:', ...lines, 'Say "sign out of <name>" to revoke my access to one.'].join('\n');
+  return [
+    'Your connections:',
+    '',
+    ...lines,
+    '',
+    'Say "sign out of" and a name to revoke my access to one.',
+  ].join('\n');
 }

@@ -93,11 +93,11 @@ export class CrmDialog extends ComponentDialog {
     if (page.results.length === 0) {
       await step.context.sendActivity(summaryText(kind, input, options));
     } else {
-      const reply = MessageFactory.attachment(CardFactory.adaptiveCard(crmCard(kind, input, options)));
-      // Channels without Adaptive Cards show the plain text instead.
-      reply.text = summaryText(kind, input, options);
-      reply.textFormat = 'plain';
-      await step.context.sendActivity(reply);
+      // The card holds the same content as plain `fallbackText` for channels without Adaptive
+      // Cards; no message text beside it, or Web Chat shows everything twice.
+      await step.context.sendActivity(
+        MessageFactory.attachment(CardFactory.adaptiveCard(crmCard(kind, input, options))),
+      );
     }
     return step.endDialog();
   }

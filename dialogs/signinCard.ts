@@ -29,5 +29,6 @@ export function signinCard(options: {
       },
     ],
   );
-  return MessageFactory.attachment(card, `Sign in to ${options.profileName}: ${options.startUrl}`);
+  // No message text beside the card: Web Chat and Teams would show the link twice.
+  return MessageFactory.attachment(card);
 }

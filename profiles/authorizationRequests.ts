@@ -55,6 +55,7 @@ export async function createAuthorizationRequest(
     redirectUri: redirectUriFor(engine.publicUrl, input.profile.id),
     expectedIssuer: input.profile.issuer ?? null,
     scopes: [...input.profile.scopes, ...input.profile.optionalScopes],
+    profileFingerprint: input.profile.fingerprint,
     requireVerification: input.requireVerification ?? false,
     context: input.context ?? {},
     createdBy: input.createdBy,

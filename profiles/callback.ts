@@ -85,6 +85,14 @@ export async function validateCallback(
     );
   }
   const profile = await engine.catalog.get(request.profileId);
+  if (request.profileFingerprint !== undefined && request.profileFingerprint !== profile.fingerprint) {
+    // The client, scopes or endpoints changed after the sign-in began: tokens for the old settings
+    // must not be stored as if they were for the new ones.
+    throw new AuthProfilesError(
+      'profile-mismatch',
+      'the integration was reconfigured during the sign-in; ask the bot for a new link',
+    );
+  }
   const iss = params.get('iss');
   // RFC 9207: compare when sent; demand it when the provider is known to send it.
   if (iss !== null && request.expectedIssuer !== null && iss !== request.expectedIssuer) {

@@ -196,7 +196,7 @@ export async function verifyConnection(
       });
       if (!updated) continue;
       await recordAudit(engine, {
-        actor: `user:${subjectKey}`,
+        actor: subjectKey,
         action: 'connection.verified',
         target: `connection:${connection.id}`,
         details: { profile: profileId },
@@ -207,7 +207,7 @@ export async function verifyConnection(
     if (attempts >= engine.settings.verificationAttempts) {
       await engine.store.connections.delete(connection.id);
       await recordAudit(engine, {
-        actor: `user:${subjectKey}`,
+        actor: subjectKey,
         action: 'connection.verification-failed',
         target: `connection:${connection.id}`,
         details: { profile: profileId },

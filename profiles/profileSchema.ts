@@ -189,6 +189,10 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
     const problem = urlProblem(profile.issuer, options);
     if (problem) issues.push({ path: 'issuer', message: problem });
   }
+  if (profile.issuerParameterSupported && profile.issuer === undefined) {
+    // Without an expected issuer any `iss` would pass, which defeats RFC 9207.
+    issues.push({ path: 'issuer', message: 'is required when issuerParameterSupported is true' });
+  }
   return issues;
 }
 

@@ -25,7 +25,11 @@ export async function revokeConnection(
   const profile = await engine.catalog.find(connection.profileId);
   const revocationUrl =
     profile && profile.missing.length === 0 ? profileUrl(profile, 'revocationUrl') : undefined;
-  if (profile && revocationUrl && profile.clientId && profile.clientSecret) {
+  if (profile && profile.fingerprint !== connection.profileFingerprint) {
+    // The profile's client or endpoints changed since these tokens were issued: sending them to the
+    // new revocation URL would hand them to whoever edited the profile. Delete locally only.
+    outcome = { revokedAtProvider: false, providerError: 'profile-changed' };
+  } else if (profile && revocationUrl && profile.clientId && profile.clientSecret) {
     try {
       const tokens = openTokens(engine, connection);
       const client = {

@@ -119,6 +119,8 @@ export function renderUrlTemplate(
       knownHelpersOnly: true,
       knownHelpers: {},
     });
+    // Bounded: sources come from profiles, and an admin API caller can send endless new ones.
+    if (compiled.size >= 256) compiled.delete(compiled.keys().next().value as string);
     compiled.set(source, template);
   }
   return template(context, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });

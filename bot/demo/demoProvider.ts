@@ -100,7 +100,7 @@ function demo(config: Config, issuer: string, clientSecret: string, stop: () => 
       {
         ...base,
         id: DEMO_PROFILE_IDS[1],
-        displayName: 'Demo CRM (organisation)',
+        displayName: 'Demo CRM for the organisation',
         authorization: 'pre-authorized',
       },
     ],

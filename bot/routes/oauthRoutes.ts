@@ -15,6 +15,8 @@ import type { SigninResumer } from '../signinResumer';
  */
 
 export const BINDING_COOKIE = 'authprofiles_binding';
+/** On https the `__Host-` prefix stops a sibling subdomain from planting a binding of its choice. */
+export const SECURE_BINDING_COOKIE = '__Host-authprofiles_binding';
 const REQUEST_ID = /^req_[A-Za-z0-9_-]{24}$/;
 const PROFILE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
@@ -29,6 +31,7 @@ export interface OAuthRouteOptions {
 
 export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions): void {
   const secure = options.publicUrl.startsWith('https://');
+  const cookieName = secure ? SECURE_BINDING_COOKIE : BINDING_COOKIE;
 
   server.get('/oauth/start/:requestId', async (req: Request, res: Response) => {
     const requestId = String(req.params.requestId ?? '');
@@ -41,13 +44,13 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
       return;
     }
     try {
-      const started = await options.engine.startAuthorization(requestId, readBinding(req));
+      const started = await options.engine.startAuthorization(requestId, readBinding(req, cookieName));
       // SameSite=Lax: sent on the provider's top-level redirect back to us, not on cross-site subrequests.
-      const cookie = serializeCookie(BINDING_COOKIE, started.binding, {
+      const cookie = serializeCookie(cookieName, started.binding, {
         httpOnly: true,
         secure,
         sameSite: 'lax',
-        path: '/oauth/',
+        path: secure ? '/' : '/oauth/',
         maxAge: 24 * 3600,
       });
       res.writeHead(302, { ...PAGE_HEADERS, Location: started.redirectUrl, 'Set-Cookie': cookie });
@@ -72,7 +75,7 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
       outcome = await options.engine.completeCallback({
         profileId,
         query: rawQuery(req),
-        browserBinding: readBinding(req),
+        browserBinding: readBinding(req, cookieName),
       });
     } catch (error) {
       sendErrorPage(res, errorPage(error, options.log, 'callback'));
@@ -101,7 +104,8 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
         sendPage(res, 200, 'denied', { profileName: name });
         break;
       case 'failed':
-        sendErrorPage(res, errorPage(outcome.error, options.log, 'callback'));
+        // The request is consumed and the code spent: reloading cannot help, a new link can.
+        sendErrorPage(res, { ...errorPage(outcome.error, options.log, 'callback'), retry: false });
         break;
     }
     const value: SigninEventValue = {
@@ -114,10 +118,10 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
   });
 }
 
-function readBinding(req: Request): string | undefined {
+function readBinding(req: Request, name: string): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
-  return parseCookies(header)[BINDING_COOKIE];
+  return parseCookies(header)[name];
 }
 
 function rawQuery(req: Request): string {

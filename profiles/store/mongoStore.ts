@@ -523,7 +523,14 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
       // One findOneAndUpdate per request: each is atomic, so two instances never claim the same one.
       while (claimed.length < limit) {
         const doc = await this.mongo.authorizationRequests.findOneAndUpdate(
-          { status: { $in: ['created', 'started'] }, expiresAt: { $lte: now } },
+          {
+            expiresAt: { $lte: now },
+            $or: [
+              { status: { $in: ['created', 'started'] } },
+              // Consumed but never completed: the process died mid-exchange (row 25).
+              { status: 'consumed', consumedAt: { $lte: now - 120_000 } },
+            ],
+          },
           { $set: { status: 'completed', outcome: { result: 'failed', error: 'expired' } } },
           { returnDocument: 'after' },
         );

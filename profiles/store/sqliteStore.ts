@@ -62,6 +62,9 @@ export class SqliteStore implements Store {
   }
 }
 
+/** A request consumed this long ago without an outcome was abandoned mid-exchange (row 25). */
+const CONSUMED_GRACE_MS = 120_000;
+
 function migrate(db: Database.Database): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS connections (
@@ -357,10 +360,11 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
       this.db
         .transaction(() => {
           const rows = this.db
-            .prepare<[number, number], { data: string }>(
-              "SELECT data FROM authorization_requests WHERE status IN ('created', 'started') AND expires_at <= ? LIMIT ?",
+            .prepare<[number, number, number], { data: string }>(
+              `SELECT data FROM authorization_requests WHERE expires_at <= ? AND (status IN ('created', 'started')
+                 OR (status = 'consumed' AND json_extract(data, '$.consumedAt') <= ?)) LIMIT ?`,
             )
-            .all(now, limit);
+            .all(now, now - CONSUMED_GRACE_MS, limit);
           return rows.map((row) => {
             const record: StoredAuthorizationRequest = {
               ...(JSON.parse(row.data) as StoredAuthorizationRequest),

@@ -92,6 +92,8 @@ export interface StoredAuthorizationRequest {
   redirectUri: string;
   expectedIssuer: string | null;
   scopes: string[];
+  /** The profile's fingerprint when the request was made; a callback after a profile edit is refused. */
+  profileFingerprint?: string;
   /** On success the connection waits for a code typed in the conversation (SECURITY row 9). */
   requireVerification: boolean;
   /** Opaque data of the host (e.g. a conversation reference); the engine does not read it. */
@@ -123,7 +125,8 @@ export interface AuthorizationRequestRepository {
   complete(id: string, outcome: AuthorizationRequestOutcome): Promise<void>;
   deleteExpired(before: number): Promise<number>;
   /**
-   * Atomically moves up to `limit` unfinished (`created`/`started`) requests that expired at `now`
+   * Atomically moves up to `limit` unfinished requests that expired at `now` (`created`/`started`,
+   * or `consumed` over two minutes ago without an outcome: abandoned mid-exchange, row 25)
    * to `completed` with outcome `failed`/`expired`, and returns them; each is returned to exactly
    * one caller across instances, so the waiting conversation is told once.
    */

@@ -858,7 +858,7 @@ browserDescribe('admin pages in Chromium: pre-authorization against the demo pro
     await early.context().close();
 
     // Pre-authorize: provider login and consent, then back on the profile page.
-    await row.getByRole('link', { name: 'Demo CRM (organisation)' }).click();
+    await row.getByRole('link', { name: 'Demo CRM for the organisation' }).click();
     await admin.waitForURL(`${publicUrl}/admin/profiles/demo-org`);
     // Watch the way back: the provider's redirect is cross-site, so the SameSite=Strict session cookie
     // stays home and a same-origin hop (the continue page's script) fetches the page with it.

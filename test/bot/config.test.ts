@@ -41,8 +41,11 @@ test('bad values are named', () => {
   expect(problems({ SIGNIN_TIMEOUT_SECONDS: '5' })[0]).toMatch(/^SIGNIN_TIMEOUT_SECONDS: /);
 });
 
-test('production needs https PUBLIC_URL and ENCRYPTION_KEYS (row 31) and has no dev features', () => {
+const BOT = { MicrosoftAppId: '00000000-0000-0000-0000-000000000001', MicrosoftAppPassword: 'secret' };
+
+test('production needs https PUBLIC_URL, ENCRYPTION_KEYS (row 31) and a bot app id, and has no dev features', () => {
   const found = problems({ NODE_ENV: 'production' });
+  expect(found).toContain('MicrosoftAppId: is required in production (the Azure Bot registration)');
   expect(found).toEqual(
     expect.arrayContaining([
       expect.stringMatching(/^PUBLIC_URL: is required in production/),
@@ -50,12 +53,18 @@ test('production needs https PUBLIC_URL and ENCRYPTION_KEYS (row 31) and has no 
     ]),
   );
   expect(
-    problems({ NODE_ENV: 'production', PUBLIC_URL: 'http://bot.example.com', ENCRYPTION_KEYS: 'k1:x' }),
+    problems({
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'http://bot.example.com',
+      ENCRYPTION_KEYS: 'k1:x',
+      ...BOT,
+    }),
   ).toEqual(['PUBLIC_URL: must be https in production']);
   const config = loadConfig({
     NODE_ENV: 'production',
     PUBLIC_URL: 'https://bot.example.com/',
     ENCRYPTION_KEYS: 'k1:x',
+    ...BOT,
   });
   expect(config.devFeatures).toBe(false);
   expect(config.publicUrl).toBe('https://bot.example.com');

@@ -578,28 +578,40 @@ export function describeStoreContract(
       test('claimExpired hands each expired unfinished request to exactly one caller', async () => {
         await store.authorizationRequests.create(newRequest({ id: 'ar_old1', expiresAt: T0 + 1 }));
         await store.authorizationRequests.create(newRequest({ id: 'ar_old2', expiresAt: T0 + 2 }));
-        await store.authorizationRequests.create(newRequest({ id: 'ar_fresh', expiresAt: T0 + 50 }));
+        await store.authorizationRequests.create(newRequest({ id: 'ar_fresh', expiresAt: T0 + 500_000 }));
         await store.authorizationRequests.create(newRequest({ id: 'ar_done', expiresAt: T0 + 1 }));
+        // Consumed long ago and never completed (the process died mid-exchange), and consumed just now.
+        await store.authorizationRequests.create(newRequest({ id: 'ar_stuck', expiresAt: T0 + 1 }));
+        await store.authorizationRequests.markStarted('ar_stuck', start({ stateHash: 'stuck-hash' }), T0);
+        await store.authorizationRequests.consume('ar_stuck', 'stuck-hash', T0);
+        await store.authorizationRequests.create(newRequest({ id: 'ar_busy', expiresAt: T0 + 1 }));
+        await store.authorizationRequests.markStarted('ar_busy', start({ stateHash: 'busy-hash' }), T0);
+        await store.authorizationRequests.consume('ar_busy', 'busy-hash', T0 + 200_000);
         await store.authorizationRequests.complete('ar_done', { result: 'connected', connectionId: 'con_1' });
         const batches = await Promise.all(
-          Array.from({ length: 5 }, () => store.authorizationRequests.claimExpired(T0 + 10, 10)),
+          Array.from({ length: 5 }, () => store.authorizationRequests.claimExpired(T0 + 250_000, 10)),
         );
         const claimed = batches
           .flat()
           .map((request) => request.id)
           .sort();
-        expect(claimed).toStrictEqual(['ar_old1', 'ar_old2']);
+        expect(claimed).toStrictEqual(['ar_old1', 'ar_old2', 'ar_stuck']);
+        expect((await store.authorizationRequests.get('ar_busy'))?.status).toBe('consumed');
         expect((await store.authorizationRequests.get('ar_old1'))?.outcome).toStrictEqual({
           result: 'failed',
           error: 'expired',
         });
         expect((await store.authorizationRequests.get('ar_old1'))?.status).toBe('completed');
         expect((await store.authorizationRequests.get('ar_fresh'))?.status).toBe('created');
+        expect((await store.authorizationRequests.get('ar_stuck'))?.outcome).toStrictEqual({
+          result: 'failed',
+          error: 'expired',
+        });
         expect((await store.authorizationRequests.get('ar_done'))?.outcome).toStrictEqual({
           result: 'connected',
           connectionId: 'con_1',
         });
-        expect(await store.authorizationRequests.claimExpired(T0 + 10, 10)).toStrictEqual([]);
+        expect(await store.authorizationRequests.claimExpired(T0 + 250_000, 10)).toStrictEqual([]);
       });
     });
 
