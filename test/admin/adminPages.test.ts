@@ -780,7 +780,7 @@ const browserDescribe = browserSkipReason ? describe.skip : describe;
 
 const DEALS_HEADING = new RegExp(`Your deals \\(${SAMPLE_CRM_DATA.deals.length}\\)`);
 const ADMIN_MUST =
-  /Demo CRM \(organisation\) is not connected for your organisation yet: an admin must connect it first\./;
+  /Demo CRM for the organisation is not connected for your organisation yet: an admin must connect it first\./;
 
 browserDescribe('admin pages in Chromium: pre-authorization against the demo provider', () => {
   jest.setTimeout(120_000);

@@ -148,6 +148,8 @@ interface BrowserSignin {
   callbackUrl: string;
   /** Where the verification page was shown. */
   verificationPageUrl: string;
+  /** The one-time start link the card's button opened. */
+  startUrl: string;
   verificationCode: string;
   /** The x-served-by header of the callback page, when a load balancer answered. */
   callbackServedBy: string | undefined;
@@ -225,7 +227,11 @@ async function signInThroughWebChat(chat: Page, login: string): Promise<BrowserS
     await sendMessage(chat, 'show my deals');
     await waitForBotText(chat, SIGNIN_CARD, 15_000);
 
+    const startRequest = context.waitForEvent('request', (request) =>
+      request.url().includes('/oauth/start/'),
+    );
     const popup = await clickCardButton(chat, SIGNIN_CARD);
+    const startUrl = (await startRequest).url();
 
     // oidc-provider's dev interactions: a login form (any name, password ignored), then consent.
     await popup.locator('input[name="login"]').waitFor({ state: 'visible', timeout: 15_000 });
@@ -272,6 +278,7 @@ async function signInThroughWebChat(chat: Page, login: string): Promise<BrowserS
     return {
       callbackUrl,
       verificationPageUrl,
+      startUrl,
       verificationCode,
       callbackServedBy,
       timing: {
@@ -441,8 +448,14 @@ describe('Web Chat sign-in on a single instance (dev mode, spawned demo provider
     const cardsBefore = await countBotMessages(chat, SIGNIN_CARD);
     await sendMessage(chat, 'show my deals');
     await waitForBotMessageCount(chat, SIGNIN_CARD, cardsBefore + 1);
-    const startLinks = (await linksInTranscript(chat)).filter((href) => href.includes('/oauth/start/'));
-    expect(new Set(startLinks).size).toBe(2);
+    // The card carries the link only on its button (no link text beside it); the new button opens a
+    // new one-time start link, not the one already used.
+    const opened = context.waitForEvent('request', (request) => request.url().includes('/oauth/start/'));
+    const secondPopup = await clickCardButton(chat, SIGNIN_CARD);
+    const secondStart = (await opened).url();
+    await secondPopup.close();
+    expect(secondStart).toMatch(new RegExp(`^${service.baseUrl}/oauth/start/req_`));
+    expect(secondStart).not.toBe(signin.startUrl);
 
     const secrets = secretsFromCallback(signin.callbackUrl, signin.verificationCode, clientSecret);
     expectNoOAuthQueryIn(await transcriptText(chat), secrets);
