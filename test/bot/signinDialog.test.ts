@@ -182,6 +182,16 @@ describe('per-user sign-in in Web Chat', () => {
     expect(allText(await w.bot.say('help', { userId: 'u5' }))).toMatch(/Here is what I can do/);
   });
 
+  test('a command that replaces the wait also voids its link: a late callback connects nothing', async () => {
+    const startUrl = signinUrl(await w.bot.say('show my deals', { userId: 'u7' })) as string;
+    const { callback, cookie } = await browserConsent(startUrl);
+    expect(allText(await w.bot.say('help', { userId: 'u7' }))).toMatch(/Here is what I can do/);
+    const page = await openCallback(callback, cookie, w.bot.baseUrl);
+    expect(page.status).toBe(400);
+    expect(w.bot.drain()).toHaveLength(0);
+    expect(await w.harness.store.connections.get('crm', 'user:webchat:u7')).toBeNull();
+  });
+
   test('the wait times out: the sweeper tells the conversation once, the link stops working', async () => {
     const startUrl = signinUrl(await w.bot.say('show my deals', { userId: 'u6' })) as string;
     w.harness.clock.advance(11 * 60_000);
