@@ -1,0 +1,102 @@
+// The composed app in-process (no demo provider): /healthz reports the store, and turns run
+// through the real CloudAdapter on POST /api/messages.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createApp, type App } from '../../bot/app';
+import { loadConfig } from '../../bot/config';
+import { createEngine, type EngineServices } from '../../bot/services';
+import { freePort } from '../support/botHarness';
+
+let dir: string;
+let app: App;
+let services: EngineServices;
+let base: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'authprofiles-app-'));
+  const port = await freePort();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    DATA_DIR: dir,
+    PROFILES_DIR: join(dir, 'profiles'),
+    ADMIN_API_KEYS: 'admin:app-test-admin-key-123',
+  });
+  const log = pino({ level: 'silent' });
+  services = await createEngine(config, log);
+  app = createApp(config, { ...services, demo: null }, log);
+  await app.listen();
+  base = `http://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  await app?.close();
+  await services?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('GET /healthz names the store and its status', async () => {
+  const response = await fetch(`${base}/healthz`);
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as {
+    status: string;
+    store: { kind: string; status: string; ms: number };
+  };
+  expect(body.status).toBe('ok');
+  expect(body.store.kind).toBe('sqlite');
+  expect(body.store.status).toBe('ok');
+  expect(body.store.ms).toBeGreaterThanOrEqual(0);
+});
+
+test('POST /api/messages runs a turn through the CloudAdapter; the reply goes to the serviceUrl', async () => {
+  // A channel's connector endpoint, to receive the bot's reply (named as the fake it is).
+  const { createServer } = await import('node:http');
+  const replies: Record<string, unknown>[] = [];
+  const fakeConnector = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      replies.push(JSON.parse(body) as Record<string, unknown>);
+      res.setHeader('content-type', 'application/json');
+      res.end('{"id":"reply-1"}');
+    });
+  });
+  await new Promise<void>((resolve) => fakeConnector.listen(0, '127.0.0.1', () => resolve()));
+  const connector = `http://127.0.0.1:${(fakeConnector.address() as { port: number }).port}/`;
+  try {
+    const response = await fetch(`${base}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'message',
+        id: 'act-1',
+        text: 'help',
+        channelId: 'webchat',
+        serviceUrl: connector,
+        from: { id: 'dl_user', name: 'User' },
+        recipient: { id: 'bot', name: 'Bot' },
+        conversation: { id: 'conv-app-1' },
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect(replies.map((reply) => reply.text)).toEqual([expect.stringMatching(/^Here is what I can do:/)]);
+    // The dialog state went to the store, not to memory.
+    const stored = await services.store.documents.read(['webchat/conversations/conv-app-1/']);
+    expect(stored.size).toBe(1);
+  } finally {
+    fakeConnector.closeAllConnections();
+    await new Promise((resolve) => fakeConnector.close(resolve));
+  }
+});
+
+test('GET /healthz answers 503 when the store is down', async () => {
+  await services.store.close();
+  const response = await fetch(`${base}/healthz`);
+  expect(response.status).toBe(503);
+  expect(await response.json()).toEqual({
+    status: 'unavailable',
+    store: { kind: 'sqlite', status: 'unavailable' },
+  });
+});
