@@ -58,11 +58,24 @@ export async function startDemoProvider(config: Config, log: Logger): Promise<De
     accessTokenTtl: 900,
     refreshTokenTtl: 14 * 86400,
   };
-  const child = spawn(process.execPath, [join(repoRoot(), 'bot', 'demo', 'authServer.mjs')], {
-    env: { ...process.env, AUTH_SERVER_CONFIG: JSON.stringify(serverConfig) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const issuer = await waitForReady(child);
+  const launch = () =>
+    spawn(process.execPath, [join(repoRoot(), 'bot', 'demo', 'authServer.mjs')], {
+      env: { ...process.env, AUTH_SERVER_CONFIG: JSON.stringify(serverConfig) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+  let child = launch();
+  let issuer: string;
+  try {
+    issuer = await waitForReady(child);
+  } catch (error) {
+    // PORT+1 taken (say, by a second service on this machine): any free port will do, unless the
+    // operator asked for a specific one.
+    if (config.env.DEMO_PROVIDER_PORT !== undefined || !String(error).includes('EADDRINUSE')) throw error;
+    log.warn({ port: serverConfig.port }, 'demo provider port in use; using a free port instead');
+    serverConfig.port = 0;
+    child = launch();
+    issuer = await waitForReady(child);
+  }
   child.stderr?.on('data', () => undefined);
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') log.error({ code, signal }, 'demo authorization server exited');
