@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { AuthProfilesError, type FieldIssue } from './errors';
 import { assertSafeVariableValue, renderUrlTemplate, templateVariables } from './urlTemplates';
@@ -215,7 +216,46 @@ export function urlProblem(value: string, options: ProfileValidationOptions): st
   }
   if (url.username !== '' || url.password !== '') return 'must not contain credentials';
   if (url.hash !== '' || value.includes('#')) return 'must not contain a fragment';
+  if (!options.allowInsecureLoopback && isInternalHost(url.hostname)) {
+    // Outside dev, a profile must not aim the service's token requests (with client credentials)
+    // or API calls (with tokens) at its own host or the private network. Names that resolve to
+    // private addresses are not caught here: limit egress for that (README, Security notes).
+    return 'must not point at a loopback, private or link-local address';
+  }
   return undefined;
+}
+
+function isInternalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host.endsWith('.internal') ||
+    host.endsWith('.local')
+  )
+    return true;
+  if (isIP(host) === 4) {
+    const [a = 0, b = 0] = host.split('.').map(Number);
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168)
+    );
+  }
+  if (isIP(host) === 6) {
+    return (
+      host === '::' ||
+      host === '::1' ||
+      /^f[cd]/.test(host) ||
+      /^fe[89ab]/.test(host) ||
+      host.startsWith('::ffff:')
+    );
+  }
+  return false;
 }
 
 export function zodIssues(error: z.ZodError): FieldIssue[] {

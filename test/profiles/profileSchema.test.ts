@@ -428,3 +428,39 @@ function atLeast(version: string, minimum: string): boolean {
   }
   return !a.pre || b.pre;
 }
+
+describe('outside dev, profile URLs may not aim at internal addresses (SSRF through profiles)', () => {
+  test.each([
+    'https://localhost/token',
+    'https://127.0.0.1/token',
+    'https://10.1.2.3/token',
+    'https://172.20.0.5/token',
+    'https://192.168.1.10/token',
+    'https://169.254.169.254/latest/meta-data',
+    'https://100.64.0.1/token',
+    'https://[::1]/token',
+    'https://[fd00::1]/token',
+    'https://[fe80::1]/token',
+    'https://[::ffff:10.0.0.1]/token',
+    'https://metadata.google.internal/token',
+    'https://printer.local/token',
+  ])('%s is refused naming the field', (url) => {
+    expect(invalidPaths(base({ tokenUrl: url }))).toEqual(['tokenUrl']);
+    expect(caught(() => parseProfile(base({ tokenUrl: url }), STRICT)).issues[0]?.message).toBe(
+      'must not point at a loopback, private or link-local address',
+    );
+  });
+
+  test('public hosts and addresses are accepted, and dev mode keeps loopback', () => {
+    for (const url of [
+      'https://api.hubapi.com/oauth/v1/token',
+      'https://8.8.8.8/token',
+      'https://172.32.0.1/token',
+    ]) {
+      expect(parseProfile(base({ tokenUrl: url }), STRICT).tokenUrl).toBe(url);
+    }
+    expect(parseProfile(base({ tokenUrl: 'http://127.0.0.1:9000/token' }), DEV).tokenUrl).toBe(
+      'http://127.0.0.1:9000/token',
+    );
+  });
+});
