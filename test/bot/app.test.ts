@@ -100,3 +100,67 @@ test('GET /healthz answers 503 when the store is down', async () => {
     store: { kind: 'sqlite', status: 'unavailable' },
   });
 });
+
+describe('production (NODE_ENV=production)', () => {
+  let prodDir: string;
+  let prodApp: App;
+  let prodServices: EngineServices;
+  let prodBase: string;
+
+  beforeAll(async () => {
+    prodDir = mkdtempSync(join(tmpdir(), 'authprofiles-prod-'));
+    const port = await freePort();
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: String(port),
+      PUBLIC_URL: 'https://bot.example.com',
+      DATA_DIR: prodDir,
+      PROFILES_DIR: join(prodDir, 'profiles'),
+      ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
+      MicrosoftAppId: '00000000-0000-0000-0000-0000000000aa',
+      MicrosoftAppPassword: 'not-a-real-password',
+    });
+    const log = pino({ level: 'silent' });
+    prodServices = await createEngine(config, log);
+    prodApp = createApp(config, { ...prodServices, demo: null }, log);
+    await prodApp.listen();
+    prodBase = `http://127.0.0.1:${port}`;
+  });
+
+  afterAll(async () => {
+    await prodApp?.close();
+    await prodServices?.close();
+    rmSync(prodDir, { recursive: true, force: true });
+  });
+
+  test('no Web Chat, local Direct Line or demo routes, and no dev key files', async () => {
+    expect((await fetch(`${prodBase}/`)).status).toBe(404);
+    expect((await fetch(`${prodBase}/v3/directline/conversations`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${prodBase}/demo/crm/crm/v3/objects/deals`)).status).toBe(404);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(join(prodDir, 'encryption-key.dev'))).toBe(false);
+    expect(existsSync(join(prodDir, 'admin-key.dev'))).toBe(false);
+    expect((await fetch(`${prodBase}/healthz`)).status).toBe(200);
+  });
+
+  test('activities without a Bot Framework token are refused', async () => {
+    const response = await fetch(`${prodBase}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'message',
+        text: 'show my deals',
+        channelId: 'msteams',
+        serviceUrl: 'https://smba.trafficmanager.net/emea/',
+        from: { id: '29:spoofed' },
+        recipient: { id: 'bot' },
+        conversation: { id: 'a:conv' },
+      }),
+    });
+    expect(response.status).toBe(401);
+  });
+
+  test('the admin API needs a key (none is generated in production)', async () => {
+    expect((await fetch(`${prodBase}/admin/api/profiles`)).status).toBe(401);
+  });
+});
