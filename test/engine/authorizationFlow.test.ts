@@ -71,6 +71,30 @@ async function expectRejected(promise: Promise<unknown>, code: string): Promise<
   expect(isAuthProfilesError(error) ? error.code : error).toBe(code);
 }
 
+/** A user's sign-in taken up to the provider's redirect back (callback not yet delivered). */
+async function startedFlow(profileId = 'crm', userId = `u-${Math.random()}`) {
+  const profile = await harness.engine.catalog.get(profileId);
+  const subject = { kind: 'user' as const, channelId: 'webchat', userId };
+  const created = await harness.engine.createAuthorizationRequest({
+    profile,
+    subject,
+    createdBy: 'user:test',
+  });
+  const { callbackUrl, binding } = await consentInBrowser(harness, created.requestId);
+  return { callbackUrl, binding, created, subject, query: callbackUrl.search.slice(1) };
+}
+
+/** Asks the provider whether a token is live, with the confidential client's own credentials. */
+async function introspect(token: string): Promise<{ active: boolean; scope?: string }> {
+  const credentials = Buffer.from(`${BASIC.client_id}:${BASIC.client_secret}`).toString('base64');
+  const response = await fetch(server.url('/token/introspection'), {
+    method: 'POST',
+    headers: { authorization: `Basic ${credentials}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+  });
+  return (await response.json()) as { active: boolean; scope?: string };
+}
+
 async function connectionCount(): Promise<number> {
   return harness.store.connections.count({});
 }
@@ -99,14 +123,7 @@ describe('happy paths', () => {
     expect(stored?.accessToken).not.toContain(token.accessToken);
     expect(stored?.refreshToken).toMatch(/^v1\.test1\./);
     // The token works at the provider: introspect it with the client's own credentials.
-    const introspection = await fetch(server.url('/token/introspection'), {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${BASIC.client_id}:${BASIC.client_secret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ token: token.accessToken }),
-    }).then((response) => response.json() as Promise<{ active: boolean; scope: string }>);
+    const introspection = await introspect(token.accessToken);
     expect(introspection.active).toBe(true);
     expect(introspection.scope).toContain('crm.objects.deals.read');
   });
@@ -182,18 +199,6 @@ describe('happy paths', () => {
 });
 
 describe('callback validation (SECURITY rows 1–8)', () => {
-  async function startedFlow(profileId = 'crm', userId = `u-${Math.random()}`) {
-    const profile = await harness.engine.catalog.get(profileId);
-    const subject = { kind: 'user' as const, channelId: 'webchat', userId };
-    const created = await harness.engine.createAuthorizationRequest({
-      profile,
-      subject,
-      createdBy: 'user:test',
-    });
-    const { callbackUrl, binding } = await consentInBrowser(harness, created.requestId);
-    return { callbackUrl, binding, created, subject, query: callbackUrl.search.slice(1) };
-  }
-
   test('row 1: missing, unknown or already used state is rejected and nothing is stored', async () => {
     const before = await connectionCount();
     const flow = await startedFlow();
@@ -418,14 +423,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
 
 describe('faults during the callback (rows 24–25)', () => {
   test('row 24: store unavailable while consuming leaves the request usable for a retry', async () => {
-    const profile = await harness.engine.catalog.get('crm');
-    const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'retry-user' };
-    const created = await harness.engine.createAuthorizationRequest({
-      profile,
-      subject,
-      createdBy: 'user:test',
-    });
-    const { callbackUrl, binding } = await consentInBrowser(harness, created.requestId);
+    const { callbackUrl, binding, created } = await startedFlow('crm', 'retry-user');
     const requests = harness.store.authorizationRequests;
     const original = requests.consume.bind(requests);
     requests.consume = async () => {
@@ -454,14 +452,7 @@ describe('faults during the callback (rows 24–25)', () => {
   });
 
   test('row 25: a failure between exchange and storing leaves no active connection and a new sign-in works', async () => {
-    const profile = await harness.engine.catalog.get('crm');
-    const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'crash-user' };
-    const created = await harness.engine.createAuthorizationRequest({
-      profile,
-      subject,
-      createdBy: 'user:test',
-    });
-    const { callbackUrl, binding } = await consentInBrowser(harness, created.requestId);
+    const { callbackUrl, binding, subject } = await startedFlow('crm', 'crash-user');
     const connections = harness.store.connections;
     const original = connections.upsert.bind(connections);
     connections.upsert = async () => {
@@ -534,14 +525,7 @@ describe('revocation (RFC 7009) and sign-out', () => {
     expect(result).toEqual({ revokedAtProvider: true, providerError: null });
     expect((await server.stats()).revocation).toBe(before + 2);
     expect(await harness.store.connections.get('crm', subjectKey(subject))).toBeNull();
-    const introspection = await fetch(server.url('/token/introspection'), {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${BASIC.client_id}:${BASIC.client_secret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ token: token.accessToken }),
-    }).then((response) => response.json() as Promise<{ active: boolean }>);
+    const introspection = await introspect(token.accessToken);
     expect(introspection.active).toBe(false);
     const audit = await harness.store.audit.list({ limit: 5 });
     expect(audit.find((entry) => entry.action === 'connection.revoked')?.actor).toBe('user:leaver');
