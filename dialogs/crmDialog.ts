@@ -5,6 +5,7 @@ import { AuthorizationDialog, type AuthorizationResult } from './authorizationDi
 import { crmCard, summaryText, type CrmCardKind } from './crm/crmCards';
 import { HubSpotClient, isCrmError, type CrmPage } from './crm/hubspotClient';
 import type { DialogServices } from './dialogServices';
+import { inertText, plainMessage } from './inertText';
 
 export type CrmAction =
   { action: 'deals' | 'companies' | 'tickets' } | { action: 'find-contact'; query: string };
@@ -35,7 +36,9 @@ export class CrmDialog extends ComponentDialog {
     const profile = await engine.catalog.get(authorization.profileId);
     const baseUrl = profileUrl(profile, 'apiBaseUrl');
     if (!baseUrl) {
-      await step.context.sendActivity(`${profile.displayName} has no API base URL configured.`);
+      await step.context.sendActivity(
+        plainMessage(`${inertText(profile.displayName)} has no API base URL configured.`),
+      );
       return step.endDialog();
     }
     let first = true;
@@ -85,13 +88,13 @@ export class CrmDialog extends ComponentDialog {
           break;
       }
     } catch (error) {
-      await step.context.sendActivity(crmErrorMessage(profile.displayName, error));
+      await step.context.sendActivity(plainMessage(crmErrorMessage(inertText(profile.displayName), error)));
       return step.endDialog();
     }
     const input = { results: page.results, ...(page.total !== undefined ? { total: page.total } : {}) };
     const options = title ? { title } : {};
     if (page.results.length === 0) {
-      await step.context.sendActivity(summaryText(kind, input, options));
+      await step.context.sendActivity(plainMessage(summaryText(kind, input, options)));
     } else {
       // The card holds the same content as plain `fallbackText` for channels without Adaptive
       // Cards; no message text beside it, or Web Chat shows everything twice.
@@ -103,6 +106,7 @@ export class CrmDialog extends ComponentDialog {
   }
 }
 
+/** `name` is the profile's display name, already through `inertText`. */
 function crmErrorMessage(name: string, error: unknown): string {
   if (!isCrmError(error)) throw error;
   switch (error.code) {

@@ -7,8 +7,13 @@ import {
 import type { Profile } from '../profiles/profileCatalog';
 import { subjectKey } from '../profiles/subjects';
 import { userSubject, type DialogServices } from './dialogServices';
+import { inertText, plainMessage } from './inertText';
 
-/** "sign out of <profile>": confirm, revoke at the provider (RFC 7009), delete the connection. */
+/**
+ * "sign out of <profile>": confirm, revoke at the provider (RFC 7009), delete the connection.
+ * Messages name profiles (and echo what the user typed): plain text, names through `inertText`
+ * (SECURITY.md #45).
+ */
 export class SignOutDialog extends ComponentDialog {
   static readonly id = 'sign-out';
 
@@ -40,38 +45,50 @@ export class SignOutDialog extends ComponentDialog {
     if (wanted) {
       target = profiles.find((profile) => matches(profile, wanted));
       if (!target) {
-        await step.context.sendActivity(`I don't know an integration called "${wanted}".`);
+        await step.context.sendActivity(
+          plainMessage(`I don't know an integration called "${inertText(wanted, 80)}".`),
+        );
         return step.endDialog();
       }
       if (!connected.includes(target)) {
-        await step.context.sendActivity(`You are not signed in to ${target.displayName}.`);
+        await step.context.sendActivity(
+          plainMessage(`You are not signed in to ${inertText(target.displayName)}.`),
+        );
         return step.endDialog();
       }
     } else if (connected.length === 1) {
       target = connected[0];
     } else {
       await step.context.sendActivity(
-        connected.length === 0
-          ? 'You are not signed in to anything.'
-          : `Which one? Say "sign out of" followed by one of: ${connected.map((profile) => profile.displayName).join(', ')}.`,
+        plainMessage(
+          connected.length === 0
+            ? 'You are not signed in to anything.'
+            : `Which one? Say "sign out of" followed by one of: ${connected.map((profile) => inertText(profile.displayName)).join(', ')}.`,
+        ),
       );
       return step.endDialog();
     }
-    Object.assign(step.values, { profileId: target?.id, profileName: target?.displayName });
+    // Kept inert: every later message of this dialog shows it.
+    Object.assign(step.values, {
+      profileId: target?.id,
+      profileName: target ? inertText(target.displayName) : undefined,
+    });
     return step.next();
   }
 
   private async confirm(step: WaterfallStepContext) {
     return step.prompt('confirm-sign-out', {
-      prompt: `Sign out of ${String(values(step).profileName)}? I will revoke my access and forget the connection.`,
-      retryPrompt: 'Please answer yes or no.',
+      prompt: plainMessage(
+        `Sign out of ${String(values(step).profileName)}? I will revoke my access and forget the connection.`,
+      ),
+      retryPrompt: plainMessage('Please answer yes or no.'),
     });
   }
 
   private async revoke(step: WaterfallStepContext) {
     const name = String(values(step).profileName);
     if (step.result !== true) {
-      await step.context.sendActivity(`Okay, you are still connected to ${name}.`);
+      await step.context.sendActivity(plainMessage(`Okay, you are still connected to ${name}.`));
       return step.endDialog();
     }
     const { engine } = this.services;
@@ -85,11 +102,13 @@ export class SignOutDialog extends ComponentDialog {
         )
       : null;
     await step.context.sendActivity(
-      outcome === null
-        ? `You were not signed in to ${name}.`
-        : outcome.revokedAtProvider || outcome.providerError === 'no-revocation-endpoint'
-          ? `Signed out of ${name}.`
-          : `Signed out of ${name} here. ${name} did not confirm the revocation, so you may also remove the app in your ${name} account settings.`,
+      plainMessage(
+        outcome === null
+          ? `You were not signed in to ${name}.`
+          : outcome.revokedAtProvider || outcome.providerError === 'no-revocation-endpoint'
+            ? `Signed out of ${name}.`
+            : `Signed out of ${name} here. ${name} did not confirm the revocation, so you may also remove the app in your ${name} account settings.`,
+      ),
     );
     return step.endDialog();
   }

@@ -1,10 +1,19 @@
 import { ActionTypes, CardFactory, MessageFactory, type Activity } from 'botbuilder';
+import { inertMarkdown, inertText } from './inertText';
+
+/** A button is one short line: longer names are cut (with `…`) rather than wrapped or clipped mid-word. */
+const MAX_BUTTON_NAME = 40;
 
 /**
  * The sign-in card. Teams opens `signin` actions in its authentication pop-up (where the callback
  * page can hand the verification code back with `notifySuccess`); Web Chat and others get an
  * ordinary link button. The link is the one-time start URL, never the provider's URL itself, so
  * state and PKCE are created only when a browser opens it.
+ *
+ * The profile's display name is author text (SECURITY.md #45). Web Chat renders a hero card's title and
+ * text as markdown, so there it is `inertMarkdown`; Teams shows hero card titles unformatted and text
+ * as an XML subset (no markdown, so a backslash would be seen), so there it is `inertText`. Button
+ * titles are plain text everywhere: `inertText`, cut short.
  */
 export function signinCard(options: {
   channelId: string;
@@ -14,17 +23,18 @@ export function signinCard(options: {
   renewal: boolean;
 }): Partial<Activity> {
   const teams = options.channelId === 'msteams';
+  const name = teams ? inertText(options.profileName) : inertMarkdown(options.profileName);
   const text = options.renewal
-    ? `Your connection to ${options.profileName} has to be renewed. Sign in again to continue.`
-    : `To do that I need access to ${options.profileName} on your behalf. Sign in to continue.`;
+    ? `Your connection to ${name} has to be renewed. Sign in again to continue.`
+    : `To do that I need access to ${name} on your behalf. Sign in to continue.`;
   const card = CardFactory.heroCard(
-    `Sign in to ${options.profileName}`,
+    `Sign in to ${name}`,
     `${text} The link works once and expires in ${options.minutes} minutes.`,
     undefined,
     [
       {
         type: teams ? ActionTypes.Signin : ActionTypes.OpenUrl,
-        title: `Sign in to ${options.profileName}`,
+        title: `Sign in to ${inertText(options.profileName, MAX_BUTTON_NAME)}`,
         value: options.startUrl,
       },
     ],

@@ -5,9 +5,10 @@
 // renders markdown, so a deal named "[click](https://evil)" would become a link; and backslash escapes
 // are not honoured the same way by every Teams client (AdaptiveCards issues #4677, #5590). So values
 // from the API are only ever placed in RichTextBlock TextRuns, whose text the schema defines as plain
-// ("Markdown is not supported"), and are additionally passed through `inertText`, which breaks link,
-// autolink and template syntax with invisible zero-width spaces in case a host renders markdown anyway.
-// TextBlocks carry only fixed wording.
+// ("Markdown is not supported"), and are additionally passed through `inertText` (../inertText.ts, shared
+// with every other chat surface), which breaks link, autolink, URL and template syntax with invisible
+// zero-width spaces in case a host renders markdown or autolinks anyway. TextBlocks carry only fixed wording.
+import { inertText } from '../inertText';
 import type { CrmObjectType, CrmRecord } from './hubspotClient';
 
 export type CrmCardKind = CrmObjectType;
@@ -58,7 +59,6 @@ export interface AdaptiveCard {
 }
 
 export const MAX_CARD_ROWS = 10;
-const MAX_VALUE_LENGTH = 120;
 
 interface Run {
   text: string;
@@ -238,27 +238,6 @@ export function summaryText(kind: CrmCardKind, input: CrmCardInput, options: Crm
   });
   if (view.more > 0) lines.push(`… and ${view.more} more.`);
   return [`${view.heading}:`, ...lines].join('\n');
-}
-
-/**
- * Makes a value from the API safe to show: control and bidi-override characters become spaces (a name
- * cannot fake line breaks or reverse text), the length is capped, and markdown link/image
- * (`[x](y)`, `[x][y]`), autolink/HTML (`<...>`) and template (`{{...}}`) syntax is broken with zero-width
- * spaces, which readers do not see.
- */
-export function inertText(value: string, maxLength: number = MAX_VALUE_LENGTH): string {
-  let text = value.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
-  text = text.replace(/\s+/g, ' ').trim();
-  const chars = Array.from(text);
-  if (chars.length > maxLength)
-    text = `${chars
-      .slice(0, maxLength - 1)
-      .join('')
-      .trimEnd()}…`;
-  return text
-    .replace(/\](\s*)(?=[([])/g, ']\u200B$1')
-    .replace(/</g, '<\u200B')
-    .replace(/\{\{/g, '{\u200B{');
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ import {
   contactsCard,
   dealsCard,
   formatAmount,
-  inertText,
   summaryText,
   ticketsCard,
   type AdaptiveCard,
   type CardElement,
 } from '../../dialogs/crm/crmCards';
+import { inertText } from '../../dialogs/inertText';
 import type { CrmRecord } from '../../dialogs/crm/hubspotClient';
 
 const ZWSP = /\u200B/g;
@@ -46,6 +46,11 @@ function rows(card: AdaptiveCard): string[][] {
         .filter((e) => e.type === 'RichTextBlock')
         .map((block) => (block.inlines as { text: string }[]).map((run) => run.text).join('')),
     );
+}
+
+/** What a reader sees: the zero-width spaces that keep e-mail addresses and domains from autolinking are invisible. */
+function visible(texts: string[] | undefined): string[] | undefined {
+  return texts?.map((text) => text.replace(ZWSP, ''));
 }
 
 function title(card: AdaptiveCard): string {
@@ -160,7 +165,7 @@ describe('contactsCard', () => {
     const card = contactsCard({ results: sample('contacts') });
     expect(title(card)).toBe('Contacts (12)');
     expect(rows(card)).toHaveLength(10);
-    expect(rows(card)[0]).toEqual([
+    expect(visible(rows(card)[0])).toEqual([
       'Ada Lovelace',
       'ada@analytical.example · Analytical Engines Ltd · +44 20 7946 0001',
     ]);
@@ -177,7 +182,8 @@ describe('contactsCard', () => {
       { title: 'Contacts matching "x"' },
     );
     expect(title(card)).toBe('Contacts matching "x" (1)');
-    expect(rows(card)).toEqual([['x@y.example']]);
+    expect(rows(card).map(visible)).toEqual([['x@y.example']]);
+    expect(rows(card)[0]?.[0]).toBe('x@y.\u200Bexample');
   });
 });
 
@@ -185,7 +191,10 @@ describe('companiesCard', () => {
   it('shows name, domain, industry and city', () => {
     const card = companiesCard({ results: sample('companies'), total: 6 });
     expect(title(card)).toBe('Companies (6)');
-    expect(rows(card)[3]).toEqual(['Orbit Dynamics', 'orbit.example · Aviation & Aerospace · Hampton']);
+    expect(visible(rows(card)[3])).toEqual([
+      'Orbit Dynamics',
+      'orbit.example · Aviation & Aerospace · Hampton',
+    ]);
   });
 });
 
@@ -235,10 +244,12 @@ describe('hostile values from the API', () => {
   });
 
   it('cannot add lines, autolinks, templates or reverse the text direction', () => {
-    expect(inertText('Acme\n\n- [x](https://evil)')).toBe('Acme - [x]\u200B(https://evil)');
-    expect(inertText('<https://evil.example>')).toBe('<\u200Bhttps://evil.example>');
-    expect(inertText('{{DATE(2017-02-14T06:08:00Z)}}')).toBe('{\u200B{DATE(2017-02-14T06:08:00Z)}}');
-    expect(inertText('invoice\u202Efdp.exe')).toBe('invoice fdp.exe');
+    expect(inertText('Acme\n\n- [x](https://evil)')).toBe('Acme - [x]\u200B(https:\u200B/\u200B/evil)');
+    expect(inertText('<https://evil.example>')).toBe('<\u200Bhttps:\u200B/\u200B/evil.\u200Bexample>');
+    expect(inertText('{{DATE(2017-02-14T06:08:00Z)}}')).toBe(
+      '{\u200B{DATE(2017-02-14T06:\u200B08:\u200B00Z)}}',
+    );
+    expect(inertText('invoice\u202Efdp.exe')).toBe('invoice fdp.\u200Bexe');
     expect(inertText('[a] [b]')).toBe('[a]\u200B [b]');
   });
 
