@@ -10,6 +10,7 @@ import type { Profile } from '../profiles/profileCatalog';
 import { ORGANIZATION, type Subject } from '../profiles/subjects';
 import type { TokenResult } from '../profiles/tokens';
 import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
+import { inertText, plainMessage } from './inertText';
 import { signinCard } from './signinCard';
 
 /**
@@ -20,6 +21,11 @@ import { signinCard } from './signinCard';
  *
  * The result carries the access token in memory for the next step only; it is never written to
  * dialog state (which is stored unencrypted). A step that needs the token later calls getToken.
+ *
+ * While it waits, a message that is neither the code nor "cancel" gets a short reminder and the wait
+ * goes on; which messages end the wait instead is decided by MainDialog (`replacesWaitingDialog`).
+ * The callback stores its outcome with the request, so a resume that never arrived is picked up by
+ * the user's next turn. Every display name is passed through `inertText` (SECURITY.md #45).
  */
 
 export interface AuthorizationDialogOptions {
@@ -36,6 +42,12 @@ interface WaitState {
   expiresAt: number;
   phase: 'signin' | 'verify';
 }
+
+/**
+ * Turn-state flag: continue only to deliver an outcome the callback stored but could not deliver, then
+ * stop without reading the message (MainDialog sets it before a new command replaces the wait).
+ */
+export const STORED_OUTCOME_ONLY = Symbol('authprofiles.storedOutcomeOnly');
 
 const CANCEL = /^(cancel|stop|quit|never ?mind|abort)\.?$/i;
 const CODE = /^\s*(\d{3})\s?-?\s?(\d{3})\s*$/;
@@ -56,12 +68,13 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const { engine } = this.services;
     const profile = await engine.catalog.find(profileId);
     if (!profile) {
-      await dc.context.sendActivity(`There is no integration called "${profileId}" configured.`);
+      await say(dc, `There is no integration called "${profileId}" configured.`);
       return dc.endDialog({ status: 'unavailable', profileId });
     }
     if (profile.missing.length > 0) {
-      await dc.context.sendActivity(
-        `${profile.displayName} is not set up yet: an admin must configure it (missing ${profile.missing.join(', ')}).`,
+      await say(
+        dc,
+        `${inertText(profile.displayName)} is not set up yet: an admin must configure it (missing ${profile.missing.map((field) => inertText(field)).join(', ')}).`,
       );
       return dc.endDialog({ status: 'unavailable', profileId });
     }
@@ -69,12 +82,13 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const token = await engine.getToken(profile, subject);
     if (token.ok) return dc.endDialog(authorized(profile, subject, token));
     if (profile.authorization === 'pre-authorized') {
-      await dc.context.sendActivity(organizationUnavailableMessage(profile, token));
+      await say(dc, organizationUnavailableMessage(profile, token));
       return dc.endDialog({ status: 'unavailable', profileId });
     }
     if (token.reason === 'provider-unavailable') {
-      await dc.context.sendActivity(
-        `${profile.displayName} is not answering right now. Please try again in a minute.`,
+      await say(
+        dc,
+        `${inertText(profile.displayName)} is not answering right now. Please try again in a minute.`,
       );
       return dc.endDialog({ status: 'unavailable', profileId });
     }
@@ -116,40 +130,69 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const activity = dc.context.activity;
     const profile = await this.services.engine.catalog.find(state.profileId);
     if (!profile) {
-      await dc.context.sendActivity(
-        `The integration "${state.profileId}" was removed, so the sign-in was cancelled.`,
-      );
+      await say(dc, `The integration "${state.profileId}" was removed, so the sign-in was cancelled.`);
       return dc.endDialog({ status: 'failed', profileId: state.profileId });
     }
     if (activity.type === ActivityTypes.Event && activity.name === SIGNIN_EVENT) {
       return this.onSigninEvent(dc, state, profile, activity.value as SigninEventValue);
     }
-    if (activity.type === ActivityTypes.Invoke && activity.name === 'signin/verifyState') {
-      // Teams: the sign-in pop-up handed over the code with notifySuccess (the bot answers the invoke).
-      const code = String((activity.value as { state?: unknown } | undefined)?.state ?? '');
-      return this.onCode(dc, state, profile, code);
+    const teamsCode =
+      activity.type === ActivityTypes.Invoke && activity.name === 'signin/verifyState'
+        ? // Teams: the sign-in pop-up handed over the code with notifySuccess (the bot answers the invoke).
+          String((activity.value as { state?: unknown } | undefined)?.state ?? '')
+        : undefined;
+    const storedOutcomeOnly = dc.context.turnState.get(STORED_OUTCOME_ONLY) === true;
+    if (
+      state.phase === 'signin' &&
+      (activity.type === ActivityTypes.Message || teamsCode !== undefined || storedOutcomeOnly)
+    ) {
+      // The callback stores its outcome with the request before it resumes this conversation; if that
+      // resume never arrived (the channel refused it, the instance died), this turn picks it up.
+      const stored = await this.storedOutcome(state.requestId);
+      if (stored?.outcome === 'pending-verification') state.phase = 'verify';
+      else if (stored) return this.onSigninEvent(dc, state, profile, stored);
     }
+    if (storedOutcomeOnly) return Dialog.EndOfTurn;
+    if (teamsCode !== undefined) return this.onCode(dc, state, profile, teamsCode);
     if (activity.type !== ActivityTypes.Message) return Dialog.EndOfTurn;
     const text = (activity.text ?? '').trim();
+    const name = inertText(profile.displayName);
     if (this.services.clock() > state.expiresAt) {
       await this.services.engine.cancelAuthorizationRequest(state.requestId);
-      await dc.context.sendActivity(
-        `The sign-in to ${profile.displayName} expired. Ask again when you are ready.`,
-      );
+      await say(dc, `The sign-in to ${name} expired. Ask again when you are ready.`);
       return dc.endDialog({ status: 'timed-out', profileId: profile.id });
     }
     if (CANCEL.test(text)) {
       await this.services.engine.cancelAuthorizationRequest(state.requestId);
-      await dc.context.sendActivity(`Okay, I cancelled the sign-in to ${profile.displayName}.`);
+      await say(dc, `Okay, I cancelled the sign-in to ${name}.`);
       return dc.endDialog({ status: 'cancelled', profileId: profile.id });
     }
     if (CODE.test(text)) return this.onCode(dc, state, profile, text);
-    await dc.context.sendActivity(
+    // Stray text (a greeting, a question, a mistyped code): the wait goes on (issue 7 point 14).
+    await say(
+      dc,
       state.phase === 'verify'
-        ? `Please type the 6-digit code shown on the sign-in page to finish connecting ${profile.displayName}, or type "cancel".`
-        : `I'm still waiting for you to sign in to ${profile.displayName} with the link above. Type "cancel" to stop.`,
+        ? `I'm still waiting for you to finish signing in to ${name}. Type the 6-digit code from the sign-in page, or "cancel".`
+        : `I'm still waiting for you to sign in to ${name} with the link above. Type "cancel" to stop.`,
     );
     return Dialog.EndOfTurn;
+  }
+
+  /** The outcome the callback stored with this wait's request, once it has one. */
+  private async storedOutcome(requestId: string): Promise<SigninEventValue | undefined> {
+    let request;
+    try {
+      request = await this.services.engine.store.authorizationRequests.get(requestId);
+    } catch {
+      // Store unreachable: keep waiting as before; the next turn looks again.
+      return undefined;
+    }
+    // Gone: deleted a day after it expired.
+    if (!request) return { requestId, outcome: 'expired' };
+    if (request.status !== 'completed' || !request.outcome) return undefined;
+    const { result, error } = request.outcome;
+    if (result === 'failed' && error === 'expired') return { requestId, outcome: 'expired' };
+    return { requestId, outcome: result, ...(error ? { error } : {}) };
   }
 
   /** Replaced by a new command (or cancelled from outside): the link must not connect anything later. */
@@ -178,24 +221,25 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       case 'pending-verification':
         state.phase = 'verify';
         if (dc.context.activity.channelId !== 'msteams') {
-          await dc.context.sendActivity(
-            `Almost done: type the 6-digit code shown on the sign-in page here to finish connecting ${profile.displayName}.`,
+          await say(
+            dc,
+            `Almost done: type the 6-digit code shown on the sign-in page here to finish connecting ${inertText(profile.displayName)}.`,
           );
         }
         return Dialog.EndOfTurn;
       case 'denied':
-        await dc.context.sendActivity(
-          `You did not grant access to ${profile.displayName}, so I can't do that.`,
-        );
+        await say(dc, `You did not grant access to ${inertText(profile.displayName)}, so I can't do that.`);
         return dc.endDialog({ status: 'denied', profileId: profile.id });
       case 'expired':
-        await dc.context.sendActivity(
-          `The sign-in to ${profile.displayName} expired. Ask again when you are ready.`,
+        await say(
+          dc,
+          `The sign-in to ${inertText(profile.displayName)} expired. Ask again when you are ready.`,
         );
         return dc.endDialog({ status: 'timed-out', profileId: profile.id });
       default:
-        await dc.context.sendActivity(
-          `Signing in to ${profile.displayName} failed (${describeError(value.error)}). Please try again.`,
+        await say(
+          dc,
+          `Signing in to ${inertText(profile.displayName)} failed (${describeError(value.error)}). Please try again.`,
         );
         return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
@@ -213,23 +257,26 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       case 'verified':
         return this.finish(dc, profile);
       case 'wrong-code':
-        await dc.context.sendActivity(
+        await say(
+          dc,
           'That code does not match. Check the sign-in page and type it again, or type "cancel".',
         );
         return Dialog.EndOfTurn;
       case 'too-many-attempts':
-        await dc.context.sendActivity(
-          `Too many wrong codes: I discarded that sign-in to ${profile.displayName}. Ask again to start over.`,
+        await say(
+          dc,
+          `Too many wrong codes: I discarded that sign-in to ${inertText(profile.displayName)}. Ask again to start over.`,
         );
         return dc.endDialog({ status: 'failed', profileId: profile.id });
       case 'expired':
-        await dc.context.sendActivity(`That code expired. Ask again to sign in to ${profile.displayName}.`);
+        await say(dc, `That code expired. Ask again to sign in to ${inertText(profile.displayName)}.`);
         return dc.endDialog({ status: 'timed-out', profileId: profile.id });
       default:
-        await dc.context.sendActivity(
+        await say(
+          dc,
           state.phase === 'verify'
             ? 'There is no sign-in waiting for a code any more. Ask again to start over.'
-            : `Finish signing in to ${profile.displayName} with the link above first.`,
+            : `Finish signing in to ${inertText(profile.displayName)} with the link above first.`,
         );
         return state.phase === 'verify'
           ? dc.endDialog({ status: 'failed', profileId: profile.id })
@@ -241,13 +288,14 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const subject = userSubject(dc.context);
     const token = await this.services.engine.getToken(profile, subject);
     if (!token.ok) {
-      await dc.context.sendActivity(
+      await say(
+        dc,
         // token.message may name a record or key id: fine for logs, not for the chat.
-        `I could not use the new connection to ${profile.displayName}. Please ask again.`,
+        `I could not use the new connection to ${inertText(profile.displayName)}. Please ask again.`,
       );
       return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
-    await dc.context.sendActivity(`You're connected to ${profile.displayName}.`);
+    await say(dc, `You're connected to ${inertText(profile.displayName)}.`);
     return dc.endDialog(authorized(profile, subject, token));
   }
 }
@@ -267,11 +315,11 @@ export function organizationUnavailableMessage(
 ): string {
   switch (token.reason) {
     case 'needs-reauthorization':
-      return `The organisation's connection to ${profile.displayName} has stopped working: an admin must reconnect ${profile.displayName}.`;
+      return `The organisation's connection to ${inertText(profile.displayName)} has stopped working: an admin must reconnect ${inertText(profile.displayName)}.`;
     case 'provider-unavailable':
-      return `${profile.displayName} is not answering right now. Please try again in a minute.`;
+      return `${inertText(profile.displayName)} is not answering right now. Please try again in a minute.`;
     default:
-      return `${profile.displayName} is not connected for your organisation yet: an admin must connect it first.`;
+      return `${inertText(profile.displayName)} is not connected for your organisation yet: an admin must connect it first.`;
   }
 }
 
@@ -285,6 +333,8 @@ function describeError(code: string | undefined): string {
       return 'the provider sent an invalid answer';
     case 'store-unavailable':
       return 'our storage was unavailable';
+    case 'cancelled':
+      return 'it was cancelled';
     default:
       return 'the provider reported an error';
   }
@@ -293,4 +343,9 @@ function describeError(code: string | undefined): string {
 /** Stored with the request so the callback, on any instance, can resume this conversation. */
 function conversationReferenceOf(context: TurnContext): Record<string, unknown> {
   return { ...TurnContext.getConversationReference(context.activity) };
+}
+
+/** Chat messages here name a profile: sent as plain text so no channel renders markdown in them. */
+async function say(dc: DialogContext, text: string): Promise<void> {
+  await dc.context.sendActivity(plainMessage(text));
 }

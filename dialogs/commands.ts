@@ -1,6 +1,7 @@
 /** What a chat message asks for. Parsing is separate from dialogs so it can be tested alone. */
 export type Command =
   | { kind: 'help' }
+  | { kind: 'greeting' }
   | { kind: 'connections' }
   | { kind: 'sign-out'; profile: string | null }
   | { kind: 'crm'; action: 'deals' | 'companies' | 'tickets' }
@@ -17,7 +18,9 @@ export function parseCommand(raw: string): Command {
     .replace(/[.!?]+$/, '')
     .replace(/\s+/g, ' ');
   const lower = text.toLowerCase();
-  if (/^(help|\?|what can you do|commands|hi|hello)$/.test(lower)) return { kind: 'help' };
+  if (/^(help|\?|what can you do|commands)$/.test(lower)) return { kind: 'help' };
+  if (/^(hi|hello|hey|hallo|good (morning|afternoon|evening))( there)?$/.test(lower))
+    return { kind: 'greeting' };
   if (/^(show )?(my )?(connections|integrations|status)$/.test(lower)) return { kind: 'connections' };
   const signOut = /^(?:sign|log) ?out(?: (?:of|from))?(?: (.+))?$/i.exec(text);
   if (signOut) return { kind: 'sign-out', profile: signOut[1]?.trim() || null };
@@ -29,6 +32,17 @@ export function parseCommand(raw: string): Command {
   if (contact?.[1])
     return { kind: 'crm', action: 'find-contact', query: contact[1].trim().slice(0, MAX_QUERY) };
   return { kind: 'unknown', text };
+}
+
+/**
+ * Whether a message replaces a dialog that is waiting for this user (a sign-in, a yes/no question).
+ * A message that asks for something — help, connections, sign out, a CRM command — does: the user has
+ * moved on, the old wait ends and its sign-in link is voided. A greeting or anything not understood
+ * (including a mistyped code) is stray text: the waiting dialog answers it and keeps waiting, so
+ * "hello" before the verification code no longer loses the sign-in (issue 7 point 14).
+ */
+export function replacesWaitingDialog(command: Command): boolean {
+  return command.kind !== 'unknown' && command.kind !== 'greeting';
 }
 
 export const HELP_TEXT = [

@@ -6,13 +6,18 @@ import {
   type DialogTurnResult,
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
-import { HELP_TEXT, parseCommand } from './commands';
+import { AuthorizationDialog, STORED_OUTCOME_ONLY } from './authorizationDialog';
+import { HELP_TEXT, parseCommand, replacesWaitingDialog } from './commands';
 import { connectionsReport } from './connectionsReport';
 import { CrmDialog } from './crmDialog';
 import type { DialogServices } from './dialogServices';
+import { inertText, plainMessage } from './inertText';
 import { SignOutDialog } from './signOutDialog';
 
-/** Routes each new message to a command; a new command while a sign-in waits replaces the wait. */
+/**
+ * Routes each new message to a command. While a dialog waits (a sign-in, a confirmation), a new command
+ * replaces it (see `replacesWaitingDialog`); other text goes to the waiting dialog.
+ */
 export class MainDialog extends ComponentDialog {
   static readonly id = 'main';
 
@@ -28,7 +33,17 @@ export class MainDialog extends ComponentDialog {
     const activity = innerDc.context.activity;
     if (activity.type === ActivityTypes.Message) {
       const command = parseCommand(activity.text ?? '');
-      if (command.kind !== 'unknown') {
+      if (replacesWaitingDialog(command)) {
+        if (waitsForSignin(innerDc)) {
+          // A sign-in whose callback could not resume this conversation first delivers the outcome it
+          // stored (answering the original request), then the new command runs.
+          innerDc.context.turnState.set(STORED_OUTCOME_ONLY, true);
+          try {
+            await super.onContinueDialog(innerDc);
+          } finally {
+            innerDc.context.turnState.delete(STORED_OUTCOME_ONLY);
+          }
+        }
         await innerDc.cancelAllDialogs();
         return innerDc.beginDialog('route');
       }
@@ -40,20 +55,31 @@ export class MainDialog extends ComponentDialog {
     const command = parseCommand(step.context.activity.text ?? '');
     switch (command.kind) {
       case 'help':
+      case 'greeting':
         await step.context.sendActivity(HELP_TEXT);
         return step.endDialog();
       case 'connections':
-        await step.context.sendActivity(await connectionsReport(this.services, step.context));
+        await step.context.sendActivity(plainMessage(await connectionsReport(this.services, step.context)));
         return step.endDialog();
       case 'sign-out':
         return step.replaceDialog(SignOutDialog.id, { profile: command.profile });
       case 'crm':
         return step.replaceDialog(CrmDialog.id, command);
       default:
+        // Echoed user text is inert too: in a group chat it was written by someone else.
         await step.context.sendActivity(
-          `Sorry, I didn't understand "${command.text.slice(0, 80)}". Type "help" to see what I can do.`,
+          plainMessage(
+            `Sorry, I didn't understand "${inertText(command.text, 80)}". Type "help" to see what I can do.`,
+          ),
         );
         return step.endDialog();
     }
   }
+}
+
+/** Whether the innermost active dialog is a sign-in wait. */
+function waitsForSignin(dc: DialogContext): boolean {
+  let leaf = dc;
+  while (leaf.child) leaf = leaf.child;
+  return leaf.activeDialog?.id === AuthorizationDialog.id;
 }
