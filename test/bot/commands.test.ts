@@ -1,4 +1,4 @@
-import { parseCommand } from '../../dialogs/commands';
+import { parseCommand, replacesWaitingDialog } from '../../dialogs/commands';
 
 test.each([
   ['show my deals', { kind: 'crm', action: 'deals' }],
@@ -13,6 +13,8 @@ test.each([
   ['sign out', { kind: 'sign-out', profile: null }],
   ['logout from demo', { kind: 'sign-out', profile: 'demo' }],
   ['help', { kind: 'help' }],
+  ['hello', { kind: 'greeting' }],
+  ['Hi there!', { kind: 'greeting' }],
   ['make me a sandwich', { kind: 'unknown', text: 'make me a sandwich' }],
 ])('%s', (text, expected) => {
   expect(parseCommand(text)).toEqual(expected);
@@ -21,4 +23,19 @@ test.each([
 test('a very long contact query is cut to 100 characters', () => {
   const command = parseCommand(`find contact ${'x'.repeat(500)}`);
   expect(command.kind === 'crm' && command.action === 'find-contact' ? command.query.length : 0).toBe(100);
+});
+
+// Issue 7 point 14: while a sign-in waits, only a request for something new replaces it.
+test.each([
+  ['show my deals', true],
+  ['my connections', true],
+  ['sign out of demo', true],
+  ['help', true],
+  ['hello', false],
+  ['hi', false],
+  ['123 456', false],
+  ['12345', false],
+  ['what?', false],
+])('"%s" replaces a waiting dialog: %s', (text, replaces) => {
+  expect(replacesWaitingDialog(parseCommand(text))).toBe(replaces);
 });

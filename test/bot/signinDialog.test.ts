@@ -20,7 +20,7 @@ let server: RunningAuthServer;
 const ports: number[] = [];
 
 beforeAll(async () => {
-  for (let i = 0; i < 5; i += 1) ports.push(await freePort());
+  for (let i = 0; i < 6; i += 1) ports.push(await freePort());
   server = await startAuthServer({
     clients: [
       {
@@ -192,6 +192,56 @@ describe('per-user sign-in in Web Chat', () => {
     expect(await w.harness.store.connections.get('crm', 'user:webchat:u7')).toBeNull();
   });
 
+  // Issue 7 point 14: "hello" used to count as a command (help), void the wait and lose the sign-in.
+  test('a stray message while waiting keeps the sign-in: "hello", then the code connects and answers', async () => {
+    const user = { userId: 'u8' };
+    const startUrl = signinUrl(await w.bot.say('show my deals', user)) as string;
+    const early = allText(await w.bot.say('hello', user));
+    expect(early).toMatch(/still waiting for you to sign in to Test crm with the link above/);
+    expect(early).not.toMatch(/Here is what I can do/);
+    const { callback, cookie } = await browserConsent(startUrl);
+    const page = await openCallback(callback, cookie, w.bot.baseUrl);
+    expect(page.status).toBe(200);
+    expect(allText(w.bot.drain())).toMatch(/Almost done/);
+    for (const stray of ['hello', 'hi there', '12345', 'what now?']) {
+      const reply = await w.bot.say(stray, user);
+      expect(texts(reply)).toEqual([
+        'I\'m still waiting for you to finish signing in to Test crm. Type the 6-digit code from the sign-in page, or "cancel".',
+      ]);
+    }
+    const done = allText(await w.bot.say(codeFrom(page.html), user));
+    expect(done).toMatch(/You're connected to Test crm/);
+    // The original request ("show my deals") is answered: the CRM call is made (and fails on crm.invalid).
+    expect(done).toMatch(/not answering properly|no longer accepts/);
+  });
+
+  test('a resume that failed is picked up by the next message; the code then connects and answers', async () => {
+    const user = { userId: 'u9' };
+    const startUrl = signinUrl(await w.bot.say('show my deals', user)) as string;
+    w.bot.adapter.failNextProactiveTurn();
+    const { callback, cookie } = await browserConsent(startUrl);
+    const page = await openCallback(callback, cookie, w.bot.baseUrl);
+    expect(page.status).toBe(200);
+    expect(w.bot.drain()).toHaveLength(0); // the resume never reached the conversation
+    expect(allText(await w.bot.say('hello', user))).toMatch(
+      /still waiting for you to finish signing in to Test crm\. Type the 6-digit code/,
+    );
+    const done = allText(await w.bot.say(codeFrom(page.html), user));
+    expect(done).toMatch(/You're connected to Test crm/);
+    expect(done).toMatch(/not answering properly|no longer accepts/);
+  });
+
+  test('a denial whose resume failed is told on the next message, and the wait is over', async () => {
+    const user = { userId: 'u10' };
+    const startUrl = signinUrl(await w.bot.say('show my deals', user)) as string;
+    w.bot.adapter.failNextProactiveTurn();
+    const { callback, cookie } = await browserConsent(startUrl, { deny: true });
+    expect((await openCallback(callback, cookie, w.bot.baseUrl)).status).toBe(200);
+    expect(w.bot.drain()).toHaveLength(0);
+    expect(allText(await w.bot.say('hello', user))).toMatch(/You did not grant access to Test crm/);
+    expect(allText(await w.bot.say('hello', user))).toMatch(/Here is what I can do/);
+  });
+
   test('the wait times out: the sweeper tells the conversation once, the link stops working', async () => {
     const startUrl = signinUrl(await w.bot.say('show my deals', { userId: 'u6' })) as string;
     w.harness.clock.advance(11 * 60_000);
@@ -308,5 +358,39 @@ test('a restart while waiting, with the callback on another instance: the dialog
     expect(allText(done)).toMatch(/You're connected to Test crm/);
   } finally {
     await b.close();
+  }
+});
+
+test('verification off and the resume failed: the next message answers the original request first', async () => {
+  const w = await world(ports[5] as number, { verificationOff: ['webchat'] });
+  try {
+    // Stray text: the stored outcome (connected) is picked up and "show my deals" is answered.
+    const first = signinUrl(await w.bot.say('show my deals', { userId: 'lost1' })) as string;
+    w.bot.adapter.failNextProactiveTurn();
+    const one = await browserConsent(first);
+    expect((await openCallback(one.callback, one.cookie, w.bot.baseUrl)).html).toMatch(
+      /Connected to Test crm/,
+    );
+    expect(w.bot.drain()).toHaveLength(0);
+    const answered = allText(await w.bot.say('hello', { userId: 'lost1' }));
+    expect(answered).toMatch(/You're connected to Test crm/);
+    expect(answered).toMatch(/not answering properly|no longer accepts/);
+
+    // A new command: the stored outcome is delivered first, then the new command runs.
+    const second = signinUrl(await w.bot.say('show my deals', { userId: 'lost2' })) as string;
+    w.bot.adapter.failNextProactiveTurn();
+    const two = await browserConsent(second);
+    expect((await openCallback(two.callback, two.cookie, w.bot.baseUrl)).status).toBe(200);
+    expect(w.bot.drain()).toHaveLength(0);
+    const replies = texts(await w.bot.say('my connections', { userId: 'lost2' }));
+    const connected = replies.findIndex((text) => /You're connected to Test crm/.test(text));
+    const crm = replies.findIndex((text) => /not answering properly|no longer accepts/.test(text));
+    const report = replies.findIndex((text) => /Your connections/.test(text));
+    expect(connected).toBeGreaterThanOrEqual(0);
+    expect(crm).toBeGreaterThan(connected);
+    expect(report).toBeGreaterThan(crm);
+    expect(replies[report]).toMatch(/Test crm: connected/);
+  } finally {
+    await w.close();
   }
 });

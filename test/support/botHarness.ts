@@ -20,6 +20,16 @@ import { MainDialog } from '../../dialogs/mainDialog';
 import type { Harness } from './engineHarness';
 
 export class ProactiveTestAdapter extends TestAdapter {
+  private failuresToFake = 0;
+
+  /**
+   * Fake: the next proactive turn is refused before it runs, as when the channel rejects the message or
+   * the instance that received the callback dies. Only this failure is faked; the turn itself is real.
+   */
+  failNextProactiveTurn(): void {
+    this.failuresToFake += 1;
+  }
+
   // BotAdapter's version throws "not implemented"; this one runs the turn in-process.
   override async continueConversationAsync(
     _botAppIdOrIdentity: unknown,
@@ -27,6 +37,10 @@ export class ProactiveTestAdapter extends TestAdapter {
     logicOrAudience: unknown,
     maybeLogic?: (context: TurnContext) => Promise<void>,
   ): Promise<void> {
+    if (this.failuresToFake > 0) {
+      this.failuresToFake -= 1;
+      throw new Error('fake: the channel refused the proactive message');
+    }
     const logic = (typeof logicOrAudience === 'function' ? logicOrAudience : maybeLogic) as (
       context: TurnContext,
     ) => Promise<void>;
