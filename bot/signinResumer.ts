@@ -7,6 +7,8 @@ import type { Logger } from './logger';
 /**
  * Resumes the dialog that waits for a sign-in, proactively, on whichever instance received the
  * callback: the conversation reference travelled with the authorization request in the store.
+ * Best effort: the engine has already stored the outcome with the request, so when this fails (the
+ * channel refuses, the instance dies) the user's next turn picks the outcome up instead.
  */
 /** The one CloudAdapter method the resumer needs (tests pass a TestAdapter that has it). */
 export interface ProactiveAdapter {
@@ -52,7 +54,10 @@ export class SigninResumer {
       );
       return true;
     } catch (error) {
-      this.log.error({ err: error, requestId: request.id }, 'could not resume the waiting dialog');
+      this.log.error(
+        { err: error, requestId: request.id, outcome: value.outcome },
+        'could not resume the waiting dialog; the next turn of that conversation picks up the stored outcome',
+      );
       return false;
     }
   }
