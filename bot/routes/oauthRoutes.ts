@@ -1,6 +1,7 @@
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, Response, Server } from 'restify';
 import type { SigninEventValue } from '../../dialogs/dialogServices';
+import type { OrganizationGate } from '../admin/organizationGate';
 import type { AuthorizationEngine, CallbackOutcome } from '../../profiles/engine';
 import { AuthProfilesError, isAuthProfilesError } from '../../profiles/errors';
 import type { Logger } from '../logger';
@@ -27,6 +28,11 @@ export interface OAuthRouteOptions {
   log: Logger;
   /** Where an admin's pre-authorization lands after the callback. */
   adminResultUrl: (profileId: string, outcome: CallbackOutcome['kind']) => string;
+  /**
+   * Lets an organisation request go to the provider only for the admin who started it
+   * (bot/admin/organizationGate.ts, SECURITY.md #44). Without one, organisation requests are refused.
+   */
+  organizationGate?: OrganizationGate;
 }
 
 export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions): void {
@@ -44,6 +50,19 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
       return;
     }
     try {
+      const pending = await options.engine.store.authorizationRequests.get(requestId);
+      if (pending?.subjectKey === 'org') {
+        // Checked before anything is bound to this browser: a stranger's visit leaves no trace.
+        if (!options.organizationGate) {
+          sendErrorPage(res, {
+            status: 403,
+            title: 'Admin only',
+            message: 'Organisation connections are made from the admin pages.',
+          });
+          return;
+        }
+        if (!(await options.organizationGate(req, res, pending))) return;
+      }
       const started = await options.engine.startAuthorization(requestId, readBinding(req, cookieName));
       // SameSite=Lax: sent on the provider's top-level redirect back to us, not on cross-site subrequests.
       const cookie = serializeCookie(cookieName, started.binding, {

@@ -19,6 +19,7 @@ import { SAMPLE_CRM_DATA } from '../../bot/demo/sampleCrmData';
 import { AdminKeys } from '../../profiles/adminKeys';
 import { sealTokens } from '../../profiles/connections';
 import type { StoredConnection } from '../../profiles/store/types';
+import { Client, csrfOf, signIn, type Reply } from '../support/adminClient';
 import { createHarness, type Harness } from '../support/engineHarness';
 import { freePort, startService, type RunningService } from '../support/serviceProcess';
 import {
@@ -35,74 +36,6 @@ const ADMIN_KEY = 'admin-key-for-tests-0123456789';
 const DEVELOPER_KEY = 'developer-key-for-tests-0123456789';
 const SECRET = 'client-secret-that-must-never-show-7f3a9c';
 
-// ---------------------------------------------------------------------------------------------------
-// A tiny browser: cookies per name, no automatic redirects, form posts.
-
-interface Reply {
-  status: number;
-  location: string | null;
-  html: string;
-  headers: Headers;
-  setCookies: string[];
-}
-
-class Client {
-  readonly cookies = new Map<string, string>();
-
-  constructor(private readonly base: string) {}
-
-  private cookieHeader(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-
-  private async send(path: string, init: RequestInit): Promise<Reply> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size > 0 && !headers.has('cookie')) headers.set('cookie', this.cookieHeader());
-    const res = await fetch(new URL(path, this.base), { ...init, headers, redirect: 'manual' });
-    const setCookies = res.headers.getSetCookie();
-    for (const line of setCookies) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      if (/max-age=0/i.test(line) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return {
-      status: res.status,
-      location: res.headers.get('location'),
-      html: await res.text(),
-      headers: res.headers,
-      setCookies,
-    };
-  }
-
-  get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.send(path, { method: 'GET', headers });
-  }
-
-  post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.send(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.base, ...headers },
-      body: new URLSearchParams(fields).toString(),
-    });
-  }
-
-  /** Posts a form with the CSRF token taken from the page at `from`. */
-  async submit(from: string, action: string, fields: Record<string, string>): Promise<Reply> {
-    const page = await this.get(from);
-    expect(page.status).toBe(200);
-    return this.post(action, { _csrf: csrfOf(page.html), ...fields });
-  }
-}
-
-function csrfOf(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!match?.[1]) throw new Error('no CSRF token on the page');
-  return match[1];
-}
-
 /** The block of one form field (`<div class="field" data-field="name">…</div>`). */
 function fieldBlock(html: string, name: string): string {
   const match = new RegExp(`<div class="field[^"]*" data-field="${name}">([\\s\\S]*?)</div>`).exec(html);
@@ -118,13 +51,6 @@ function fieldErrors(html: string, name: string): string[] {
 
 function inputValue(html: string, name: string): string | undefined {
   return /<input[^>]*name="[^"]+"[^>]*value="([^"]*)"/.exec(fieldBlock(html, name))?.[1];
-}
-
-async function signIn(client: Client, key: string): Promise<Reply> {
-  const page = await client.get('/admin/login');
-  expect(page.status).toBe(200);
-  const token = /name="_login" value="([^"]+)"/.exec(page.html)?.[1] ?? '';
-  return client.post('/admin/login', { _login: token, key });
 }
 
 function customProfileFields(overrides: Record<string, string> = {}): Record<string, string> {
