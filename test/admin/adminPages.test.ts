@@ -869,4 +869,77 @@ browserDescribe('admin pages in Chromium: pre-authorization against the demo pro
     expect(output).not.toContain(ADMIN_KEY);
     expect(output).not.toMatch(/Bearer\s/i);
   });
+
+  test("row 44: the API's pre-authorization link gives a stranger only the sign-in page; the admin's own browser signs in there and goes on to the provider", async () => {
+    const api = async (method: string, path: string) =>
+      (await (
+        await fetch(`${publicUrl}/admin/api/${path}`, {
+          method,
+          headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        })
+      ).json()) as Record<string, unknown>;
+    const started = await api('POST', 'profiles/demo-org/authorizations');
+    const link = String(started.authorizationUrl);
+    expect(link).toMatch(/\/oauth\/start\/req_/);
+
+    // A stranger opens the link: the admin sign-in page. With the only key they hold (a developer's)
+    // they get a session, but neither the hand-over page nor the link: nothing is bound to them.
+    const strangerContext = await browser.newContext();
+    const stranger = await strangerContext.newPage();
+    await stranger.goto(link);
+    expect(new URL(stranger.url()).pathname).toBe('/admin/login');
+    expect(await stranger.locator('#login-for-authorization').innerText()).toContain(
+      'Sign in with the admin key that started it',
+    );
+    await stranger.locator('#f-key').fill(DEVELOPER_KEY);
+    await stranger.getByRole('button', { name: 'Sign in' }).click();
+    await stranger.waitForURL(/\/admin\/authorizations\/req_/);
+    expect(await stranger.locator('h1').innerText()).toBe('No such authorization');
+    const refused = await stranger.goto(link);
+    expect(refused?.status()).toBe(403);
+    expect(await stranger.locator('body').innerText()).toContain('started with another admin key');
+    expect((await strangerContext.cookies()).map((cookie) => cookie.name)).not.toContain(
+      'authprofiles_binding',
+    );
+    expect(await api('GET', 'profiles/demo-org/authorizations')).toEqual({
+      connected: false,
+      connection: null,
+    });
+    await strangerContext.close();
+
+    // The admin's browser, not signed in to the pages yet: the same link, the key, the provider.
+    const adminContext = await browser.newContext();
+    const admin = await adminContext.newPage();
+    await admin.goto(link);
+    expect(new URL(admin.url()).pathname).toBe('/admin/login');
+    await admin.locator('#f-key').fill(ADMIN_KEY);
+    await admin.getByRole('button', { name: 'Sign in' }).click();
+    await admin.locator('input[name="login"]').waitFor({ state: 'visible', timeout: 15_000 });
+    expect(new URL(admin.url()).host).not.toBe(new URL(publicUrl).host);
+    await admin.locator('input[name="login"]').fill('org-admin');
+    await admin.locator('input[name="password"]').fill('any password');
+    await admin.locator('button[type="submit"]').click();
+    await admin
+      .locator('input[name="prompt"][value="consent"]')
+      .waitFor({ state: 'attached', timeout: 15_000 });
+    await admin.locator('button[type="submit"]').click();
+    await admin.waitForURL(`${publicUrl}/admin/profiles/demo-org?authorization=connected`, {
+      timeout: 20_000,
+    });
+    expect(await admin.locator('#org-status').innerText()).toBe('connected');
+    expect(await api('GET', 'profiles/demo-org/authorizations')).toMatchObject({
+      connected: true,
+      connection: { createdBy: 'admin:env-1', status: 'active' },
+    });
+    const audit = ((await api('GET', 'audit?limit=3')).entries as { actor: string; action: string }[]).map(
+      (entry) => `${entry.actor} ${entry.action}`,
+    );
+    expect(audit).toEqual([
+      'admin:env-1 authorization.completed',
+      'admin:env-1 authorization.started',
+      'admin:env-1 authorization.requested',
+    ]);
+    await adminContext.close();
+    await api('DELETE', 'profiles/demo-org/authorizations');
+  });
 });
