@@ -3,6 +3,7 @@
 // pages on a real engine (SQLite); clients are real sockets from different loopback addresses
 // (127.0.0.x). Only the throttle's clock is the test's, so the backoff is checked without waiting.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import restify, { type Request } from 'restify';
 import { registerAdminApi } from '../../bot/admin/adminApi';
@@ -11,6 +12,8 @@ import { registerAdminPages } from '../../bot/admin/adminPages';
 import { createLogger } from '../../bot/logger';
 import { AdminKeys } from '../../profiles/adminKeys';
 import { AttemptThrottle, DEFAULT_THROTTLE } from '../../profiles/attemptThrottle';
+import type { EngineContext } from '../../profiles/engineContext';
+import type { Store } from '../../profiles/store/types';
 import { Client, signIn } from '../support/adminClient';
 import { createHarness, type Harness } from '../support/engineHarness';
 
@@ -45,12 +48,12 @@ async function close(): Promise<void> {
 }
 
 /** A fresh service (fresh throttle with the default settings and the test's clock). */
-async function serve(options: { trustedProxyHops?: number } = {}): Promise<void> {
+async function serve(options: { trustedProxyHops?: number; keyLookupDelayMs?: number } = {}): Promise<void> {
   await close();
   server = restify.createServer({ name: 'throttle-test', handleUncaughtExceptions: false });
   const ctx: AdminContext = {
     engine: harness.engine,
-    keys: new AdminKeys(harness.context, [{ role: 'admin', key: ADMIN_KEY }], {
+    keys: new AdminKeys(keysContext(options.keyLookupDelayMs), [{ role: 'admin', key: ADMIN_KEY }], {
       throttle: new AttemptThrottle({ clock: () => now }),
     }),
     log: createLogger({ level: 'silent' }),
@@ -63,6 +66,26 @@ async function serve(options: { trustedProxyHops?: number } = {}): Promise<void>
   registerAdminPages(server, ctx);
   await new Promise<void>((resolve) => server?.listen(0, '0.0.0.0', () => resolve()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/**
+ * The engine context the keys see. With a delay, the real SQLite store answers key look-ups that much
+ * later, as a networked store (MongoDB) does: requests then overlap while their keys are looked up.
+ */
+function keysContext(delayMs: number | undefined): EngineContext {
+  if (delayMs === undefined) return harness.context;
+  const real = harness.store.adminKeys;
+  const store = Object.create(harness.store) as Store & { adminKeys: Store['adminKeys'] };
+  Object.defineProperty(store, 'adminKeys', {
+    value: {
+      ...real,
+      findByHash: async (hash: string) => {
+        await sleep(delayMs);
+        return real.findByHash(hash);
+      },
+    },
+  });
+  return { ...harness.context, store };
 }
 
 /** GET /admin/api/profiles with `key`, sent from `from` (a 127.0.0.x address). */
@@ -106,6 +129,14 @@ test('API: after 5 wrong keys a client gets 429 with Retry-After, even with the 
   now += 16_000;
   expect((await api(attacker, ADMIN_KEY)).status).toBe(200);
   expect((await api(attacker, guess())).status).toBe(401);
+});
+
+test('a burst of parallel guesses gets no more than the free attempts checked (each counts before its look-up)', async () => {
+  await serve({ keyLookupDelayMs: 50 });
+  const replies = await Promise.all(Array.from({ length: 30 }, () => api('127.0.0.12', guess())));
+  const statuses = replies.map((reply) => reply.status).sort();
+  expect(statuses.filter((status) => status === 401)).toHaveLength(DEFAULT_THROTTLE.clientFree);
+  expect(statuses.filter((status) => status === 429)).toHaveLength(30 - DEFAULT_THROTTLE.clientFree);
 });
 
 test('the wait is capped at 15 minutes, and a client quiet for an hour starts afresh', async () => {
