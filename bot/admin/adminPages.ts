@@ -1,6 +1,7 @@
 import { TextDecoder } from 'node:util';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, Response, Server } from 'restify';
+import { TooManyAttemptsError } from '../../profiles/attemptThrottle';
 import { checkConnection, type ConnectionCheck } from '../../profiles/connectionCheck';
 import { summarize, type ConnectionSummary } from '../../profiles/connections';
 import { isAuthProfilesError, type FieldIssue } from '../../profiles/errors';
@@ -10,7 +11,6 @@ import type { Profile } from '../../profiles/profileCatalog';
 import type { AuditEntry, ConnectionFilter, ConnectionStatus } from '../../profiles/store/types';
 import { ORGANIZATION } from '../../profiles/subjects';
 import { PAGE_HEADERS, renderView } from '../pages';
-import { TooManyAttemptsError } from '../../profiles/attemptThrottle';
 import { clientAddress, type AdminContext } from './adminContext';
 import { AdminSessions, type Session } from './adminSessions';
 import { adminRequestContext, requestKeyHash } from './organizationGate';

@@ -1,15 +1,16 @@
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, Response, Server } from 'restify';
 import type { SigninEventValue } from '../../dialogs/dialogServices';
-import type { OrganizationGate } from '../admin/organizationGate';
 import type { AuthorizationEngine, CallbackOutcome } from '../../profiles/engine';
 import { AuthProfilesError, isAuthProfilesError } from '../../profiles/errors';
+import type { OrganizationGate } from '../admin/organizationGate';
 import type { Logger } from '../logger';
 import { PAGE_HEADERS, sendErrorPage, sendPage, type ErrorPage } from '../pages';
 import type { SigninResumer } from '../signinResumer';
 
 /**
- * `GET /oauth/start/:requestId` binds the browser and redirects to the provider;
+ * `GET /oauth/start/:requestId` binds the browser and redirects to the provider (an organisation
+ * request only for a browser signed in to the admin pages with the key that started it, SECURITY.md #44);
  * `GET /oauth/callback/:profileId` completes the flow, shows a page, resumes the conversation.
  * Only the path parameter and the raw query are read: no `returnUrl` or forwarded host is ever
  * used (SECURITY rows 11, 13), and no page echoes the code or state (row 12).
