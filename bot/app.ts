@@ -10,6 +10,7 @@ import { AdminKeys, devAdminKey } from '../profiles/adminKeys';
 import type { AdminContext } from './admin/adminContext';
 import { registerAdminApi } from './admin/adminApi';
 import { registerAdminPages } from './admin/adminPages';
+import { createOrganizationGate } from './admin/organizationGate';
 import type { DialogServices } from '../dialogs/dialogServices';
 import { AuthProfilesBot } from './authProfilesBot';
 import type { Config } from './config';
@@ -105,6 +106,9 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     log,
     adminResultUrl: (profileId, outcome) =>
       `/admin/profiles/${encodeURIComponent(profileId)}?authorization=${encodeURIComponent(outcome)}`,
+    // Organisation links go to the provider only for the admin who started them (SECURITY.md #44);
+    // `admin` is built below, before the server takes any request.
+    organizationGate: (req, res, request) => organizationGate(req, res, request),
   });
 
   if (config.devFeatures) {
@@ -140,7 +144,9 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     publicUrl: config.publicUrl,
     secureCookies: config.publicUrl.startsWith('https://'),
     fetch,
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS,
   };
+  const organizationGate = createOrganizationGate(admin);
   // Admin routes are registered here (bot/admin/adminApi.ts, bot/admin/adminPages.ts).
   registerAdminApi(server, admin);
   registerAdminPages(server, admin);

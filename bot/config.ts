@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { keyWeakness } from '../profiles/keyStrength';
 
 /**
  * The environment, parsed once at start by one schema (DESIGN: public contract). A bad value
@@ -61,6 +62,11 @@ const environmentSchema = z
         }
         return keys;
       }),
+    /**
+     * Reverse proxies in front of the service that append the client's address to X-Forwarded-For;
+     * only used to tell clients apart when throttling admin key guesses (SECURITY.md #46).
+     */
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
     /** The profile the CRM commands ("show my deals") use; defaults to hubspot, or demo in dev without HubSpot credentials. */
     CRM_PROFILE: z
       .string()
@@ -100,6 +106,20 @@ const environmentSchema = z
         path: ['ENCRYPTION_KEYS'],
         message: 'is required in production: "k1:<base64 of 32 random bytes>" (openssl rand -base64 32)',
       });
+    }
+    if (production && Array.isArray(env.ADMIN_API_KEYS)) {
+      // SECURITY.md #46: a guessable key is refused at start; the message names the entry by
+      // position and role, never the key.
+      for (const [index, entry] of env.ADMIN_API_KEYS.entries()) {
+        const weakness = keyWeakness(entry.key);
+        if (weakness) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ADMIN_API_KEYS'],
+            message: `entry ${index + 1} (${entry.role}) is too weak for production: ${weakness}. Make a random one with "openssl rand -base64 32", or create a stored key with "authprofiles keys create"`,
+          });
+        }
+      }
     }
     if (production && !env.MicrosoftAppId) {
       // Without an app id botbuilder accepts unauthenticated activities: anyone could post as any

@@ -15,14 +15,17 @@ import type { Profile } from '../../profiles/profileCatalog';
 import { invalidProfile, profileSchema, zodIssues } from '../../profiles/profileSchema';
 import type { ConnectionStatus } from '../../profiles/store/types';
 import { ORGANIZATION } from '../../profiles/subjects';
-import { bearerKey, type AdminContext, type AdminPrincipal } from './adminContext';
+import { TooManyAttemptsError } from '../../profiles/attemptThrottle';
+import { bearerKey, clientAddress, type AdminContext, type AdminPrincipal } from './adminContext';
 import { buildOpenApiDocument, type OpenApiOperation } from './openApi';
+import { adminRequestContext } from './organizationGate';
 
 /**
  * The admin REST API under `/admin/api` (DESIGN flow 2, SECURITY rows 33–40).
  *
  * - JSON in and out; `Authorization: Bearer <key>` on every route except `openapi.json`, which only
- *   describes shapes (no data) and is public so tools can fetch it before they hold a key.
+ *   describes shapes (no data) and is public so tools can fetch it before they hold a key. Wrong keys
+ *   are throttled per client and overall with backoff: 429 with `Retry-After` (SECURITY.md #46).
  * - Roles: `admin` may do everything; `developer` may read profiles, create/change/delete custom
  *   ones and see user connections, nothing that touches the organisation (pre-authorization, org
  *   connections, connection tests), the keys or the audit log.
@@ -552,7 +555,7 @@ export const ROUTES: readonly RouteSpec[] = [
     operation: {
       operationId: 'startPreAuthorization',
       summary:
-        'Start (or redo) the pre-authorization of a pre-authorized profile: open authorizationUrl in a browser, consent, and the callback stores the organisation connection',
+        'Start (or redo) the pre-authorization of a pre-authorized profile: open authorizationUrl in a browser, sign in there to the admin pages with the same key, consent, and the callback stores the organisation connection',
       tags: ['authorizations'],
       responses: {
         '201': { description: 'Started', schema: { $ref: '#/components/schemas/AuthorizationStarted' } },
@@ -578,12 +581,14 @@ export const ROUTES: readonly RouteSpec[] = [
           profile.missing.map((field) => ({ path: field, message: 'is missing' })),
         );
       }
-      const actor = actorOf(call).name;
+      const principal = call.principal as AdminPrincipal;
+      // The link completes only in a browser signed in to the admin pages with this same key
+      // (bot/admin/organizationGate.ts, SECURITY.md #44).
       const created = await call.ctx.engine.createAuthorizationRequest({
         profile,
         subject: ORGANIZATION,
-        createdBy: actor,
-        context: { kind: 'admin', actor },
+        createdBy: principal.name,
+        context: adminRequestContext(principal),
       });
       return json(201, {
         requestId: created.requestId,
@@ -908,7 +913,16 @@ function fromEngineError(error: AuthProfilesError, ctx: AdminContext, route: Rou
 
 async function authenticate(req: Request, ctx: AdminContext): Promise<AdminPrincipal> {
   const key = bearerKey(req);
-  const principal = key === undefined ? null : await ctx.keys.authenticate(key);
+  let principal: AdminPrincipal | null = null;
+  try {
+    principal =
+      key === undefined ? null : await ctx.keys.authenticate(key, clientAddress(req, ctx.trustedProxyHops));
+  } catch (error) {
+    if (!(error instanceof TooManyAttemptsError)) throw error;
+    throw new ApiError(429, 'too-many-attempts', error.message, [], {
+      'Retry-After': String(error.retryAfterSeconds),
+    });
+  }
   if (principal) return principal;
   throw new ApiError(
     401,

@@ -1,7 +1,7 @@
 import { TextDecoder } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, Response, Server } from 'restify';
+import { TooManyAttemptsError } from '../../profiles/attemptThrottle';
 import { checkConnection, type ConnectionCheck } from '../../profiles/connectionCheck';
 import { summarize, type ConnectionSummary } from '../../profiles/connections';
 import { isAuthProfilesError, type FieldIssue } from '../../profiles/errors';
@@ -11,16 +11,20 @@ import type { Profile } from '../../profiles/profileCatalog';
 import type { AuditEntry, ConnectionFilter, ConnectionStatus } from '../../profiles/store/types';
 import { ORGANIZATION } from '../../profiles/subjects';
 import { PAGE_HEADERS, renderView } from '../pages';
-import type { AdminContext, AdminPrincipal } from './adminContext';
+import { clientAddress, type AdminContext } from './adminContext';
+import { AdminSessions, type Session } from './adminSessions';
+import { adminRequestContext, requestKeyHash } from './organizationGate';
+
+export { SESSION_KEY_PREFIX, SESSION_TTL_MS } from './adminSessions';
 
 /**
  * The admin pages at `/admin` (issue 4 point 3): server-rendered Handlebars, no external assets,
  * the same engine functions as the REST API (bot/admin/adminApi.ts).
  *
- * - Sign-in with an admin key (form POST) starts a session: an opaque random id in an HttpOnly,
- *   SameSite=Strict cookie (Secure on https); the session itself (role, principal, expiry, CSRF
- *   token) lives in the store under `admin-session:<sha256(id)>`, so every instance accepts it
- *   and a database dump holds no usable session id.
+ * - Sign-in with an admin key (form POST) starts a session (bot/admin/adminSessions.ts): an opaque
+ *   random id in an HttpOnly, SameSite=Strict cookie; the session lives in the store and belongs to
+ *   its key: removed, revoked or re-roled keys end or change their sessions (SECURITY.md #43).
+ *   Failed sign-ins are throttled per client and overall with backoff (SECURITY.md #46).
  * - Every POST carries the session's synchronizer token (`_csrf`, compared in constant time) and
  *   must come from this origin (`Origin` / `Sec-Fetch-Site` when the browser sends them); anything
  *   else is a 403 and nothing changes. GET never changes state. The sign-in form itself is covered
@@ -29,38 +33,29 @@ import type { AdminContext, AdminPrincipal } from './adminContext';
  *   /static/admin.js) is the engine's `/oauth/start/{id}`; a form's own redirect chain may not leave
  *   `form-action 'self'`. The provider's redirect back is cross-site and carries no Strict cookie, so
  *   a session-less cross-site GET gets a "continue" page that re-requests the same path same-origin.
+ *   `/oauth/start` of an organisation request needs a session of the key that started it
+ *   (bot/admin/organizationGate.ts, SECURITY.md #44); the sign-in page then continues to it
+ *   (`/admin/login?authorization=<request id>`).
  * - Roles as in the API: `developer` manages custom profiles and sees user connections; everything
  *   touching the organisation (pre-authorization, org connections, tests), bundled profiles and the
  *   audit log is for `admin` only, enforced here whatever the page shows.
  */
 
-export const SESSION_TTL_MS = 8 * 3600_000;
-export const SESSION_KEY_PREFIX = 'admin-session:';
 export const MAX_FORM_BYTES = 32 * 1024;
 const DRAIN_LIMIT_BYTES = 256 * 1024;
 const LOGIN_COOKIE = 'authprofiles_admin_login';
 const LOGIN_TOKEN_TTL_S = 3600;
-const FAILED_LOGIN_DELAY_MS = 400;
 const PAGE_SIZE = 50;
 
 const PROFILE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 const OPAQUE_ID = /^[A-Za-z0-9_-]{1,100}$/;
-const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+const REQUEST_ID = /^req_[A-Za-z0-9_-]{24}$/;
 const STATUSES: readonly ConnectionStatus[] = [
   'active',
   'pending-verification',
   'needs-reauthorization',
   'revoked',
 ];
-
-interface Session {
-  key: string;
-  role: AdminPrincipal['role'];
-  name: string;
-  keyId: string;
-  csrf: string;
-  expiresAt: number;
-}
 
 type Form = Map<string, string>;
 type PageHandler = (req: Request, res: Response, session: Session) => Promise<void>;
@@ -420,13 +415,12 @@ class HttpProblem extends Error {
 
 class AdminPages {
   private readonly secure: boolean;
-  private readonly sessionCookie: string;
+  private readonly sessions: AdminSessions;
   private readonly allowedOrigin: string;
 
   constructor(private readonly ctx: AdminContext) {
     this.secure = ctx.secureCookies;
-    // `__Host-` pins the cookie to this exact host and path / (no subdomain can set or shadow it).
-    this.sessionCookie = this.secure ? '__Host-authprofiles_admin' : 'authprofiles_admin';
+    this.sessions = new AdminSessions(ctx);
     this.allowedOrigin = new URL(ctx.publicUrl).origin;
   }
 
@@ -639,46 +633,8 @@ class AdminPages {
 
   // -- sessions ---------------------------------------------------------------------------------------
 
-  private async loadSession(req: Request): Promise<Session | null> {
-    const cookieHeader = header(req, 'cookie');
-    if (!cookieHeader) return null;
-    const id = parseCookies(cookieHeader)[this.sessionCookie];
-    if (!id || !SESSION_ID.test(id)) return null;
-    const key = `${SESSION_KEY_PREFIX}${sha256(id)}`;
-    const document = (await this.engine.store.documents.read([key])).get(key)?.value;
-    if (!document) return null;
-    const { role, name, keyId, csrf, expiresAt } = document;
-    if (
-      (role !== 'admin' && role !== 'developer') ||
-      typeof name !== 'string' ||
-      typeof keyId !== 'string' ||
-      typeof csrf !== 'string' ||
-      typeof expiresAt !== 'number'
-    ) {
-      return null;
-    }
-    if (expiresAt <= Date.now() || !(await this.keyStillValid(keyId))) {
-      await this.engine.store.documents.delete([key]);
-      return null;
-    }
-    return { key, role, name, keyId, csrf, expiresAt };
-  }
-
-  /** A key revoked with the CLI ends the sessions it opened. */
-  private async keyStillValid(keyId: string): Promise<boolean> {
-    if (keyId.startsWith('env-')) return true;
-    const stored = (await this.engine.store.adminKeys.list()).find((key) => key.id === keyId);
-    return stored !== undefined && stored.revokedAt === null;
-  }
-
-  private sessionCookieHeader(value: string, maxAgeSeconds: number): string {
-    return serializeCookie(this.sessionCookie, value, {
-      httpOnly: true,
-      secure: this.secure,
-      sameSite: 'strict',
-      path: this.secure ? '/' : '/admin',
-      maxAge: maxAgeSeconds,
-    });
+  private loadSession(req: Request): Promise<Session | null> {
+    return this.sessions.load(req);
   }
 
   private loginCookieHeader(value: string, maxAgeSeconds: number): string {
@@ -692,21 +648,35 @@ class AdminPages {
   }
 
   async loginPage(req: Request, res: Response): Promise<void> {
+    const authorization = continuation(queryOf(req).get('authorization'));
     if (await this.loadSession(req)) {
-      this.redirect(res, '/admin/profiles');
+      this.redirect(res, authorization ? authorizationPath(authorization) : '/admin/profiles');
       return;
     }
-    this.renderLogin(res, 200, undefined);
+    this.renderLogin(res, 200, undefined, authorization);
   }
 
-  private renderLogin(res: Response, status: number, error: string | undefined): void {
+  private renderLogin(
+    res: Response,
+    status: number,
+    error: string | undefined,
+    authorization?: string,
+    headers: Record<string, string> = {},
+  ): void {
     const token = randomToken(32);
     this.send(
       res,
       status,
       'admin-login',
-      { title: 'Admin sign-in', loginToken: token, error },
       {
+        title: 'Admin sign-in',
+        loginToken: token,
+        error,
+        authorization,
+        forAuthorization: authorization !== undefined,
+      },
+      {
+        ...headers,
         'Set-Cookie': this.loginCookieHeader(token, LOGIN_TOKEN_TTL_S),
       },
     );
@@ -719,49 +689,50 @@ class AdminPages {
     }
     const form = await this.readForm(req, res, undefined);
     if (!form) return;
+    const authorization = continuation(form.get('authorization'));
     const cookieToken = parseCookies(header(req, 'cookie') ?? '')[LOGIN_COOKIE] ?? '';
     const formToken = form.get('_login') ?? '';
     if (cookieToken === '' || !safeEqual(sha256(cookieToken), sha256(formToken))) {
-      this.renderLogin(res, 403, 'The sign-in form expired. Please try again.');
+      this.renderLogin(res, 403, 'The sign-in form expired. Please try again.', authorization);
       return;
     }
-    const principal = await this.ctx.keys.authenticate((form.get('key') ?? '').trim());
+    let principal;
+    try {
+      principal = await this.ctx.keys.authenticate(
+        (form.get('key') ?? '').trim(),
+        clientAddress(req, this.ctx.trustedProxyHops),
+      );
+    } catch (error) {
+      if (!(error instanceof TooManyAttemptsError)) throw error;
+      this.renderLogin(
+        res,
+        429,
+        `Too many keys were refused. Try again in ${error.retryAfterSeconds} second${error.retryAfterSeconds === 1 ? '' : 's'}.`,
+        authorization,
+        { 'Retry-After': String(error.retryAfterSeconds) },
+      );
+      return;
+    }
     if (!principal) {
-      await sleep(FAILED_LOGIN_DELAY_MS);
+      // No fixed delay: the throttle (per client and overall, with backoff) is what slows guessing.
       this.ctx.log.warn({ event: 'admin-login-failed' }, 'admin sign-in refused');
-      this.renderLogin(res, 401, 'That key was not accepted.');
+      this.renderLogin(res, 401, 'That key was not accepted.', authorization);
       return;
     }
     // A fresh id at every sign-in (no fixation); an earlier session of this browser ends.
     const previous = await this.loadSession(req);
-    if (previous) await this.engine.store.documents.delete([previous.key]);
-    const sessionId = randomToken(32);
-    const now = Date.now();
-    await this.engine.store.documents.write(
-      `${SESSION_KEY_PREFIX}${sha256(sessionId)}`,
-      {
-        kind: 'admin-session',
-        role: principal.role,
-        name: principal.name,
-        keyId: principal.keyId,
-        csrf: randomToken(32),
-        createdAt: now,
-        expiresAt: now + SESSION_TTL_MS,
-      },
-      undefined,
-    );
+    if (previous) await this.sessions.end(previous);
+    const cookies = await this.sessions.create(principal);
     this.ctx.log.info({ actor: principal.name, event: 'admin-login' }, 'admin signed in');
-    this.redirect(res, '/admin/profiles', {
-      'Set-Cookie': [
-        this.sessionCookieHeader(sessionId, SESSION_TTL_MS / 1000),
-        this.loginCookieHeader('', 0),
-      ],
+    // On to a pre-authorization this browser was sent to sign in for (its page checks the key).
+    this.redirect(res, authorization ? authorizationPath(authorization) : '/admin/profiles', {
+      'Set-Cookie': [...cookies, this.loginCookieHeader('', 0)],
     });
   }
 
   async logout(_req: Request, res: Response, session: Session): Promise<void> {
-    await this.engine.store.documents.delete([session.key]);
-    this.redirect(res, '/admin/login', { 'Set-Cookie': this.sessionCookieHeader('', 0) });
+    const cookies = await this.sessions.end(session);
+    this.redirect(res, '/admin/login', { 'Set-Cookie': cookies });
   }
 
   // -- profiles ---------------------------------------------------------------------------------------
@@ -1272,7 +1243,7 @@ class AdminPages {
       profile,
       subject: ORGANIZATION,
       createdBy: session.name,
-      context: { kind: 'admin', actor: session.name },
+      context: adminRequestContext(session),
     });
     // The request id is the start link's secret half: not logged.
     this.ctx.log.info({ actor: session.name, profileId: profile.id }, 'pre-authorization started');
@@ -1284,15 +1255,18 @@ class AdminPages {
   /** The hand-over to the provider: a link (followed by /static/admin.js) to `/oauth/start/{id}`. */
   async authorizationPage(req: Request, res: Response, session: Session): Promise<void> {
     const id = param(req, 'requestId');
-    const request = /^req_[A-Za-z0-9_-]{24}$/.test(id)
-      ? await this.engine.store.authorizationRequests.get(id)
-      : null;
-    if (!request || request.context.kind !== 'admin' || request.createdBy !== session.name) {
+    const request = REQUEST_ID.test(id) ? await this.engine.store.authorizationRequests.get(id) : null;
+    // Only for the key that started it (SECURITY.md #44); /oauth/start checks the same again.
+    if (!request || requestKeyHash(request) !== session.keyHash) {
       throw new HttpProblem(
         404,
         'No such authorization',
         'That authorization does not exist or is not yours. Start again from the profile page.',
       );
+    }
+    if (session.role !== 'admin') {
+      this.forbidden(res, session, 'Only an admin may connect an integration for the organisation.');
+      return;
     }
     const profile = await this.engine.catalog.find(request.profileId);
     const open =
@@ -1472,6 +1446,15 @@ class AdminPages {
         : undefined,
     });
   }
+}
+
+/** A pre-authorization request id to continue after sign-in, when well-formed. */
+function continuation(value: string | null | undefined): string | undefined {
+  return value && REQUEST_ID.test(value) ? value : undefined;
+}
+
+function authorizationPath(requestId: string): string {
+  return `/admin/authorizations/${encodeURIComponent(requestId)}`;
 }
 
 function actorOf(session: Session): Actor {

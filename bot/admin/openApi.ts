@@ -336,6 +336,7 @@ const ERROR_RESPONSES: Record<string, string> = {
   '403': 'The key may not do this (developer keys: custom profiles only, no organisation data, no keys)',
   '413': 'Body larger than 64 KiB',
   '415': 'Body not sent as application/json',
+  '429': 'Too many wrong keys from this client (or from everyone): wait Retry-After seconds',
 };
 
 function jsonContent(schema: JsonSchema): Record<string, unknown> {
@@ -355,7 +356,7 @@ function operationObject(route: DocumentedRoute): Record<string, unknown> {
     ...(op.headers ?? []).map((param) => ({ in: 'header', required: false, ...param })),
   ];
   const errors = ['400'];
-  if (route.access !== 'public') errors.push('401', '403');
+  if (route.access !== 'public') errors.push('401', '403', '429');
   if (route.body) errors.push('413', '415');
   const responses: Record<string, unknown> = {};
   for (const [status, response] of Object.entries(op.responses)) {

@@ -3,12 +3,14 @@ import type { Request, Response, Server } from 'restify';
 import type { SigninEventValue } from '../../dialogs/dialogServices';
 import type { AuthorizationEngine, CallbackOutcome } from '../../profiles/engine';
 import { AuthProfilesError, isAuthProfilesError } from '../../profiles/errors';
+import type { OrganizationGate } from '../admin/organizationGate';
 import type { Logger } from '../logger';
 import { PAGE_HEADERS, sendErrorPage, sendPage, type ErrorPage } from '../pages';
 import type { SigninResumer } from '../signinResumer';
 
 /**
- * `GET /oauth/start/:requestId` binds the browser and redirects to the provider;
+ * `GET /oauth/start/:requestId` binds the browser and redirects to the provider (an organisation
+ * request only for a browser signed in to the admin pages with the key that started it, SECURITY.md #44);
  * `GET /oauth/callback/:profileId` completes the flow, shows a page, resumes the conversation.
  * Only the path parameter and the raw query are read: no `returnUrl` or forwarded host is ever
  * used (SECURITY rows 11, 13), and no page echoes the code or state (row 12).
@@ -27,6 +29,11 @@ export interface OAuthRouteOptions {
   log: Logger;
   /** Where an admin's pre-authorization lands after the callback. */
   adminResultUrl: (profileId: string, outcome: CallbackOutcome['kind']) => string;
+  /**
+   * Lets an organisation request go to the provider only for the admin who started it
+   * (bot/admin/organizationGate.ts, SECURITY.md #44). Without one, organisation requests are refused.
+   */
+  organizationGate?: OrganizationGate;
 }
 
 export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions): void {
@@ -44,6 +51,19 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
       return;
     }
     try {
+      const pending = await options.engine.store.authorizationRequests.get(requestId);
+      if (pending?.subjectKey === 'org') {
+        // Checked before anything is bound to this browser: a stranger's visit leaves no trace.
+        if (!options.organizationGate) {
+          sendErrorPage(res, {
+            status: 403,
+            title: 'Admin only',
+            message: 'Organisation connections are made from the admin pages.',
+          });
+          return;
+        }
+        if (!(await options.organizationGate(req, res, pending))) return;
+      }
       const started = await options.engine.startAuthorization(requestId, readBinding(req, cookieName));
       // SameSite=Lax: sent on the provider's top-level redirect back to us, not on cross-site subrequests.
       const cookie = serializeCookie(cookieName, started.binding, {

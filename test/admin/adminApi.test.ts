@@ -7,11 +7,14 @@ import type { AddressInfo } from 'node:net';
 import restify, { type Server } from 'restify';
 import { ADMIN_API_BASE, MAX_BODY_BYTES, ROUTES, registerAdminApi } from '../../bot/admin/adminApi';
 import type { AdminContext } from '../../bot/admin/adminContext';
+import { registerAdminPages } from '../../bot/admin/adminPages';
+import { createOrganizationGate } from '../../bot/admin/organizationGate';
 import { oauthIntrospector } from '../../bot/demo/demoCrm';
 import { createLogger } from '../../bot/logger';
 import { BINDING_COOKIE, registerOAuthRoutes } from '../../bot/routes/oauthRoutes';
 import type { SigninResumer } from '../../bot/signinResumer';
 import { AdminKeys } from '../../profiles/adminKeys';
+import { AttemptThrottle } from '../../profiles/attemptThrottle';
 import { openTokens } from '../../profiles/connections';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
@@ -28,6 +31,8 @@ const SECRETS = [CLIENT.client_secret, ACME_SECRET, HUBSPOT_SECRET];
 
 const ADMIN_KEY = 'admin-test-key-0123456789abcdef';
 const DEV_KEY = 'developer-test-key-0123456789abc';
+/** Another admin: may not finish a pre-authorization ADMIN_KEY started (SECURITY row 44). */
+const OTHER_ADMIN_KEY = 'second-admin-test-key-0123456789';
 const BOB = { kind: 'user' as const, channelId: 'webchat', userId: 'bob' };
 const CAROL = { kind: 'user' as const, channelId: 'msteams', userId: 'carol' };
 /** Profiles whose callbacks the authorization server accepts. */
@@ -180,10 +185,17 @@ beforeAll(async () => {
   const log = createLogger({ level: 'silent' });
   const context: AdminContext = {
     engine: harness.engine,
-    keys: new AdminKeys(harness.context, [
-      { role: 'admin', key: ADMIN_KEY },
-      { role: 'developer', key: DEV_KEY },
-    ]),
+    keys: new AdminKeys(
+      harness.context,
+      [
+        { role: 'admin', key: ADMIN_KEY },
+        { role: 'developer', key: DEV_KEY },
+        { role: 'admin', key: OTHER_ADMIN_KEY },
+      ],
+      // This suite sends dozens of wrong keys on purpose (row 33); throttling (row 46) has its own
+      // suite, test/admin/keyThrottle.test.ts.
+      { throttle: new AttemptThrottle({ clientFree: 10_000, overallFree: 10_000 }) },
+    ),
     log,
     publicUrl: baseUrl,
     secureCookies: false,
@@ -196,8 +208,11 @@ beforeAll(async () => {
     log,
     adminResultUrl: (profileId, outcome) =>
       `/admin/profiles/${encodeURIComponent(profileId)}?authorization=${encodeURIComponent(outcome)}`,
+    organizationGate: createOrganizationGate(context),
   });
   registerAdminApi(server, context);
+  // The pages' sign-in is where the browser that opens an organisation link proves its key.
+  registerAdminPages(server, context);
 });
 
 afterAll(async () => {
@@ -730,10 +745,52 @@ describe('row 40: deleting a profile revokes and removes its connections', () =>
   });
 });
 
+/** A browser without a window: cookies in a jar, redirects not followed. */
+async function browse(
+  jar: CookieJar,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; form?: Record<string, string> } = {},
+): Promise<{ status: number; location: string | null; setCookie: string | null; html: string }> {
+  const url = new URL(path, baseUrl);
+  const headers: Record<string, string> = { ...init.headers };
+  const cookie = jar.header(url);
+  if (cookie) headers.cookie = cookie;
+  if (init.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    headers.origin = baseUrl;
+  }
+  const response = await fetch(url, {
+    method: init.method ?? (init.form ? 'POST' : 'GET'),
+    headers,
+    ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+    redirect: 'manual',
+  });
+  jar.store(url, response);
+  return {
+    status: response.status,
+    location: response.headers.get('location'),
+    setCookie: response.headers.get('set-cookie'),
+    html: await response.text(),
+  };
+}
+
+/** Signs in on the admin sign-in page at `loginPath` (keeping its `authorization` continuation). */
+async function signInAt(jar: CookieJar, loginPath: string, key: string) {
+  const page = await browse(jar, loginPath);
+  expect(page.status).toBe(200);
+  const token = /name="_login" value="([^"]+)"/.exec(page.html)?.[1] ?? '';
+  const authorization = /name="authorization" value="([^"]+)"/.exec(page.html)?.[1];
+  return browse(jar, '/admin/login', {
+    form: { _login: token, key, ...(authorization ? { authorization } : {}) },
+  });
+}
+
 describe('pre-authorization through the API', () => {
   let orgConnectionId: string;
+  /** The admin's browser after the first pre-authorization: signed in to the admin pages. */
+  let adminBrowser: CookieJar | undefined;
 
-  async function preAuthorize(): Promise<void> {
+  async function startPreAuthorization(): Promise<{ requestId: string; authorizationUrl: string }> {
     const started = await api('POST', 'profiles/crm-org/authorizations');
     expect(started.status).toBe(201);
     expect(started.json).toEqual({
@@ -742,13 +799,38 @@ describe('pre-authorization through the API', () => {
       expiresAt: expect.any(Number),
     });
     expect(started.json.expiresAt).toBeGreaterThan(Date.now());
+    return started.json;
+  }
 
-    // The admin's browser: open the link, keep the binding cookie, consent, come back.
-    const start = await fetch(started.json.authorizationUrl, { redirect: 'manual' });
+  async function preAuthorize(): Promise<void> {
+    const started = await startPreAuthorization();
+    const signedIn = adminBrowser !== undefined;
+    const jar = adminBrowser ?? new CookieJar();
+    adminBrowser = jar;
+
+    // The admin's browser opens the link. Not signed in to the admin pages yet: the sign-in page
+    // first (row 44), then the hand-over page of that request, whose link is the same start URL.
+    if (!signedIn) {
+      const asked = await browse(jar, started.authorizationUrl);
+      expect({ status: asked.status, location: asked.location, setCookie: asked.setCookie }).toEqual({
+        status: 303,
+        location: `/admin/login?authorization=${started.requestId}`,
+        setCookie: null,
+      });
+      const login = await signInAt(jar, asked.location as string, ADMIN_KEY);
+      expect(login.status).toBe(303);
+      expect(login.location).toBe(`/admin/authorizations/${started.requestId}`);
+      const handOver = await browse(jar, login.location as string);
+      expect(handOver.status).toBe(200);
+      expect(handOver.html).toContain(`href="${started.authorizationUrl}"`);
+    }
+
+    // Then the link goes to the provider: keep the binding cookie, consent, come back.
+    const start = await browse(jar, started.authorizationUrl);
     expect(start.status).toBe(302);
-    const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const cookie = (start.setCookie ?? '').split(';')[0] as string;
     expect(cookie.startsWith(`${BINDING_COOKIE}=`)).toBe(true);
-    const callback = await completeConsent(start.headers.get('location') as string, {
+    const callback = await completeConsent(start.location as string, {
       login: 'org-admin',
       cookieJar: new CookieJar(),
     });
@@ -896,6 +978,76 @@ describe('pre-authorization through the API', () => {
       connection: null,
     });
     expectError(await api('DELETE', 'profiles/crm-org/authorizations'), 404, 'not-connected');
+  });
+
+  test('row 44: the link binds nothing for a stranger, a developer or another admin; the admin who started it completes it, and the audit log says who', async () => {
+    const started = await startPreAuthorization();
+    const link = started.authorizationUrl;
+    const unbound = { status: 'created', stateHash: null, bindingHash: null };
+
+    // A stranger's browser, no admin session: the sign-in page, and nothing bound to it.
+    const stranger = new CookieJar();
+    const asked = await browse(stranger, link);
+    expect({ status: asked.status, location: asked.location, setCookie: asked.setCookie }).toEqual({
+      status: 303,
+      location: `/admin/login?authorization=${started.requestId}`,
+      setCookie: null,
+    });
+    const loginPage = await browse(stranger, asked.location as string);
+    expect(loginPage.html).toContain('Sign in with the admin key that started it');
+    // Followed from another site (a link pasted in a chat): one same-origin hop, still nothing bound.
+    const crossSite = await browse(stranger, link, { headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(crossSite.status).toBe(200);
+    expect(crossSite.html).toContain(`href="/oauth/start/${started.requestId}"`);
+    expect(crossSite.setCookie).toBeNull();
+    // Guessing at the sign-in page gets no session.
+    const guessed = await signInAt(stranger, asked.location as string, 'not-the-admin-key-0123456789');
+    expect(guessed.status).toBe(401);
+    expect((await browse(stranger, link)).status).toBe(303);
+
+    // Signed in with another key: a developer's or another admin's, the link is refused.
+    for (const key of [DEV_KEY, OTHER_ADMIN_KEY]) {
+      const browser = new CookieJar();
+      const login = await signInAt(browser, asked.location as string, key);
+      expect(login.status).toBe(303);
+      expect((await browse(browser, login.location as string)).status).toBe(404);
+      const refused = await browse(browser, link);
+      expect(refused.status).toBe(403);
+      expect(refused.html).toContain('started with another admin key');
+      expect(refused.setCookie).toBeNull();
+    }
+    expect(await harness.store.authorizationRequests.get(started.requestId)).toMatchObject(unbound);
+    expect(await harness.store.connections.get('crm-org', 'org')).toBeNull();
+
+    // The admin who started it, in a browser of their own, signs in and completes it.
+    const admin = new CookieJar();
+    const login = await signInAt(admin, (await browse(admin, link)).location as string, ADMIN_KEY);
+    expect(login.location).toBe(`/admin/authorizations/${started.requestId}`);
+    const start = await browse(admin, link);
+    expect(start.status).toBe(302);
+    const binding = (start.setCookie ?? '').split(';')[0] as string;
+    const callback = await completeConsent(start.location as string, {
+      login: 'org-admin',
+      cookieJar: new CookieJar(),
+    });
+    const landed = await fetch(callback, { headers: { cookie: binding }, redirect: 'manual' });
+    expect(landed.headers.get('location')).toBe('/admin/profiles/crm-org?authorization=connected');
+    expect((await api('GET', 'profiles/crm-org/authorizations')).json).toMatchObject({
+      connected: true,
+      connection: { createdBy: 'admin:env-1', status: 'active' },
+    });
+    // Once it is bound to the admin's browser, the stranger still gets nowhere with the link.
+    expect((await browse(stranger, link)).status).toBe(303);
+
+    const audit = (await api('GET', 'audit?limit=3')).json.entries.map(
+      (e: { actor: string; action: string }) => `${e.actor} ${e.action}`,
+    );
+    expect(audit).toEqual([
+      'admin:env-1 authorization.completed',
+      'admin:env-1 authorization.started',
+      'admin:env-1 authorization.requested',
+    ]);
+    expect((await api('DELETE', 'profiles/crm-org/authorizations')).status).toBe(200);
   });
 });
 

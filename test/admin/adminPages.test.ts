@@ -19,6 +19,7 @@ import { SAMPLE_CRM_DATA } from '../../bot/demo/sampleCrmData';
 import { AdminKeys } from '../../profiles/adminKeys';
 import { sealTokens } from '../../profiles/connections';
 import type { StoredConnection } from '../../profiles/store/types';
+import { Client, csrfOf, signIn, type Reply } from '../support/adminClient';
 import { createHarness, type Harness } from '../support/engineHarness';
 import { freePort, startService, type RunningService } from '../support/serviceProcess';
 import {
@@ -35,74 +36,6 @@ const ADMIN_KEY = 'admin-key-for-tests-0123456789';
 const DEVELOPER_KEY = 'developer-key-for-tests-0123456789';
 const SECRET = 'client-secret-that-must-never-show-7f3a9c';
 
-// ---------------------------------------------------------------------------------------------------
-// A tiny browser: cookies per name, no automatic redirects, form posts.
-
-interface Reply {
-  status: number;
-  location: string | null;
-  html: string;
-  headers: Headers;
-  setCookies: string[];
-}
-
-class Client {
-  readonly cookies = new Map<string, string>();
-
-  constructor(private readonly base: string) {}
-
-  private cookieHeader(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-
-  private async send(path: string, init: RequestInit): Promise<Reply> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size > 0 && !headers.has('cookie')) headers.set('cookie', this.cookieHeader());
-    const res = await fetch(new URL(path, this.base), { ...init, headers, redirect: 'manual' });
-    const setCookies = res.headers.getSetCookie();
-    for (const line of setCookies) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      if (/max-age=0/i.test(line) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return {
-      status: res.status,
-      location: res.headers.get('location'),
-      html: await res.text(),
-      headers: res.headers,
-      setCookies,
-    };
-  }
-
-  get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.send(path, { method: 'GET', headers });
-  }
-
-  post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.send(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.base, ...headers },
-      body: new URLSearchParams(fields).toString(),
-    });
-  }
-
-  /** Posts a form with the CSRF token taken from the page at `from`. */
-  async submit(from: string, action: string, fields: Record<string, string>): Promise<Reply> {
-    const page = await this.get(from);
-    expect(page.status).toBe(200);
-    return this.post(action, { _csrf: csrfOf(page.html), ...fields });
-  }
-}
-
-function csrfOf(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!match?.[1]) throw new Error('no CSRF token on the page');
-  return match[1];
-}
-
 /** The block of one form field (`<div class="field" data-field="name">…</div>`). */
 function fieldBlock(html: string, name: string): string {
   const match = new RegExp(`<div class="field[^"]*" data-field="${name}">([\\s\\S]*?)</div>`).exec(html);
@@ -118,13 +51,6 @@ function fieldErrors(html: string, name: string): string[] {
 
 function inputValue(html: string, name: string): string | undefined {
   return /<input[^>]*name="[^"]+"[^>]*value="([^"]*)"/.exec(fieldBlock(html, name))?.[1];
-}
-
-async function signIn(client: Client, key: string): Promise<Reply> {
-  const page = await client.get('/admin/login');
-  expect(page.status).toBe(200);
-  const token = /name="_login" value="([^"]+)"/.exec(page.html)?.[1] ?? '';
-  return client.post('/admin/login', { _login: token, key });
 }
 
 function customProfileFields(overrides: Record<string, string> = {}): Record<string, string> {
@@ -942,5 +868,78 @@ browserDescribe('admin pages in Chromium: pre-authorization against the demo pro
       .join('\n');
     expect(output).not.toContain(ADMIN_KEY);
     expect(output).not.toMatch(/Bearer\s/i);
+  });
+
+  test("row 44: the API's pre-authorization link gives a stranger only the sign-in page; the admin's own browser signs in there and goes on to the provider", async () => {
+    const api = async (method: string, path: string) =>
+      (await (
+        await fetch(`${publicUrl}/admin/api/${path}`, {
+          method,
+          headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        })
+      ).json()) as Record<string, unknown>;
+    const started = await api('POST', 'profiles/demo-org/authorizations');
+    const link = String(started.authorizationUrl);
+    expect(link).toMatch(/\/oauth\/start\/req_/);
+
+    // A stranger opens the link: the admin sign-in page. With the only key they hold (a developer's)
+    // they get a session, but neither the hand-over page nor the link: nothing is bound to them.
+    const strangerContext = await browser.newContext();
+    const stranger = await strangerContext.newPage();
+    await stranger.goto(link);
+    expect(new URL(stranger.url()).pathname).toBe('/admin/login');
+    expect(await stranger.locator('#login-for-authorization').innerText()).toContain(
+      'Sign in with the admin key that started it',
+    );
+    await stranger.locator('#f-key').fill(DEVELOPER_KEY);
+    await stranger.getByRole('button', { name: 'Sign in' }).click();
+    await stranger.waitForURL(/\/admin\/authorizations\/req_/);
+    expect(await stranger.locator('h1').innerText()).toBe('No such authorization');
+    const refused = await stranger.goto(link);
+    expect(refused?.status()).toBe(403);
+    expect(await stranger.locator('body').innerText()).toContain('started with another admin key');
+    expect((await strangerContext.cookies()).map((cookie) => cookie.name)).not.toContain(
+      'authprofiles_binding',
+    );
+    expect(await api('GET', 'profiles/demo-org/authorizations')).toEqual({
+      connected: false,
+      connection: null,
+    });
+    await strangerContext.close();
+
+    // The admin's browser, not signed in to the pages yet: the same link, the key, the provider.
+    const adminContext = await browser.newContext();
+    const admin = await adminContext.newPage();
+    await admin.goto(link);
+    expect(new URL(admin.url()).pathname).toBe('/admin/login');
+    await admin.locator('#f-key').fill(ADMIN_KEY);
+    await admin.getByRole('button', { name: 'Sign in' }).click();
+    await admin.locator('input[name="login"]').waitFor({ state: 'visible', timeout: 15_000 });
+    expect(new URL(admin.url()).host).not.toBe(new URL(publicUrl).host);
+    await admin.locator('input[name="login"]').fill('org-admin');
+    await admin.locator('input[name="password"]').fill('any password');
+    await admin.locator('button[type="submit"]').click();
+    await admin
+      .locator('input[name="prompt"][value="consent"]')
+      .waitFor({ state: 'attached', timeout: 15_000 });
+    await admin.locator('button[type="submit"]').click();
+    await admin.waitForURL(`${publicUrl}/admin/profiles/demo-org?authorization=connected`, {
+      timeout: 20_000,
+    });
+    expect(await admin.locator('#org-status').innerText()).toBe('connected');
+    expect(await api('GET', 'profiles/demo-org/authorizations')).toMatchObject({
+      connected: true,
+      connection: { createdBy: 'admin:env-1', status: 'active' },
+    });
+    const audit = ((await api('GET', 'audit?limit=3')).entries as { actor: string; action: string }[]).map(
+      (entry) => `${entry.actor} ${entry.action}`,
+    );
+    expect(audit).toEqual([
+      'admin:env-1 authorization.completed',
+      'admin:env-1 authorization.started',
+      'admin:env-1 authorization.requested',
+    ]);
+    await adminContext.close();
+    await api('DELETE', 'profiles/demo-org/authorizations');
   });
 });

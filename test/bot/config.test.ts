@@ -1,5 +1,11 @@
 // The environment schema: defaults, and a bad value stops start-up naming the variable.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigurationError, loadConfig } from '../../bot/config';
+import { devAdminKey } from '../../profiles/adminKeys';
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -110,3 +116,70 @@ test('npm start with a bad setting stops with exit code 2 and names the variable
   expect(production.status).toBe(2);
   expect(production.stderr).toMatch(/ENCRYPTION_KEYS: is required in production/);
 }, 90_000);
+
+describe('SECURITY row 46: weak admin keys are refused in production', () => {
+  const PRODUCTION = {
+    NODE_ENV: 'production',
+    PUBLIC_URL: 'https://bot.example.com',
+    ENCRYPTION_KEYS: 'k1:x',
+    ...BOT,
+  };
+  const strong = () => randomBytes(32).toString('base64'); // what `openssl rand -base64 32` prints
+
+  test.each([
+    ['aaaaaaaaaaaaaaaa', 'it is too short (16 characters, at least 22)'],
+    ['a'.repeat(40), 'it is mostly one repeated character'],
+    ['Secret1-Secret1-Secret1-Secret1', 'it repeats a shorter pattern'],
+    ['abcdefghijklmnopqrstuvwxyz012345', 'it is mostly runs of equal or consecutive characters'],
+    ['correcthorsebatterystaple', 'it has about 117 bits of randomness'],
+  ])('%s is refused, naming the entry and how to make a good key, never the key', (weak, reason) => {
+    const found = problems({ ...PRODUCTION, ADMIN_API_KEYS: `admin:${strong()},developer:${weak}` });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(`ADMIN_API_KEYS: entry 2 (developer) is too weak for production: ${reason}`);
+    expect(found[0]).toContain('openssl rand -base64 32');
+    expect(found[0]).toContain('authprofiles keys create');
+    expect(found[0]).not.toContain(weak);
+  });
+
+  test('random keys pass: openssl rand -base64 32 / -hex 16, the dev key, keys made by "keys create"', () => {
+    const dev = devAdminKey(mkdtempSync(join(tmpdir(), 'authprofiles-devkey-'))).key;
+    for (let i = 0; i < 200; i += 1) {
+      const keys = [
+        strong(),
+        randomBytes(16).toString('hex'),
+        `ap_${randomBytes(32).toString('base64url')}`,
+        `ap_dev_${randomBytes(24).toString('base64url')}`,
+      ];
+      const pairs = keys.map((key, index) => `${index % 2 ? 'developer' : 'admin'}:${key}`).join(',');
+      expect(problems({ ...PRODUCTION, ADMIN_API_KEYS: pairs })).toEqual([]);
+    }
+    expect(problems({ ...PRODUCTION, ADMIN_API_KEYS: `admin:${dev}` })).toEqual([]);
+    // Outside production a short key still works (dev and tests).
+    expect(problems({ ADMIN_API_KEYS: 'admin:aaaaaaaaaaaaaaaa' })).toEqual([]);
+  });
+
+  test('npm start in production with a weak key stops with exit code 2; the key is not printed', () => {
+    const weak = 'aaaaaaaaaaaaaaaa';
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '../../bot/main.ts')], {
+      env: {
+        PATH: process.env.PATH,
+        ...PRODUCTION,
+        ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+        ADMIN_API_KEYS: `admin:${weak}`,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'authprofiles-cfg-')),
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/invalid configuration:\n {2}- ADMIN_API_KEYS: entry 1 \(admin\) is too weak/);
+    expect(`${run.stdout}${run.stderr}`).not.toContain(weak);
+  }, 90_000);
+});
+
+test('TRUSTED_PROXY_HOPS: 0 by default, a small whole number', () => {
+  expect(loadConfig({}).env.TRUSTED_PROXY_HOPS).toBe(0);
+  expect(loadConfig({ TRUSTED_PROXY_HOPS: '1' }).env.TRUSTED_PROXY_HOPS).toBe(1);
+  expect(problems({ TRUSTED_PROXY_HOPS: 'all' })[0]).toMatch(/^TRUSTED_PROXY_HOPS: /);
+  expect(problems({ TRUSTED_PROXY_HOPS: '-1' })[0]).toMatch(/^TRUSTED_PROXY_HOPS: /);
+});

@@ -3,6 +3,7 @@ import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createBotHarness, freePort, signinUrl, type BotHarness } from '../support/botHarness';
 import { createHarness, serverProfile, type Harness } from '../support/engineHarness';
+import { ORGANIZATION } from '../../profiles/subjects';
 
 const CLIENT = {
   client_id: 'edge-client',
@@ -24,7 +25,10 @@ beforeAll(async () => {
     scopes: 'crm.objects.deals.read',
   });
   harness = await createHarness({
-    profiles: [serverProfile(server, 'edge', CLIENT, { displayName: EVIL_NAME })],
+    profiles: [
+      serverProfile(server, 'edge', CLIENT, { displayName: EVIL_NAME }),
+      serverProfile(server, 'edge-org', CLIENT, { authorization: 'pre-authorized' }),
+    ],
     publicUrl: `http://127.0.0.1:${port}`,
   });
   bot = await createBotHarness(harness, { port, crmProfileId: 'edge' });
@@ -136,4 +140,21 @@ test('a callback without the binding cookie is refused and can still be complete
   expect(await stranger.text()).toMatch(/started in a different browser/);
   const owner = await fetch(`${bot.baseUrl}${callback.pathname}${callback.search}`, { headers: { cookie } });
   expect(owner.status).toBe(200);
+});
+
+test("row 44: without the admin pages' gate an organisation link is refused (403) and binds nothing", async () => {
+  const created = await harness.engine.createAuthorizationRequest({
+    profile: await harness.engine.catalog.get('edge-org'),
+    subject: ORGANIZATION,
+    createdBy: 'admin:test',
+    context: { kind: 'admin', actor: 'admin:test' },
+  });
+  const start = await fetch(created.startUrl, { redirect: 'manual' });
+  expect(start.status).toBe(403);
+  expect(start.headers.get('set-cookie')).toBeNull();
+  expect(await start.text()).toContain('Organisation connections are made from the admin pages.');
+  expect(await harness.store.authorizationRequests.get(created.requestId)).toMatchObject({
+    status: 'created',
+    bindingHash: null,
+  });
 });
