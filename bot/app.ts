@@ -139,7 +139,6 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     log,
     publicUrl: config.publicUrl,
     secureCookies: config.publicUrl.startsWith('https://'),
-    fetch,
   };
   // Admin routes are registered here (bot/admin/adminApi.ts, bot/admin/adminPages.ts).
   registerAdminApi(server, admin);

@@ -1,6 +1,7 @@
 import type { Request } from 'restify';
 import type { AdminKeys, AdminPrincipal } from '../../profiles/adminKeys';
 import type { AuthorizationEngine } from '../../profiles/engine';
+import type { OutboundFetch } from '../../profiles/outboundRequests';
 import type { Logger } from '../logger';
 
 /** What the admin API and pages share. */
@@ -11,8 +12,11 @@ export interface AdminContext {
   publicUrl: string;
   /** Secure cookies and HSTS-worthy behaviour only make sense on https. */
   secureCookies: boolean;
-  /** HTTP client for "test connection" (swappable in tests). */
-  fetch: typeof fetch;
+  /**
+   * HTTP client for "test connection" (swappable in tests); by default the engine's outbound client,
+   * which checks the URL and refuses internal addresses (SECURITY #41, #42).
+   */
+  fetch?: OutboundFetch;
 }
 
 /** The key from `Authorization: Bearer <key>`, or undefined. */
