@@ -201,9 +201,8 @@ export function parseOutboundAllowList(entries: readonly string[]): OutboundAllo
       addresses.addSubnet(addressPart, prefix, family);
       continue;
     }
-    if (slash >= 0) throw new OutboundAllowListError(entry, 'is not a valid IP network (address/prefix)');
     const wildcard = entry.startsWith('*.');
-    const name = hostOf(wildcard ? entry.slice(2) : entry);
+    const name = slash < 0 ? hostOf(wildcard ? entry.slice(2) : entry) : undefined;
     if (name === undefined) {
       throw new OutboundAllowListError(entry, 'is not a host name, *.domain, IP address or CIDR network');
     }
