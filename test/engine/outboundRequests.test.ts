@@ -155,6 +155,7 @@ describe('#42: a name that resolves to an internal address gets no connection in
 
     const result = await harness.engine.getToken(profile, USER);
 
+    expect(server.connections).toBe(0);
     expect(result).toMatchObject({
       ok: false,
       reason: 'provider-unavailable',
@@ -199,13 +200,13 @@ describe('#42: a name that resolves to an internal address gets no connection in
       browserBinding: started.binding,
     });
 
+    expect(server.connections).toBe(0);
     expect(outcome.kind).toBe('failed');
     if (outcome.kind !== 'failed') return;
     expect(outcome.error.code).toBe('outbound-refused');
     expect(outcome.error.message).toBe(
       'login.provider.example resolves to 127.0.0.1, a loopback address; outbound requests to internal addresses are refused unless allow-listed',
     );
-    expect(server.connections).toBe(0);
     expect(await harness.store.connections.get(profile.id, 'org')).toBeNull();
     expectNoSecret(`${outcome.error.message} ${harness.log.text()}`);
   });
@@ -244,8 +245,8 @@ describe('#42: a name that resolves to an internal address gets no connection in
 
     const outcome = await harness.engine.revokeById(connection.id, 'admin:ops');
 
-    expect(outcome).toEqual({ revokedAtProvider: false, providerError: 'outbound-refused' });
     expect(server.connections).toBe(0);
+    expect(outcome).toEqual({ revokedAtProvider: false, providerError: 'outbound-refused' });
     expect(await harness.store.connections.getById(connection.id)).toBeNull();
   });
 
@@ -277,11 +278,11 @@ describe('#42: a name that resolves to an internal address gets no connection in
       (caught: unknown) => caught,
     );
 
+    expect(server.connections).toBe(0);
     expect(isCrmError(error) && { code: error.code, message: error.message }).toEqual({
       code: 'unavailable',
       message: 'HubSpot cannot be reached from this service; ask an administrator',
     });
-    expect(server.connections).toBe(0);
   });
 
   test('any internal answer among public ones is enough to refuse', async () => {
@@ -323,12 +324,12 @@ describe('#41: the rendered URL is checked again right before each request', () 
 
     const result = await harness.engine.getToken(profile, USER);
 
+    expect(server.connections).toBe(0);
     expect(result).toMatchObject({ ok: false, reason: 'provider-unavailable' });
     expect(harness.log.lines.find((entry) => entry.message === 'refresh failed')?.fields).toMatchObject({
       errorCode: 'outbound-refused',
       refusal: 'refreshUrl must not point at a loopback, private or link-local address',
     });
-    expect(server.connections).toBe(0);
     expect(resolve.asked).toEqual([]);
   });
 
@@ -350,8 +351,8 @@ describe('#41: the rendered URL is checked again right before each request', () 
       (caught: unknown) => caught,
     );
 
-    expect(isAuthProfilesError(error, 'outbound-refused')).toBe(true);
     expect(server.connections).toBe(0);
+    expect(isAuthProfilesError(error, 'outbound-refused')).toBe(true);
   });
 });
 
