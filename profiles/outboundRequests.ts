@@ -129,9 +129,12 @@ export class OutboundRequests {
     return rendered === undefined ? undefined : this.check(rendered, field);
   }
 
-  readonly fetch: OutboundFetch = (url, init = {}) => {
+  // async: a refused URL rejects the promise, as a network error would, rather than throwing.
+  readonly fetch: OutboundFetch = async (url, init = {}) => {
     assertChecked(url);
-    const target = new URL(url.href);
+    // Checked again under this client's rule: a URL checked elsewhere (or under the dev rule) with
+    // an IP-literal host would reach no lookup (SECURITY #41).
+    const target = new URL(this.check(url.href, url.field).href);
     const secure = target.protocol === 'https:';
     return new Promise<Response>((resolve, reject) => {
       let settled = false;

@@ -356,6 +356,20 @@ describe('#41: the rendered URL is checked again right before each request', () 
   });
 });
 
+test('#41: a URL checked under the dev rule is checked again by the production fetch', async () => {
+  const dev = new OutboundRequests({ allowInsecureLoopback: true });
+  const production = new OutboundRequests(PRODUCTION, { resolve: fakeResolver({}) });
+  const devChecked = dev.check(`https://127.0.0.1:${server.port}/me`, 'checkUrl');
+
+  const error = await production.fetch(devChecked).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+
+  expect(server.connections).toBe(0);
+  expect(isAuthProfilesError(error, 'outbound-refused')).toBe(true);
+});
+
 describe('#42: the operator allow-list lets a provider on a private network be reached', () => {
   test.each([['auth.provider.example'], ['127.0.0.0/8']])(
     'OUTBOUND_ALLOWLIST=%s: the refresh reaches the server behind the name',
