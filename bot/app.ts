@@ -143,7 +143,6 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     log,
     publicUrl: config.publicUrl,
     secureCookies: config.publicUrl.startsWith('https://'),
-    fetch,
     trustedProxyHops: env.TRUSTED_PROXY_HOPS,
   };
   const organizationGate = createOrganizationGate(admin);

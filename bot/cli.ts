@@ -16,6 +16,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import pino from 'pino';
 import { isAuthProfilesError, type FieldIssue } from '../profiles/errors';
 import type { RotationReport } from '../profiles/keyRotation';
+import { OutboundAllowListError, parseOutboundAllowList } from '../profiles/outboundAddress';
 import type { Actor } from '../profiles/profileAdmin';
 import { bundledProfiles, parseProfileFile } from '../profiles/profileCatalog';
 import type { ConnectionStatus } from '../profiles/store/types';
@@ -181,7 +182,16 @@ async function validateCommand(
   localOnly(command, 'validate');
   // The service accepts http on loopback in dev mode only (bot/services.ts: devFeatures).
   const production = options.production === true || process.env.NODE_ENV === 'production';
-  const validation = { allowInsecureLoopback: !production };
+  let outboundAllowList;
+  try {
+    // The same allow-list as the service, so validate agrees with what it would accept (SECURITY #42).
+    outboundAllowList = parseOutboundAllowList((process.env.OUTBOUND_ALLOWLIST ?? '').split(','));
+  } catch (error) {
+    if (error instanceof OutboundAllowListError)
+      throw new CliError(`OUTBOUND_ALLOWLIST: ${error.message}`, EXIT_USAGE);
+    throw error;
+  }
+  const validation = { allowInsecureLoopback: !production, outboundAllowList };
   const system = bundledProfiles(validation);
   let exit = EXIT_OK;
   for (const file of files) {

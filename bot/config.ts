@@ -1,6 +1,11 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { keyWeakness } from '../profiles/keyStrength';
+import {
+  OutboundAllowListError,
+  parseOutboundAllowList,
+  type OutboundAllowList,
+} from '../profiles/outboundAddress';
 
 /**
  * The environment, parsed once at start by one schema (DESIGN: public contract). A bad value
@@ -75,6 +80,23 @@ const environmentSchema = z
     /** Channels where the verification code is skipped (documented trade-off, SECURITY row 9). */
     SIGNIN_VERIFICATION_OFF: flagList,
     SIGNIN_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(3600).default(600),
+    /**
+     * Host names (`idp.corp.example`, `*.corp.example`), addresses and CIDR networks a profile may
+     * reach in production although they are loopback, private or link-local (SECURITY #42): for
+     * providers that really are on a private network.
+     */
+    OUTBOUND_ALLOWLIST: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        try {
+          return parseOutboundAllowList((value ?? '').split(','));
+        } catch (error) {
+          if (!(error instanceof OutboundAllowListError)) throw error;
+          ctx.addIssue({ code: 'custom', message: error.message });
+          return z.NEVER;
+        }
+      }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Dev only: use an already running demo provider instead of starting one (several instances, tests). */
     DEMO_PROVIDER_URL: z.string().url().optional(),
@@ -157,6 +179,8 @@ export interface Config {
   publicUrl: string;
   dataDir: string;
   profilesDir: string;
+  /** Internal hosts and networks profiles may reach in production (OUTBOUND_ALLOWLIST). */
+  outboundAllowList: OutboundAllowList;
   /** Every variable, for profiles' clientIdEnv/clientSecretEnv lookups. */
   raw: Readonly<Record<string, string | undefined>>;
 }
@@ -189,6 +213,7 @@ export function loadConfig(raw: Readonly<Record<string, string | undefined>>): C
     publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     dataDir: resolve(env.DATA_DIR),
     profilesDir: resolve(env.PROFILES_DIR),
+    outboundAllowList: env.OUTBOUND_ALLOWLIST,
     raw,
   };
 }

@@ -3,6 +3,7 @@ import { AuthorizationEngine } from '../profiles/engine';
 import type { EngineSettings } from '../profiles/engineContext';
 import { loadKeyRing } from '../profiles/encryptionKeys';
 import { DEFAULT_HTTP_POLICY } from '../profiles/oauth/tokenEndpoint';
+import { OutboundRequests } from '../profiles/outboundRequests';
 import { ProfileCatalog } from '../profiles/profileCatalog';
 import { SqliteStore } from '../profiles/store/sqliteStore';
 import type { Store } from '../profiles/store/types';
@@ -70,11 +71,16 @@ export async function createEngine(
       dataDir: config.dataDir,
       log,
     });
+    // One rule for saving profiles and for every request made to their URLs (SECURITY #41, #42).
+    const validation = {
+      allowInsecureLoopback: config.devFeatures,
+      outboundAllowList: config.outboundAllowList,
+    };
     const catalog = new ProfileCatalog({
       store,
       keyRing,
       env: config.raw,
-      validation: { allowInsecureLoopback: config.devFeatures },
+      validation,
       profilesDir: config.profilesDir,
       extraSystemProfiles: options.extraSystemProfiles ?? [],
     });
@@ -97,6 +103,7 @@ export async function createEngine(
       clock: Date.now,
       log,
       settings,
+      outbound: new OutboundRequests(validation),
     });
     return { store, engine, catalog, close: () => store.close() };
   } catch (error) {

@@ -1,6 +1,5 @@
 import { CardFactory, MessageFactory } from 'botbuilder';
 import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
-import { profileUrl } from '../profiles/profileCatalog';
 import { AuthorizationDialog, type AuthorizationResult } from './authorizationDialog';
 import { crmCard, summaryText, type CrmCardKind } from './crm/crmCards';
 import { HubSpotClient, isCrmError, type CrmPage } from './crm/hubspotClient';
@@ -34,7 +33,9 @@ export class CrmDialog extends ComponentDialog {
     const request = step.options as CrmAction;
     const { engine } = this.services;
     const profile = await engine.catalog.get(authorization.profileId);
-    const baseUrl = profileUrl(profile, 'apiBaseUrl');
+    // Rendered and checked against the address rule (SECURITY #41); requests go through the engine's
+    // outbound client, which refuses internal DNS answers in production (#42).
+    const baseUrl = engine.context.outbound.profileUrl(profile, 'apiBaseUrl');
     if (!baseUrl) {
       await step.context.sendActivity(
         plainMessage(`${inertText(profile.displayName)} has no API base URL configured.`),
@@ -44,6 +45,7 @@ export class CrmDialog extends ComponentDialog {
     let first = true;
     const client = new HubSpotClient({
       baseUrl,
+      fetch: engine.context.outbound.fetch,
       tokens: {
         // The token from the authorization dialog first; later calls read (and refresh) it afresh.
         get: async () => {

@@ -3,7 +3,8 @@ import { recordAudit, redirectUriFor, type EngineContext } from './engineContext
 import { AuthProfilesError } from './errors';
 import { newId, randomToken, sha256 } from './ids';
 import { codeChallengeS256, createCodeVerifier } from './oauth/pkce';
-import { assertUsable, profileUrl, type Profile } from './profileCatalog';
+import type { CheckedUrl } from './outboundRequests';
+import { assertUsable, type Profile } from './profileCatalog';
 import type { StoredAuthorizationRequest } from './store/types';
 import { subjectKey, type Subject } from './subjects';
 
@@ -40,9 +41,10 @@ export async function createAuthorizationRequest(
       { status: 400 },
     );
   }
-  // Render every URL now so a missing or unsafe variable fails here, not at the provider.
-  profileUrl(input.profile, 'authorizationUrl');
-  profileUrl(input.profile, 'tokenUrl');
+  // Render and check every URL now so a missing or unsafe variable, or a host the address rule
+  // refuses (SECURITY #41), fails here, before anyone consents, not at the provider.
+  engine.outbound.profileUrl(input.profile, 'authorizationUrl');
+  engine.outbound.profileUrl(input.profile, 'tokenUrl');
   const now = engine.clock();
   const request: StoredAuthorizationRequest = {
     id: newId('req'),
@@ -131,7 +133,7 @@ export async function startAuthorization(
       'this sign-in link was already opened in another browser; ask the bot for a new link',
     );
   }
-  const url = new URL(profileUrl(profile, 'authorizationUrl') as string);
+  const url = new URL((engine.outbound.profileUrl(profile, 'authorizationUrl') as CheckedUrl).href);
   const params = url.searchParams;
   for (const [name, value] of Object.entries(profile.authorizationParams)) params.set(name, value);
   params.set('response_type', 'code');

@@ -3,8 +3,9 @@ import type { EngineContext } from './engineContext';
 import { AuthProfilesError } from './errors';
 import { safeEqual, sha256 } from './ids';
 import { requestCodeToken } from './oauth/tokenEndpoint';
+import type { CheckedUrl } from './outboundRequests';
 import { processTokenResponse, type TokenSet } from './oauth/tokenResponse';
-import { assertUsable, profileUrl, type Profile } from './profileCatalog';
+import { assertUsable, type Profile } from './profileCatalog';
 import type { StoredAuthorizationRequest } from './store/types';
 
 /**
@@ -139,7 +140,7 @@ export async function exchangeCode(engine: EngineContext, callback: ValidatedCal
       )
     : null;
   const body = await requestCodeToken(
-    profileUrl(profile, 'tokenUrl') as string,
+    engine.outbound.profileUrl(profile, 'tokenUrl') as CheckedUrl,
     {
       clientId: profile.clientId,
       clientSecret: profile.clientSecret,
@@ -147,6 +148,7 @@ export async function exchangeCode(engine: EngineContext, callback: ValidatedCal
     },
     { code: callback.code, redirectUri: request.redirectUri, codeVerifier: verifier },
     engine.settings.http,
+    engine.outbound,
   );
   return processTokenResponse(
     body,

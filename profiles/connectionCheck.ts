@@ -1,12 +1,18 @@
 import type { EngineContext } from './engineContext';
-import { profileUrl } from './profileCatalog';
+import { isAuthProfilesError } from './errors';
+import type { CheckedUrl, OutboundFetch } from './outboundRequests';
 import { subjectFromKey } from './subjects';
 import type { TokenService } from './tokens';
 
 export interface ConnectionCheck {
   ok: boolean;
-  /** `ok`, a getToken reason, `no-check-url`, `rejected` (401/403), `http-<status>`, `unreachable`. */
+  /**
+   * `ok`, a getToken reason, `no-check-url`, `rejected` (401/403), `http-<status>`, `unreachable`,
+   * `outbound-refused` (the check URL's host or its address is internal, SECURITY #41, #42).
+   */
   reason: string;
+  /** Which host and address were refused, for `outbound-refused`. */
+  detail?: string;
   /** HTTP status of the check URL, when it was called. */
   status?: number;
   /** The token was refreshed for this check. */
@@ -22,7 +28,7 @@ export async function checkConnection(
   engine: EngineContext,
   tokens: TokenService,
   connectionId: string,
-  fetchImpl: typeof fetch = fetch,
+  fetchImpl: OutboundFetch = engine.outbound.fetch,
 ): Promise<ConnectionCheck | null> {
   const started = engine.clock();
   const connection = await engine.store.connections.getById(connectionId);
@@ -37,18 +43,26 @@ export async function checkConnection(
   let token = await tokens.getToken(profile, subject);
   if (!token.ok) return done({ ok: false, reason: token.reason, refreshed: false });
   let refreshed = token.expiresAt !== connection.expiresAt;
-  const url = profile.missing.length === 0 ? profileUrl(profile, 'checkUrl') : undefined;
-  if (!url) return done({ ok: true, reason: 'no-check-url', refreshed });
+  if (profile.missing.length > 0 || profile.checkUrl === undefined)
+    return done({ ok: true, reason: 'no-check-url', refreshed });
+  let url: CheckedUrl;
+  try {
+    url = engine.outbound.profileUrl(profile, 'checkUrl') as CheckedUrl;
+  } catch (error) {
+    if (!isAuthProfilesError(error, 'outbound-refused')) throw error;
+    return done({ ok: false, reason: 'outbound-refused', detail: error.message, refreshed });
+  }
   for (let attempt = 0; attempt < 2; attempt += 1) {
     let response: Response;
     try {
       response = await fetchImpl(url, {
         headers: { authorization: `Bearer ${token.accessToken}`, accept: 'application/json' },
         signal: AbortSignal.timeout(engine.settings.http.timeoutMs),
-        redirect: 'manual',
       });
       await response.body?.cancel();
-    } catch {
+    } catch (error) {
+      if (isAuthProfilesError(error, 'outbound-refused'))
+        return done({ ok: false, reason: 'outbound-refused', detail: error.message, refreshed });
       return done({ ok: false, reason: 'unreachable', refreshed });
     }
     if (response.ok) return done({ ok: true, reason: 'ok', status: response.status, refreshed });

@@ -1,6 +1,7 @@
 import type { KeyRing } from './encryption';
 import { newId } from './ids';
 import type { HttpPolicy } from './oauth/tokenEndpoint';
+import type { OutboundRequests } from './outboundRequests';
 import type { ProfileCatalog } from './profileCatalog';
 import type { AuditEntry, Store } from './store/types';
 
@@ -35,6 +36,8 @@ export interface EngineContext {
   clock: () => number;
   log: EngineLogger;
   settings: EngineSettings;
+  /** Checks and makes every request to a profile's URLs (SECURITY #41, #42). */
+  outbound: OutboundRequests;
 }
 
 export const silentLogger: EngineLogger = { info() {}, warn() {}, error() {} };

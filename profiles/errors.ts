@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'consent-denied'
   | 'provider-error'
   | 'provider-unavailable'
+  | 'outbound-refused'
   | 'invalid-token-response'
   | 'invalid-grant'
   | 'not-connected'
@@ -76,6 +77,7 @@ function defaultStatus(code: ErrorCode): number {
     case 'conflict':
       return 409;
     case 'provider-error':
+    case 'outbound-refused':
     case 'invalid-token-response':
     case 'invalid-grant':
       return 502;

@@ -74,7 +74,8 @@ export async function saveProfile(
   if (system) {
     document = { ...parseSystemOverride(withId) };
   } else {
-    const parsed = parseProfile(withId, { allowInsecureLoopback: engineAllowsLoopback(engine) });
+    // The catalog's rule: http/internal hosts only in dev, plus the operator's allow-list (#41, #42).
+    const parsed = parseProfile(withId, catalog.validationOptions);
     if (parsed.kind !== 'custom') throw invalidProfile([{ path: 'kind', message: 'must be "custom"' }]);
     document = { ...(withId as Record<string, unknown>) };
   }
@@ -244,8 +245,4 @@ function renderedUrl(profile: Profile, field: (typeof SECRET_ENDPOINTS)[number])
     // A variable not set yet: compare the template itself.
     return profile[field] ?? null;
   }
-}
-
-function engineAllowsLoopback(engine: EngineContext): boolean {
-  return engine.catalog.validationOptions.allowInsecureLoopback;
 }

@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { AuthProfilesError, type FieldIssue } from './errors';
+import { hostProblem, internalHostKind, normaliseHost, type AddressRule } from './outboundAddress';
 import { assertSafeVariableValue, renderUrlTemplate, templateVariables } from './urlTemplates';
 
 /**
@@ -9,10 +9,11 @@ import { assertSafeVariableValue, renderUrlTemplate, templateVariables } from '.
  * with the path of the offending field.
  */
 
-export interface ProfileValidationOptions {
-  /** Accept `http://` on loopback hosts (dev mode and tests); everything else must be https. */
-  allowInsecureLoopback: boolean;
-}
+/**
+ * `allowInsecureLoopback`: accept `http://` on loopback hosts and internal addresses (dev mode and
+ * tests); everything else must be https on a public host or one on `outboundAllowList`.
+ */
+export type ProfileValidationOptions = AddressRule;
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 const VARIABLE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
@@ -181,10 +182,23 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
       issues.push({ path: field, message: `uses undeclared variable "${undeclared[0]}"` });
       continue;
     }
-    // Check the shape with a neutral sample value so a template is judged like a plain URL.
-    const sample = Object.fromEntries(names.map((name) => [name, 'sample']));
-    const problem = urlProblem(renderUrlTemplate(source, field, sample), options);
-    if (problem) issues.push({ path: field, message: problem });
+    // Judge the URL as it will be requested: rendered with the profile's own values, so a host that
+    // comes from a variable (`https://{{h}}/token`, h = 127.0.0.1) meets the same address rule as a
+    // literal one (SECURITY #41). A variable without a value yet gets a neutral sample; the merged
+    // profile is judged again when the value arrives, and every request checks again.
+    const values = Object.fromEntries(
+      names.map((name) => [name, profile.variableValues[name] ?? 'sample.example']),
+    );
+    let rendered: string;
+    try {
+      rendered = renderUrlTemplate(source, field, values);
+    } catch (error) {
+      // An unsafe value is reported under variableValues above.
+      if (error instanceof AuthProfilesError) continue;
+      throw error;
+    }
+    const problem = urlProblem(rendered, options);
+    if (problem) issues.push({ path: field, message: templated(problem, names) });
   }
   if (profile.issuer !== undefined) {
     const problem = urlProblem(profile.issuer, options);
@@ -197,12 +211,7 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
   return issues;
 }
 
-const LOOPBACK = new Set(['localhost', '[::1]']);
-// WHATWG URL parsing normalises IPv4 forms (127.1, 0x7f.0.0.1) to dotted decimal, so this sees
-// every 127/8 address, and a DNS name such as `127.evil.example` never matches.
-const LOOPBACK_IPV4 = /^127(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** Why a URL is unacceptable for a profile, or undefined (SECURITY row 35). */
+/** Why a URL is unacceptable for a profile, or undefined (SECURITY #35, #41, #42). */
 export function urlProblem(value: string, options: ProfileValidationOptions): string | undefined {
   let url: URL;
   try {
@@ -210,52 +219,22 @@ export function urlProblem(value: string, options: ProfileValidationOptions): st
   } catch {
     return 'must be an absolute URL';
   }
-  const loopback = LOOPBACK.has(url.hostname) || LOOPBACK_IPV4.test(url.hostname);
+  const loopback =
+    internalHostKind(url.hostname) === 'loopback' || normaliseHost(url.hostname) === 'localhost';
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback && options.allowInsecureLoopback)) {
     return options.allowInsecureLoopback ? 'must use https (http only on loopback)' : 'must use https';
   }
   if (url.username !== '' || url.password !== '') return 'must not contain credentials';
   if (url.hash !== '' || value.includes('#')) return 'must not contain a fragment';
-  if (!options.allowInsecureLoopback && isInternalHost(url.hostname)) {
-    // Outside dev, a profile must not aim the service's token requests (with client credentials)
-    // or API calls (with tokens) at its own host or the private network. Names that resolve to
-    // private addresses are not caught here: limit egress for that (README, Security notes).
-    return 'must not point at a loopback, private or link-local address';
-  }
-  return undefined;
+  // Outside dev, a profile must not aim the service's token requests (with client credentials) or
+  // API calls (with tokens) at its own host or the private network. Names that resolve to private
+  // addresses are refused when the request is made (profiles/outboundRequests.ts).
+  return hostProblem(url.hostname, options);
 }
 
-function isInternalHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    host.endsWith('.internal') ||
-    host.endsWith('.local')
-  )
-    return true;
-  if (isIP(host) === 4) {
-    const [a = 0, b = 0] = host.split('.').map(Number);
-    return (
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 100 && b >= 64 && b <= 127) ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168)
-    );
-  }
-  if (isIP(host) === 6) {
-    return (
-      host === '::' ||
-      host === '::1' ||
-      /^f[cd]/.test(host) ||
-      /^fe[89ab]/.test(host) ||
-      host.startsWith('::ffff:')
-    );
-  }
-  return false;
+function templated(problem: string, variables: readonly string[]): string {
+  if (variables.length === 0) return problem;
+  return `${problem} (as rendered with ${variables.map((name) => `{{${name}}}`).join(', ')})`;
 }
 
 export function zodIssues(error: z.ZodError): FieldIssue[] {

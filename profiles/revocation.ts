@@ -2,7 +2,7 @@ import { openTokens } from './connections';
 import { recordAudit, type EngineContext } from './engineContext';
 import { isAuthProfilesError } from './errors';
 import { revokeToken } from './oauth/tokenEndpoint';
-import { profileUrl } from './profileCatalog';
+import type { CheckedUrl } from './outboundRequests';
 import type { StoredConnection } from './store/types';
 
 export interface RevocationOutcome {
@@ -23,14 +23,15 @@ export async function revokeConnection(
 ): Promise<RevocationOutcome> {
   let outcome: RevocationOutcome = { revokedAtProvider: false, providerError: 'no-revocation-endpoint' };
   const profile = await engine.catalog.find(connection.profileId);
-  const revocationUrl =
-    profile && profile.missing.length === 0 ? profileUrl(profile, 'revocationUrl') : undefined;
+  const revocationUrl = profile && profile.missing.length === 0 ? profile.revocationUrl : undefined;
   if (profile && profile.fingerprint !== connection.profileFingerprint) {
     // The profile's client or endpoints changed since these tokens were issued: sending them to the
     // new revocation URL would hand them to whoever edited the profile. Delete locally only.
     outcome = { revokedAtProvider: false, providerError: 'profile-changed' };
   } else if (profile && revocationUrl && profile.clientId && profile.clientSecret) {
     try {
+      // Rendered and checked right before the request (SECURITY #41); a refusal deletes locally only.
+      const checked = engine.outbound.profileUrl(profile, 'revocationUrl') as CheckedUrl;
       const tokens = openTokens(engine, connection);
       const client = {
         clientId: profile.clientId,
@@ -40,8 +41,22 @@ export async function revokeConnection(
       // Revoking the refresh token ends the grant at most providers (RFC 7009 §2.1); the access
       // token is revoked too for those that keep it alive.
       if (tokens.refreshToken)
-        await revokeToken(revocationUrl, client, tokens.refreshToken, 'refresh_token', engine.settings.http);
-      await revokeToken(revocationUrl, client, tokens.accessToken, 'access_token', engine.settings.http);
+        await revokeToken(
+          checked,
+          client,
+          tokens.refreshToken,
+          'refresh_token',
+          engine.settings.http,
+          engine.outbound,
+        );
+      await revokeToken(
+        checked,
+        client,
+        tokens.accessToken,
+        'access_token',
+        engine.settings.http,
+        engine.outbound,
+      );
       outcome = { revokedAtProvider: true, providerError: null };
     } catch (error) {
       const code = isAuthProfilesError(error) ? error.code : 'provider-error';

@@ -4,7 +4,8 @@ import { newId, safeEqual } from './ids';
 import { openAccessToken, openTokens, sealTokens } from './connections';
 import { requestRefreshToken } from './oauth/tokenEndpoint';
 import { processTokenResponse } from './oauth/tokenResponse';
-import { assertUsable, profileUrl, type Profile } from './profileCatalog';
+import type { CheckedUrl } from './outboundRequests';
+import { assertUsable, type Profile } from './profileCatalog';
 import type { StoredConnection } from './store/types';
 import { subjectKey as keyOf, type Subject } from './subjects';
 
@@ -275,7 +276,8 @@ export class TokenService {
     let body: unknown;
     try {
       body = await requestRefreshToken(
-        profileUrl(profile, 'refreshUrl') as string,
+        // Rendered and checked right before the request (SECURITY #41): a refusal is a failed refresh.
+        engine.outbound.profileUrl(profile, 'refreshUrl') as CheckedUrl,
         {
           clientId: profile.clientId,
           clientSecret: profile.clientSecret,
@@ -283,6 +285,7 @@ export class TokenService {
         },
         refreshToken as string,
         engine.settings.http,
+        engine.outbound,
       );
     } catch (error) {
       return { result: await this.refreshFailed(profile, connection, error, rejected), release: true };
@@ -444,7 +447,13 @@ export class TokenService {
   ): Promise<TokenResult> {
     const code = isAuthProfilesError(error) ? error.code : 'provider-error';
     this.engine.log.warn(
-      { connectionId: connection.id, profileId: profile.id, errorCode: code },
+      {
+        connectionId: connection.id,
+        profileId: profile.id,
+        errorCode: code,
+        // Names the host and the refused address only (SECURITY #42), for the operator.
+        ...(code === 'outbound-refused' ? { refusal: (error as Error).message } : {}),
+      },
       'refresh failed',
     );
     if (code === 'invalid-grant') {
@@ -461,6 +470,14 @@ export class TokenService {
     });
     // A token the API already refused is not handed out again, however far its expiry.
     if (!rejected && connection.expiresAt > this.engine.clock()) return this.usable(connection);
+    if (code === 'outbound-refused') {
+      return {
+        ok: false,
+        reason: 'provider-unavailable',
+        message: `${profile.displayName} cannot be reached from this service (its address is not allowed); ask an administrator`,
+        connectionId: connection.id,
+      };
+    }
     return {
       ok: false,
       reason: 'provider-unavailable',

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Request } from 'restify';
 import type { AdminKeys, AdminPrincipal } from '../../profiles/adminKeys';
 import type { AuthorizationEngine } from '../../profiles/engine';
+import type { OutboundFetch } from '../../profiles/outboundRequests';
 import type { Logger } from '../logger';
 
 /** What the admin API and pages share. */
@@ -12,8 +13,11 @@ export interface AdminContext {
   publicUrl: string;
   /** Secure cookies and HSTS-worthy behaviour only make sense on https. */
   secureCookies: boolean;
-  /** HTTP client for "test connection" (swappable in tests). */
-  fetch: typeof fetch;
+  /**
+   * HTTP client for "test connection" (swappable in tests); by default the engine's outbound client,
+   * which checks the URL and refuses internal addresses (SECURITY #41, #42).
+   */
+  fetch?: OutboundFetch;
   /**
    * Reverse proxies in front of the service whose `X-Forwarded-For` entries are believed
    * (`TRUSTED_PROXY_HOPS`, default 0: the TCP peer is the client). Only used to tell clients apart

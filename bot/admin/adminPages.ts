@@ -370,6 +370,8 @@ function describeCheck(check: ConnectionCheck): string {
       return `The API refused the token (HTTP ${check.status ?? 401}).`;
     case 'unreachable':
       return 'The check URL could not be reached.';
+    case 'outbound-refused':
+      return `The check URL was not called: ${check.detail ?? 'its address is not allowed'}.`;
     case 'profile-not-found':
       return 'The profile of this connection no longer exists.';
     default:

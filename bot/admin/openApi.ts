@@ -247,7 +247,11 @@ function componentSchemas(): Record<string, JsonSchema> {
         reason: {
           type: 'string',
           description:
-            '`ok`, `no-check-url`, `not-connected`, `needs-reauthorization`, `pending-verification`, `provider-unavailable`, `rejected`, `http-<status>`, `unreachable`, `profile-not-found`',
+            '`ok`, `no-check-url`, `not-connected`, `needs-reauthorization`, `pending-verification`, `provider-unavailable`, `rejected`, `http-<status>`, `unreachable`, `outbound-refused`, `profile-not-found`',
+        },
+        detail: {
+          type: 'string',
+          description: 'For `outbound-refused`: the refused host and address (SECURITY #41, #42)',
         },
         status: { type: 'integer', description: 'HTTP status of the checkUrl, when it was called' },
         refreshed: { type: 'boolean' },

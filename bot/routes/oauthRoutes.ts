@@ -170,6 +170,17 @@ function errorPage(error: unknown, log: Logger, where: string): ErrorPage {
       message: 'The sign-in could not be completed. Ask the bot for a new link.',
     };
   }
+  if (error.code === 'outbound-refused') {
+    // The refused host and address are for the operator's log, not for whoever holds the browser
+    // (SECURITY #42).
+    log.warn({ where, errorCode: error.code, refusal: error.message }, 'OAuth flow refused');
+    return {
+      status: 502,
+      title: 'Provider not allowed',
+      message:
+        "This service may not connect to the provider's address. An administrator must correct the integration or allow the address.",
+    };
+  }
   log.warn({ where, errorCode: error.code }, 'OAuth flow refused');
   if (error.code === 'store-unavailable') {
     return {

@@ -4,6 +4,8 @@
 // back, and reports every failure as a CrmError with a stable code. A token never appears in an error.
 import { z } from 'zod';
 
+import { isAuthProfilesError } from '../../profiles/errors';
+import { withPath, type CheckedUrl, type OutboundFetch } from '../../profiles/outboundRequests';
 import type { TokenResult, TokenUnavailableReason } from '../../profiles/tokens';
 
 export type CrmObjectType = 'contacts' | 'companies' | 'deals' | 'tickets';
@@ -46,10 +48,14 @@ export interface CrmTokenSource {
 }
 
 export interface HubSpotClientOptions {
-  /** e.g. 'https://api.hubapi.com' or `${PUBLIC_URL}/demo/crm` */
-  baseUrl: string;
+  /**
+   * e.g. 'https://api.hubapi.com' or `${PUBLIC_URL}/demo/crm`, checked against the address rule
+   * (`engine.context.outbound.profileUrl(profile, 'apiBaseUrl')`, SECURITY #41).
+   */
+  baseUrl: CheckedUrl;
   tokens: CrmTokenSource;
-  fetch?: typeof fetch;
+  /** The engine's outbound client (`engine.context.outbound.fetch`), which refuses internal addresses. */
+  fetch: OutboundFetch;
   /** Longest Retry-After the client waits for before giving up with `rate-limited`; default 10 s. */
   maxRetryAfterMs?: number;
   /** Per request; default 10 s. */
@@ -149,17 +155,17 @@ const pageSchema = z.object({
 const errorBodySchema = z.object({ message: z.string().optional(), category: z.string().optional() });
 
 export class HubSpotClient {
-  private readonly baseUrl: string;
+  private readonly baseUrl: CheckedUrl;
   private readonly tokens: CrmTokenSource;
-  private readonly doFetch: typeof fetch;
+  private readonly doFetch: OutboundFetch;
   private readonly maxRetryAfterMs: number;
   private readonly timeoutMs: number;
   private readonly serverErrorBackoffMs: number;
 
   constructor(options: HubSpotClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.baseUrl = options.baseUrl;
     this.tokens = options.tokens;
-    this.doFetch = options.fetch ?? fetch;
+    this.doFetch = options.fetch;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.serverErrorBackoffMs = options.serverErrorBackoffMs ?? DEFAULT_SERVER_BACKOFF_MS;
@@ -345,13 +351,21 @@ export class HubSpotClient {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
-      return await this.doFetch(`${this.baseUrl}${path}`, {
+      return await this.doFetch(withPath(this.baseUrl, path), {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
+      if (isAuthProfilesError(error, 'outbound-refused')) {
+        // The API's host is internal and not allow-listed (SECURITY #42): no retry, and the address
+        // stays out of the chat.
+        throw new CrmError(
+          'unavailable',
+          'HubSpot cannot be reached from this service; ask an administrator',
+        );
+      }
       // AbortSignal.timeout() rejects with a DOMException named TimeoutError (not always instanceof Error).
       const timedOut = (error as { name?: unknown } | null)?.name === 'TimeoutError';
       // A timeout has already cost the user `timeoutMs`; another attempt would double it.

@@ -1,6 +1,7 @@
 import debugModule from 'debug';
 import { AuthorizationCode, type ModuleOptions } from 'simple-oauth2';
 import { AuthProfilesError, isAuthProfilesError } from '../errors';
+import { OutboundRefusedError, type CheckedUrl, type OutboundRequests } from '../outboundRequests';
 import { providerErrorFromCode } from './tokenResponse';
 
 /**
@@ -35,11 +36,14 @@ export interface HttpPolicy {
 export const DEFAULT_HTTP_POLICY: HttpPolicy = { timeoutMs: 8000, attempts: 3, backoffMs: 250 };
 
 function oauthFor(
-  endpoint: string,
+  endpoint: CheckedUrl,
   client: TokenEndpointClient,
   policy: HttpPolicy,
+  outbound: OutboundRequests,
 ): { oauth: AuthorizationCode; path: string } {
-  const url = new URL(endpoint);
+  // Only a checked URL is requested, and through the outbound lookup that refuses internal DNS
+  // answers in production (SECURITY #41, #42); Wreck hands `lookup` to http.request.
+  const url = new URL(outbound.check(endpoint.href, endpoint.field).href);
   const options: ModuleOptions = {
     client: { id: client.clientId, secret: client.clientSecret },
     auth: {
@@ -48,19 +52,24 @@ function oauthFor(
       revokePath: `${url.pathname}${url.search}`,
     },
     options: { authorizationMethod: client.authMethod === 'client_secret_basic' ? 'header' : 'body' },
-    http: { timeout: policy.timeoutMs, redirects: 0 },
+    http: {
+      timeout: policy.timeoutMs,
+      redirects: 0,
+      ...(outbound.lookup ? { lookup: outbound.lookup } : {}),
+    },
   };
   return { oauth: new AuthorizationCode(options), path: url.pathname };
 }
 
 /** `grant_type=authorization_code`; returns the raw parsed body for `processTokenResponse`. */
 export async function requestCodeToken(
-  tokenUrl: string,
+  tokenUrl: CheckedUrl,
   client: TokenEndpointClient,
   params: { code: string; redirectUri: string; codeVerifier: string | null },
   policy: HttpPolicy,
+  outbound: OutboundRequests,
 ): Promise<unknown> {
-  const { oauth } = oauthFor(tokenUrl, client, policy);
+  const { oauth } = oauthFor(tokenUrl, client, policy, outbound);
   return withRetries(policy, async () => {
     const token = await oauth.getToken({
       code: params.code,
@@ -73,12 +82,13 @@ export async function requestCodeToken(
 
 /** `grant_type=refresh_token`. simple-oauth2's own copy of a missing refresh_token is unreliable; callers keep theirs. */
 export async function requestRefreshToken(
-  refreshUrl: string,
+  refreshUrl: CheckedUrl,
   client: TokenEndpointClient,
   refreshToken: string,
   policy: HttpPolicy,
+  outbound: OutboundRequests,
 ): Promise<unknown> {
-  const { oauth } = oauthFor(refreshUrl, client, policy);
+  const { oauth } = oauthFor(refreshUrl, client, policy, outbound);
   return withRetries(policy, async () => {
     const refreshed = await oauth.createToken({ refresh_token: refreshToken }).refresh();
     const body = { ...refreshed.token } as Record<string, unknown>;
@@ -92,13 +102,14 @@ export async function requestRefreshToken(
 
 /** RFC 7009 revocation of one token. */
 export async function revokeToken(
-  revocationUrl: string,
+  revocationUrl: CheckedUrl,
   client: TokenEndpointClient,
   token: string,
   hint: 'access_token' | 'refresh_token',
   policy: HttpPolicy,
+  outbound: OutboundRequests,
 ): Promise<void> {
-  const { oauth } = oauthFor(revocationUrl, client, policy);
+  const { oauth } = oauthFor(revocationUrl, client, policy, outbound);
   await withRetries(policy, async () => {
     // `json: true` accepts the empty 200 most servers answer with (FACTS: simple-oauth2 revoke).
     await oauth.createToken({ [hint]: token }).revoke(hint, { json: true });
@@ -129,6 +140,8 @@ interface BoomLike {
 
 /** Maps a Wreck/Boom failure to the catalogue; the body is read for an `error` code only. */
 export function classifyTokenEndpointError(error: unknown): AuthProfilesError {
+  // Wreck "boomifies" the lookup's refusal (prefixing its message); hand on a clean copy. Never retried.
+  if (error instanceof OutboundRefusedError) return new OutboundRefusedError(error.refusal);
   if (isAuthProfilesError(error)) return error;
   const boom = error as BoomLike;
   if (!boom || boom.isBoom !== true) {

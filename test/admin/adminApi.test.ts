@@ -199,7 +199,6 @@ beforeAll(async () => {
     log,
     publicUrl: baseUrl,
     secureCookies: false,
-    fetch,
   };
   registerOAuthRoutes(server, {
     engine: harness.engine,

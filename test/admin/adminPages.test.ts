@@ -18,6 +18,7 @@ import { registerStaticRoutes } from '../../bot/routes/staticRoutes';
 import { SAMPLE_CRM_DATA } from '../../bot/demo/sampleCrmData';
 import { AdminKeys } from '../../profiles/adminKeys';
 import { sealTokens } from '../../profiles/connections';
+import type { CheckedUrl } from '../../profiles/outboundRequests';
 import type { StoredConnection } from '../../profiles/store/types';
 import { Client, csrfOf, signIn, type Reply } from '../support/adminClient';
 import { createHarness, type Harness } from '../support/engineHarness';
@@ -118,10 +119,11 @@ describe('admin pages over HTTP', () => {
       log: createLogger({ level: 'silent' }),
       publicUrl: base,
       secureCookies: false,
-      fetch: (async (input: string | URL | Request) => {
-        checked.push(String(input));
+      // FAKE check endpoint (api.org.example does not exist here): records the checked URL.
+      fetch: async (url: CheckedUrl) => {
+        checked.push(url.href);
         return new Response('{}', { status: 200 });
-      }) as typeof fetch,
+      },
     };
     registerStaticRoutes(server);
     registerAdminPages(server, ctx);

@@ -59,7 +59,6 @@ async function serve(options: { trustedProxyHops?: number; keyLookupDelayMs?: nu
     log: createLogger({ level: 'silent' }),
     publicUrl: 'http://127.0.0.1',
     secureCookies: false,
-    fetch,
     ...(options.trustedProxyHops === undefined ? {} : { trustedProxyHops: options.trustedProxyHops }),
   };
   registerAdminApi(server, ctx);

@@ -1,10 +1,12 @@
 // The environment schema: defaults, and a bad value stops start-up naming the variable.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError, loadConfig } from '../../bot/config';
+import { createLogger } from '../../bot/logger';
+import { createEngine } from '../../bot/services';
 import { devAdminKey } from '../../profiles/adminKeys';
 
 function problems(env: Record<string, string>): string[] {
@@ -86,6 +88,58 @@ test('admin keys and verification switches are parsed', () => {
     { role: 'developer', key: 'fedcba9876543210' },
   ]);
   expect(config.env.SIGNIN_VERIFICATION_OFF).toEqual(['webchat', 'directline']);
+});
+
+test('OUTBOUND_ALLOWLIST (SECURITY #42): names, wildcards, addresses and networks; a bad entry is named', () => {
+  const list = loadConfig({
+    OUTBOUND_ALLOWLIST: ' idp.corp.example , *.intra.example,10.20.0.0/16, fd00::/8,192.168.7.7,',
+  }).outboundAllowList;
+  expect(list.entries).toEqual([
+    'idp.corp.example',
+    '*.intra.example',
+    '10.20.0.0/16',
+    'fd00::/8',
+    '192.168.7.7',
+  ]);
+  expect([...list.names]).toEqual(['idp.corp.example']);
+  expect(list.suffixes).toEqual(['intra.example']);
+  expect(list.addresses.check('10.20.255.1', 'ipv4')).toBe(true);
+  expect(list.addresses.check('10.21.0.1', 'ipv4')).toBe(false);
+  expect(list.addresses.check('fd12::1', 'ipv6')).toBe(true);
+  expect(list.addresses.check('192.168.7.7', 'ipv4')).toBe(true);
+  expect(list.addresses.check('192.168.7.8', 'ipv4')).toBe(false);
+  // Unset: nothing is allowed beyond the rule.
+  const none = loadConfig({}).outboundAllowList;
+  expect({ entries: none.entries, names: none.names.size, suffixes: none.suffixes }).toEqual({
+    entries: [],
+    names: 0,
+    suffixes: [],
+  });
+
+  expect(problems({ OUTBOUND_ALLOWLIST: 'idp.corp.example,10.0.0.0/40' })).toEqual([
+    'OUTBOUND_ALLOWLIST: entry "10.0.0.0/40" has a bad prefix length (0-32 for IPv4)',
+  ]);
+  expect(problems({ OUTBOUND_ALLOWLIST: 'https://idp.corp.example/' })).toEqual([
+    'OUTBOUND_ALLOWLIST: entry "https://idp.corp.example/" is not a host name, *.domain, IP address or CIDR network',
+  ]);
+});
+
+test('OUTBOUND_ALLOWLIST reaches both the profile rule and the outbound client of the engine', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'authprofiles-config-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dir,
+    PROFILES_DIR: join(dir, 'profiles'),
+    OUTBOUND_ALLOWLIST: '10.0.0.0/8',
+  });
+  const services = await createEngine(config, createLogger({ level: 'silent' }));
+  try {
+    expect(services.catalog.validationOptions.outboundAllowList).toBe(config.outboundAllowList);
+    expect(services.engine.context.outbound.rule.outboundAllowList).toBe(config.outboundAllowList);
+  } finally {
+    await services.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('empty strings count as unset', () => {

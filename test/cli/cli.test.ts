@@ -672,7 +672,6 @@ describe('--remote against a running admin API (bot/admin/adminApi.ts on restify
       log: createLogger({ level: 'silent' }),
       publicUrl: 'http://127.0.0.1',
       secureCookies: false,
-      fetch,
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -9,6 +9,7 @@ import {
   parseRetryAfter,
   type CrmTokenSource,
 } from '../../dialogs/crm/hubspotClient';
+import { OutboundRequests, type CheckedUrl, type OutboundFetch } from '../../profiles/outboundRequests';
 import type { TokenResult } from '../../profiles/tokens';
 import { ALL_CRM_SCOPES, CONTACTS, startDemoCrmHarness, type DemoCrmHarness } from './demoCrmHarness';
 
@@ -23,6 +24,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.close();
 });
+
+/** The engine's outbound client with the dev rule (these servers are on 127.0.0.1). */
+const OUTBOUND = new OutboundRequests({ allowInsecureLoopback: true });
+
+function checked(url: string): CheckedUrl {
+  return OUTBOUND.check(url, 'apiBaseUrl');
+}
 
 function usable(accessToken: string): TokenResult {
   return {
@@ -44,10 +52,10 @@ function tokenSource(first: TokenResult, refreshed: TokenResult = first) {
 /** fetch that records what was sent, then really sends it. */
 function recordingFetch() {
   const sent: { url: string; authorization: string | undefined }[] = [];
-  const doFetch: typeof fetch = async (input, init) => {
+  const doFetch: OutboundFetch = async (url, init) => {
     const headers = new Headers(init?.headers);
-    sent.push({ url: String(input), authorization: headers.get('authorization') ?? undefined });
-    return fetch(input, init);
+    sent.push({ url: url.href, authorization: headers.get('authorization') ?? undefined });
+    return OUTBOUND.fetch(url, init);
   };
   return { sent, doFetch };
 }
@@ -64,7 +72,11 @@ async function crmErrorOf(promise: Promise<unknown>): Promise<CrmError> {
 
 describe('HubSpotClient against the demo CRM', () => {
   const client = () =>
-    new HubSpotClient({ baseUrl: harness.crmBaseUrl, tokens: tokenSource(usable(realToken)).source });
+    new HubSpotClient({
+      baseUrl: checked(harness.crmBaseUrl),
+      tokens: tokenSource(usable(realToken)).source,
+      fetch: OUTBOUND.fetch,
+    });
 
   it('lists objects with limit, properties and the after cursor', async () => {
     const first = await client().listObjects('contacts', { limit: 5, properties: ['firstname', 'lastname'] });
@@ -119,7 +131,7 @@ describe('HubSpotClient against the demo CRM', () => {
   it('findContacts refuses an empty name without calling the API', async () => {
     const { sent, doFetch } = recordingFetch();
     const empty = new HubSpotClient({
-      baseUrl: harness.crmBaseUrl,
+      baseUrl: checked(harness.crmBaseUrl),
       tokens: tokenSource(usable(realToken)).source,
       fetch: doFetch,
     });
@@ -151,7 +163,11 @@ describe('token handling', () => {
   it('on 401 refreshes the rejected token once and retries with the new one', async () => {
     const { source, refreshAfterRejection } = tokenSource(usable('garbage-token'), usable(realToken));
     const { sent, doFetch } = recordingFetch();
-    const client = new HubSpotClient({ baseUrl: harness.crmBaseUrl, tokens: source, fetch: doFetch });
+    const client = new HubSpotClient({
+      baseUrl: checked(harness.crmBaseUrl),
+      tokens: source,
+      fetch: doFetch,
+    });
 
     const page = await client.companies();
 
@@ -164,7 +180,11 @@ describe('token handling', () => {
   it('gives up with unauthorized when the refreshed token is rejected too, naming no token', async () => {
     const { source, refreshAfterRejection } = tokenSource(usable('garbage-one'), usable('garbage-two'));
     const { sent, doFetch } = recordingFetch();
-    const client = new HubSpotClient({ baseUrl: harness.crmBaseUrl, tokens: source, fetch: doFetch });
+    const client = new HubSpotClient({
+      baseUrl: checked(harness.crmBaseUrl),
+      tokens: source,
+      fetch: doFetch,
+    });
 
     const error = await crmErrorOf(client.myDeals());
 
@@ -182,7 +202,11 @@ describe('token handling', () => {
       message: 'not connected to HubSpot',
     });
     const { sent, doFetch } = recordingFetch();
-    const client = new HubSpotClient({ baseUrl: harness.crmBaseUrl, tokens: source, fetch: doFetch });
+    const client = new HubSpotClient({
+      baseUrl: checked(harness.crmBaseUrl),
+      tokens: source,
+      fetch: doFetch,
+    });
 
     const error = await crmErrorOf(client.myDeals());
 
@@ -199,7 +223,11 @@ describe('token handling', () => {
       message: 'the connection to HubSpot must be authorized again',
       connectionId: 'conn-test',
     });
-    const client = new HubSpotClient({ baseUrl: harness.crmBaseUrl, tokens: source });
+    const client = new HubSpotClient({
+      baseUrl: checked(harness.crmBaseUrl),
+      tokens: source,
+      fetch: OUTBOUND.fetch,
+    });
     const error = await crmErrorOf(client.companies());
     expect(error.code).toBe('needs-reauthorization');
     expect(error.details.connectionId).toBe('conn-test');
@@ -208,8 +236,9 @@ describe('token handling', () => {
   it('reports a missing scope as forbidden with the API’s message', async () => {
     const contactsOnly = await harness.issueTokens(CONTACTS, 'bob');
     const client = new HubSpotClient({
-      baseUrl: harness.crmBaseUrl,
+      baseUrl: checked(harness.crmBaseUrl),
       tokens: tokenSource(usable(contactsOnly.accessToken)).source,
+      fetch: OUTBOUND.fetch,
     });
     expect((await client.findContacts('ada')).total).toBe(1);
     const error = await crmErrorOf(client.myDeals());
@@ -307,7 +336,12 @@ describe('transient failures', () => {
   });
 
   const clientFor = (crm: FakeCrm, options: { maxRetryAfterMs?: number; timeoutMs?: number } = {}) =>
-    new HubSpotClient({ baseUrl: crm.baseUrl, tokens: tokenSource(usable('fake-token')).source, ...options });
+    new HubSpotClient({
+      baseUrl: checked(crm.baseUrl),
+      tokens: tokenSource(usable('fake-token')).source,
+      fetch: OUTBOUND.fetch,
+      ...options,
+    });
 
   it('waits Retry-After after a 429 and retries once', async () => {
     fake = await rateLimitedOnceCrm();

@@ -13,6 +13,7 @@ import type { EngineContext } from '../../profiles/engineContext';
 import { AuthProfilesError, isAuthProfilesError, type ErrorCode } from '../../profiles/errors';
 import { reencryptAll, type RotationReport } from '../../profiles/keyRotation';
 import type { TokenSet } from '../../profiles/oauth/tokenResponse';
+import { OutboundRequests } from '../../profiles/outboundRequests';
 import { ProfileCatalog } from '../../profiles/profileCatalog';
 import { SqliteStore } from '../../profiles/store/sqliteStore';
 import type { StoredConnection } from '../../profiles/store/types';
@@ -400,6 +401,7 @@ describe('row 29: key rotation', () => {
       store,
       keyRing,
       catalog: new ProfileCatalog({ store, keyRing, env: {}, validation: { allowInsecureLoopback: false } }),
+      outbound: new OutboundRequests({ allowInsecureLoopback: false }),
       publicUrl: PUBLIC_URL,
       clock: () => Date.now(),
       log: new CapturingLogger(),

@@ -7,7 +7,9 @@ import { generateKeySpec, KeyRing, parseEncryptionKeys } from '../../profiles/en
 import { AuthorizationEngine } from '../../profiles/engine';
 import type { EngineContext, EngineLogger, EngineSettings } from '../../profiles/engineContext';
 import { DEFAULT_HTTP_POLICY } from '../../profiles/oauth/tokenEndpoint';
+import { OutboundRequests, type Resolver } from '../../profiles/outboundRequests';
 import { ProfileCatalog } from '../../profiles/profileCatalog';
+import type { ProfileValidationOptions } from '../../profiles/profileSchema';
 import { SqliteStore } from '../../profiles/store/sqliteStore';
 import type { Store } from '../../profiles/store/types';
 import { completeConsent, CookieJar } from './browserlessConsent';
@@ -67,6 +69,10 @@ export interface HarnessOptions {
   encryptionKeys?: string;
   settings?: Partial<EngineSettings>;
   publicUrl?: string;
+  /** The address rule; dev mode (loopback allowed) unless a test says otherwise. */
+  validation?: ProfileValidationOptions;
+  /** Name resolution for outbound requests (a FAKE resolver in the SSRF tests); the system's by default. */
+  resolve?: Resolver;
 }
 
 export const FAST_SETTINGS: EngineSettings = {
@@ -86,12 +92,13 @@ export async function createHarness(options: HarnessOptions): Promise<Harness> {
     writeFileSync(join(profilesDir, `${String(profile.id)}.json`), JSON.stringify(profile, null, 2));
   }
   const store = options.store ?? new SqliteStore(join(dir, 'authprofiles.db'));
+  const validation = options.validation ?? { allowInsecureLoopback: true };
   const keyRing = new KeyRing(parseEncryptionKeys(options.encryptionKeys ?? generateKeySpec('test1')));
   const catalog = new ProfileCatalog({
     store,
     keyRing,
     env: {},
-    validation: { allowInsecureLoopback: true },
+    validation,
     profilesDir,
   });
   catalog.loadFiles();
@@ -105,6 +112,7 @@ export async function createHarness(options: HarnessOptions): Promise<Harness> {
     clock,
     log,
     settings: { ...FAST_SETTINGS, ...options.settings },
+    outbound: new OutboundRequests(validation, options.resolve ? { resolve: options.resolve } : {}),
   };
   return {
     engine: new AuthorizationEngine(context),

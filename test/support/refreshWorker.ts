@@ -11,6 +11,7 @@ import { KeyRing, parseEncryptionKeys } from '../../profiles/encryption';
 import { AuthorizationEngine } from '../../profiles/engine';
 import { silentLogger, type EngineContext } from '../../profiles/engineContext';
 import { sha256 } from '../../profiles/ids';
+import { OutboundRequests } from '../../profiles/outboundRequests';
 import { ProfileCatalog } from '../../profiles/profileCatalog';
 import { SqliteStore } from '../../profiles/store/sqliteStore';
 import type { RefreshWorkerConfig, RefreshWorkerResult } from './refreshWorkers';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     store,
     keyRing,
     catalog: new ProfileCatalog({ store, keyRing, env: {}, validation: { allowInsecureLoopback: true } }),
+    outbound: new OutboundRequests({ allowInsecureLoopback: true }),
     publicUrl: 'http://127.0.0.1:39999',
     clock: Date.now,
     log: silentLogger,

@@ -1,0 +1,225 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { AuthProfilesError } from './errors';
+import { answerProblem, type AddressRule } from './outboundAddress';
+import { profileUrl, type Profile } from './profileCatalog';
+import { urlProblem, type UrlField } from './profileSchema';
+
+/**
+ * Every request the engine and the CRM client make to a URL that came from a profile goes through
+ * here (SECURITY #41, #42): the rendered URL is checked again right before the request, and in
+ * production the host name is resolved by a `lookup` that refuses internal answers, so a name that
+ * points at 127.0.0.1 or 169.254.169.254 (or is re-pointed after the profile was saved) gets no
+ * connection at all. A request takes a `CheckedUrl`, which only `checkOutboundUrl` can make (the brand
+ * below is not exported), so an unchecked URL is a type error, not a review comment.
+ */
+
+const checked: unique symbol = Symbol('checked outbound url');
+const ruleOf: unique symbol = Symbol('address rule');
+
+export interface CheckedUrl {
+  readonly [checked]: true;
+  readonly [ruleOf]: AddressRule;
+  /** The URL as the WHATWG parser writes it. */
+  readonly href: string;
+  /** The profile field it came from, for messages. */
+  readonly field: string;
+}
+
+/** A refused outbound request: the host or its DNS answer is internal and not allow-listed. */
+export class OutboundRefusedError extends AuthProfilesError {
+  constructor(readonly refusal: string) {
+    super('outbound-refused', refusal);
+  }
+}
+
+/** The one checking function (same rule as at save time, profiles/profileSchema.ts `urlProblem`). */
+export function checkOutboundUrl(value: string, field: string, rule: AddressRule): CheckedUrl {
+  const problem = urlProblem(value, rule);
+  if (problem) throw new OutboundRefusedError(`${field} ${problem}`);
+  return Object.freeze({ [checked]: true as const, [ruleOf]: rule, href: new URL(value).href, field });
+}
+
+/** `base` with `path` (and query) appended, checked again; the origin may not change. */
+export function withPath(base: CheckedUrl, path: string): CheckedUrl {
+  assertChecked(base);
+  const next = checkOutboundUrl(`${base.href.replace(/\/+$/, '')}${path}`, base.field, base[ruleOf]);
+  if (new URL(next.href).origin !== new URL(base.href).origin) {
+    throw new OutboundRefusedError(`${base.field}: a path may not change the host`);
+  }
+  return next;
+}
+
+export function isCheckedUrl(value: unknown): value is CheckedUrl {
+  return typeof value === 'object' && value !== null && (value as CheckedUrl)[checked] === true;
+}
+
+function assertChecked(url: CheckedUrl): void {
+  // For callers that cast their way past the type.
+  if (!isCheckedUrl(url)) throw new OutboundRefusedError('an outbound URL was not checked');
+}
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+
+/** Name resolution, injectable so tests can map a public-looking name to a private address. */
+export type Resolver = (
+  hostname: string,
+  options: { family?: number; hints?: number },
+) => Promise<ResolvedAddress[]>;
+
+/** What node itself does for a connection: getaddrinfo via `dns.lookup`, every answer, in order. */
+export const systemResolver: Resolver = (hostname, options) =>
+  new Promise((resolve, reject) => {
+    dnsLookup(
+      hostname,
+      {
+        all: true,
+        verbatim: true,
+        family: options.family ?? 0,
+        ...(options.hints ? { hints: options.hints } : {}),
+      },
+      (error, addresses: LookupAddress[]) => (error ? reject(error) : resolve(addresses)),
+    );
+  });
+
+export interface OutboundRequestInit {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/** `fetch` for checked URLs; answers a WHATWG `Response` (never follows redirects). */
+export type OutboundFetch = (url: CheckedUrl, init?: OutboundRequestInit) => Promise<Response>;
+
+/** Bodies larger than this are cut off with an error (a CRM page or a check answer is far smaller). */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** The outgoing side of the engine: one per process, built by the host with the profile rule. */
+export class OutboundRequests {
+  /** For simple-oauth2 (passed through @hapi/wreck to `http.request`); undefined in dev mode. */
+  readonly lookup: LookupFunction | undefined;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+
+  constructor(
+    readonly rule: AddressRule,
+    options: { resolve?: Resolver } = {},
+  ) {
+    // Dev mode keeps node's own lookup: the demo provider and test servers are on loopback.
+    this.lookup = rule.allowInsecureLoopback
+      ? undefined
+      : guardedLookup(rule, options.resolve ?? systemResolver);
+    // An agent's options reach every connection it opens, `lookup` included.
+    const agentOptions = this.lookup ? { lookup: this.lookup } : {};
+    this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  }
+
+  check(value: string, field: string): CheckedUrl {
+    return checkOutboundUrl(value, field, this.rule);
+  }
+
+  /** One of the profile's URL fields, rendered and checked; undefined when the profile has none. */
+  profileUrl(profile: Profile, field: UrlField): CheckedUrl | undefined {
+    const rendered = profileUrl(profile, field);
+    return rendered === undefined ? undefined : this.check(rendered, field);
+  }
+
+  // async: a refused URL rejects the promise, as a network error would, rather than throwing.
+  readonly fetch: OutboundFetch = async (url, init = {}) => {
+    assertChecked(url);
+    // Checked again under this client's rule: a URL checked elsewhere (or under the dev rule) with
+    // an IP-literal host would reach no lookup (SECURITY #41).
+    const target = new URL(this.check(url.href, url.field).href);
+    const secure = target.protocol === 'https:';
+    return new Promise<Response>((resolve, reject) => {
+      let settled = false;
+      const fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        // A timeout or cancel rejects with the signal's reason, as fetch does (a TimeoutError).
+        reject(init.signal?.aborted ? init.signal.reason : error);
+      };
+      const request = (secure ? https : http).request(
+        target,
+        {
+          method: init.method ?? 'GET',
+          headers: init.headers,
+          agent: secure ? this.agents.https : this.agents.http,
+          ...(init.signal ? { signal: init.signal } : {}),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_BODY_BYTES) request.destroy(new Error('response body too large'));
+            else chunks.push(chunk);
+          });
+          response.on('error', fail);
+          response.on('aborted', () => fail(new Error('the response was cut short')));
+          response.on('end', () => {
+            if (settled) return;
+            const status = response.statusCode ?? 0;
+            const headers = new Headers();
+            for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) {
+              headers.append(response.rawHeaders[i] as string, response.rawHeaders[i + 1] as string);
+            }
+            const empty = [101, 204, 205, 304].includes(status);
+            try {
+              const answer = new Response(empty ? null : Buffer.concat(chunks), {
+                status,
+                statusText: response.statusMessage ?? '',
+                headers,
+              });
+              settled = true;
+              resolve(answer);
+            } catch (error) {
+              fail(error);
+            }
+          });
+        },
+      );
+      request.on('error', fail);
+      request.end(init.body);
+    });
+  };
+}
+
+/**
+ * A `lookup` for outgoing connections: resolves, then refuses the connection when any answer is
+ * internal and neither the name nor the address is allow-listed. Any, not all: the connection may
+ * go to whichever answer comes first or to the next one on a retry.
+ */
+export function guardedLookup(rule: AddressRule, resolve: Resolver): LookupFunction {
+  return (hostname: string, options: LookupOptions, callback: Parameters<LookupFunction>[2]) => {
+    resolve(hostname, {
+      family: typeof options.family === 'number' ? options.family : 0,
+      hints: options.hints,
+    }).then(
+      (answers) => {
+        for (const answer of answers) {
+          const problem = answerProblem(hostname, answer.address, rule);
+          if (problem) return callback(new OutboundRefusedError(problem), '', 0);
+        }
+        const [first] = answers;
+        if (!first) {
+          const error: NodeJS.ErrnoException = new Error(`${hostname} has no address`);
+          error.code = 'ENOTFOUND';
+          return callback(error, '', 0);
+        }
+        if (options.all)
+          return callback(
+            null,
+            answers.map(({ address, family }) => ({ address, family })),
+          );
+        return callback(null, first.address, first.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
+  };
+}
