@@ -56,6 +56,8 @@ export interface ErrorPage {
   message: string;
   /** Offer "reload to try again" (the request was left intact, SECURITY row 24). */
   retry?: boolean;
+  /** The provider's own words (`error_description`), shown escaped as a quotation. */
+  detail?: string;
 }
 
 export function sendErrorPage(res: Response, page: ErrorPage): void {
@@ -63,5 +65,6 @@ export function sendErrorPage(res: Response, page: ErrorPage): void {
     title: page.title,
     message: page.message,
     retry: page.retry ?? false,
+    detail: page.detail ?? null,
   });
 }

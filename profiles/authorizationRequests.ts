@@ -115,6 +115,9 @@ export async function startAuthorization(
     browserBinding && /^[A-Za-z0-9_-]{43}$/.test(browserBinding) ? browserBinding : randomToken(32);
   const state = randomToken(32);
   const verifier = profile.pkce ? createCodeVerifier() : null;
+  // OpenID Connect Core §3.1.2.1: a nonce binds the ID token to this sign-in (SECURITY #50); only
+  // its hash is stored, and the ID token must carry the value itself.
+  const nonce = requestsOpenId(profile) ? randomToken(32) : null;
   const started = await engine.store.authorizationRequests.markStarted(
     requestId,
     {
@@ -123,6 +126,7 @@ export async function startAuthorization(
       codeVerifier: verifier
         ? engine.keyRing.encrypt(verifier, secretContext('authorizationRequests', requestId, 'codeVerifier'))
         : null,
+      nonceHash: nonce ? sha256(nonce) : null,
       startedAt: now,
     },
     now,
@@ -147,9 +151,15 @@ export async function startAuthorization(
     params.set(profile.optionalScopesParam, profile.optionalScopes.join(profile.scopeSeparator));
   }
   params.set('state', state);
+  if (nonce) params.set('nonce', nonce);
   if (verifier) {
     params.set('code_challenge', codeChallengeS256(verifier));
     params.set('code_challenge_method', 'S256');
   }
   return { redirectUrl: url.toString(), binding, request: started };
+}
+
+/** The sign-in asks for OpenID Connect (`openid` among the scopes it sends). */
+export function requestsOpenId(profile: Profile): boolean {
+  return [...profile.scopes, ...profile.optionalScopes].includes('openid');
 }

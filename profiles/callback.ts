@@ -2,11 +2,14 @@ import { secretContext } from './encryption';
 import type { EngineContext } from './engineContext';
 import { AuthProfilesError } from './errors';
 import { safeEqual, sha256 } from './ids';
+import { verifyIdToken } from './oauth/idToken';
+import { cleanProviderText, DESCRIPTION_MAX_LENGTH } from './oauth/providerText';
 import { requestCodeToken } from './oauth/tokenEndpoint';
 import type { CheckedUrl } from './outboundRequests';
-import { processTokenResponse, type TokenSet } from './oauth/tokenResponse';
+import { processTokenResponse, safeErrorCode, type TokenSet } from './oauth/tokenResponse';
 import { assertUsable, type Profile } from './profileCatalog';
-import type { StoredAuthorizationRequest } from './store/types';
+import { apiBaseUrlOf } from './providerUrls';
+import type { ConnectionAccount, StoredAuthorizationRequest } from './store/types';
 
 /**
  * The provider's redirect back to us. Callback parameters reach the code exchange only through
@@ -108,14 +111,18 @@ export async function validateCallback(
   const error = params.get('error');
   if (error !== null) {
     const denied = error === 'access_denied';
-    const safe = /^[A-Za-z0-9_.-]{1,64}$/.test(error) ? error : 'unknown_error';
+    const safe = safeErrorCode(error);
+    // Shown on the error page and logged: often the only useful clue ("nonce required"). Cleaned
+    // and bounded here; the page escapes it (SECURITY #7).
+    const description = cleanProviderText(params.get('error_description'), DESCRIPTION_MAX_LENGTH);
+    const provider = { error: safe, ...(description === null ? {} : { description }) };
     return {
       kind: 'provider-error',
       request: consumed,
       profile,
       error: denied
-        ? new AuthProfilesError('consent-denied', 'access was not granted')
-        : new AuthProfilesError('provider-error', `the provider reported "${safe}"`),
+        ? new AuthProfilesError('consent-denied', 'access was not granted', { provider })
+        : new AuthProfilesError('provider-error', `the provider reported "${safe}"`, { provider }),
     };
   }
   const code = params.get('code');
@@ -127,8 +134,24 @@ export function isValidatedCallback(value: ValidatedCallback | ErrorCallback): v
   return (value as ValidatedCallback)[validated] === true;
 }
 
-/** Exchanges the code (with the PKCE verifier, row 8) and validates the token response (rows 14–16). */
-export async function exchangeCode(engine: EngineContext, callback: ValidatedCallback): Promise<TokenSet> {
+/** What a code exchange yields once every check passed. */
+export interface CodeExchange {
+  tokens: TokenSet;
+  /** Who signed in, from the verified ID token; null without OpenID Connect. */
+  account: ConnectionAccount | null;
+  /** The connection's own API base (profile `apiBaseUrlFrom`), address-checked; null when not used. */
+  apiBaseUrl: string | null;
+}
+
+/**
+ * Exchanges the code (with the PKCE verifier, row 8), validates the token response (rows 14–16),
+ * verifies the ID token of an OpenID Connect sign-in (SECURITY #50) and checks a provider-assigned
+ * API base URL. Any failure throws: nothing of a refused answer is stored.
+ */
+export async function exchangeCode(
+  engine: EngineContext,
+  callback: ValidatedCallback,
+): Promise<CodeExchange> {
   if (callback[validated] !== true)
     throw new AuthProfilesError('authorization-request-invalid', 'unvalidated callback');
   const { profile, request } = callback;
@@ -150,13 +173,59 @@ export async function exchangeCode(engine: EngineContext, callback: ValidatedCal
     engine.settings.http,
     engine.outbound,
   );
-  return processTokenResponse(
+  const tokens = processTokenResponse(
     body,
     {
       tokenTypes: profile.tokenTypes,
       defaultTokenTtlSeconds: profile.defaultTokenTtlSeconds,
       requestedScopes: request.scopes,
+      apiBaseUrlFrom: profile.apiBaseUrlFrom,
     },
     engine.clock(),
   );
+  return {
+    tokens,
+    account: await accountOf(engine, profile, request, tokens),
+    apiBaseUrl: apiBaseUrlOf(engine, profile, tokens.apiBaseUrl ?? null, { required: true }),
+  };
+}
+
+/**
+ * The verified account of an OpenID Connect sign-in. With `openid` requested the ID token is
+ * required and must pass every check; a token the profile cannot verify (no `jwksUrl`, which the
+ * schema allows only without `openid`) is ignored, never trusted.
+ */
+async function accountOf(
+  engine: EngineContext,
+  profile: Profile & { clientId: string },
+  request: StoredAuthorizationRequest,
+  tokens: TokenSet,
+): Promise<ConnectionAccount | null> {
+  const openid = request.scopes.includes('openid');
+  const idToken = tokens.idToken ?? null;
+  if (idToken === null) {
+    if (openid) {
+      throw new AuthProfilesError(
+        'id-token-invalid',
+        'the provider sent no ID token although the sign-in asked for openid',
+      );
+    }
+    return null;
+  }
+  const jwksUrl = engine.outbound.profileUrl(profile, 'jwksUrl');
+  if (jwksUrl === undefined || profile.issuer === undefined) return null;
+  const nonceHash = request.nonceHash ?? null;
+  if (openid && nonceHash === null) {
+    // Started before nonces were sent: nothing binds this ID token to this sign-in.
+    throw new AuthProfilesError('id-token-invalid', 'this sign-in carried no nonce; start it again');
+  }
+  return verifyIdToken(idToken, {
+    issuer: profile.issuer,
+    clientId: profile.clientId,
+    jwksUrl: jwksUrl.href,
+    agent: engine.outbound.agentFor(jwksUrl),
+    nonceHash,
+    now: engine.clock(),
+    timeoutMs: engine.settings.http.timeoutMs,
+  });
 }

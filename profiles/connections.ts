@@ -5,7 +5,7 @@ import { AuthProfilesError } from './errors';
 import { safeEqual, sha256 } from './ids';
 import type { TokenSet } from './oauth/tokenResponse';
 import type { Profile } from './profileCatalog';
-import type { ConnectionStatus, StoredConnection } from './store/types';
+import type { ConnectionAccount, ConnectionStatus, StoredConnection } from './store/types';
 
 /**
  * Connections: the tokens one authorization produced. Stored records hold ciphertext; the
@@ -27,6 +27,10 @@ export interface ConnectionSummary {
   expiresAt: number;
   expiresAtEstimated: boolean;
   lastError: string | null;
+  /** Who signed in at the provider (verified ID token), when the profile is OpenID Connect. */
+  account: ConnectionAccount | null;
+  /** The API base URL the provider assigned to this connection (e.g. a Salesforce instance). */
+  apiBaseUrl: string | null;
   createdAt: number;
   updatedAt: number;
   refreshedAt: number | null;
@@ -45,6 +49,8 @@ export function summarize(connection: StoredConnection): ConnectionSummary {
     expiresAt,
     expiresAtEstimated,
     lastError,
+    account: connection.account ?? null,
+    apiBaseUrl: connection.apiBaseUrl ?? null,
     createdAt,
     updatedAt,
     refreshedAt,
@@ -125,7 +131,12 @@ export async function saveConnection(
   profile: Profile,
   subjectKey: string,
   tokens: TokenSet,
-  options: { createdBy: string; requireVerification: boolean },
+  options: {
+    createdBy: string;
+    requireVerification: boolean;
+    account?: ConnectionAccount | null;
+    apiBaseUrl?: string | null;
+  },
 ): Promise<SavedConnection> {
   const now = engine.clock();
   const verificationCode = options.requireVerification
@@ -149,6 +160,9 @@ export async function saveConnection(
         }
       : null,
     lastError: null,
+    // Always written, null included: a replacement must not inherit the previous sign-in's account.
+    account: options.account ?? null,
+    apiBaseUrl: options.apiBaseUrl ?? null,
     createdAt: now,
     updatedAt: now,
     refreshedAt: null,

@@ -84,6 +84,16 @@ export class AuthorizationEngine {
     const { request, profile } = callback;
     if (!isValidatedCallback(callback)) {
       const denied = callback.error.code === 'consent-denied';
+      // The provider's own words (cleaned, bounded) are the clue an operator needs (SECURITY #7).
+      this.context.log.warn(
+        {
+          profileId: profile.id,
+          requestId: request.id,
+          providerError: callback.error.provider?.error,
+          description: callback.error.provider?.description,
+        },
+        denied ? 'access was not granted at the provider' : 'the provider refused the authorization',
+      );
       await this.finish(request, { result: denied ? 'denied' : 'failed', error: callback.error.code });
       await recordAudit(this.context, {
         actor: request.createdBy,
@@ -96,10 +106,12 @@ export class AuthorizationEngine {
         : { kind: 'failed', request, profile, error: callback.error };
     }
     try {
-      const tokens = await exchangeCode(this.context, callback);
+      const { tokens, account, apiBaseUrl } = await exchangeCode(this.context, callback);
       const saved = await saveConnection(this.context, profile, request.subjectKey, tokens, {
         createdBy: request.createdBy,
         requireVerification: request.requireVerification,
+        account,
+        apiBaseUrl,
       });
       const connection = summarize(saved.connection);
       await this.finish(request, {
@@ -130,7 +142,13 @@ export class AuthorizationEngine {
         ? error
         : new AuthProfilesError('provider-error', 'the authorization could not be completed');
       this.context.log.warn(
-        { profileId: profile.id, requestId: request.id, errorCode: failure.code },
+        {
+          profileId: profile.id,
+          requestId: request.id,
+          errorCode: failure.code,
+          providerStatus: failure.provider?.httpStatus,
+          providerError: failure.provider?.error,
+        },
         'authorization failed',
       );
       await this.finish(request, { result: 'failed', error: failure.code });

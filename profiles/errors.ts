@@ -23,7 +23,11 @@ export type ErrorCode =
   | 'provider-error'
   | 'provider-unavailable'
   | 'outbound-refused'
+  /** A token request that spent a one-time credential timed out or got a 5xx: it may have been processed (SECURITY #48). */
+  | 'provider-outcome-unknown'
   | 'invalid-token-response'
+  /** The ID token of an OpenID Connect sign-in failed verification (SECURITY #50). */
+  | 'id-token-invalid'
   | 'invalid-grant'
   | 'not-connected'
   | 'needs-reauthorization'
@@ -36,22 +40,37 @@ export interface FieldIssue {
   message: string;
 }
 
+/**
+ * What the provider itself answered, when it answered: safe to log and to show (the HTTP status, an
+ * OAuth error code checked against a strict pattern, an `error_description` cleaned by
+ * `cleanProviderText`). Never a body, which may hold a token.
+ */
+export interface ProviderAnswer {
+  /** HTTP status of the provider's answer; absent for a redirect (callback) error. */
+  httpStatus?: number;
+  /** OAuth `error` code, or null when the answer had none (Glewlwyd's empty 400). */
+  error: string | null;
+  description?: string;
+}
+
 export class AuthProfilesError extends Error {
   readonly code: ErrorCode;
   readonly issues: FieldIssue[];
   /** HTTP status a web edge should answer with. */
   readonly status: number;
+  readonly provider: ProviderAnswer | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { issues?: FieldIssue[]; status?: number; cause?: unknown } = {},
+    options: { issues?: FieldIssue[]; status?: number; cause?: unknown; provider?: ProviderAnswer } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AuthProfilesError';
     this.code = code;
     this.issues = options.issues ?? [];
     this.status = options.status ?? defaultStatus(code);
+    this.provider = options.provider;
   }
 }
 
@@ -80,7 +99,10 @@ function defaultStatus(code: ErrorCode): number {
     case 'outbound-refused':
     case 'invalid-token-response':
     case 'invalid-grant':
+    case 'id-token-invalid':
       return 502;
+    case 'provider-outcome-unknown':
+      return 504;
     case 'provider-unavailable':
     case 'store-unavailable':
       return 503;

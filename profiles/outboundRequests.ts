@@ -123,6 +123,15 @@ export class OutboundRequests {
     return checkOutboundUrl(value, field, this.rule);
   }
 
+  /**
+   * The agent (with the guarded lookup) for a checked URL, for clients that do their own requests
+   * such as jose's key-set fetch: they reach only addresses this rule allows (SECURITY #42).
+   */
+  agentFor(url: CheckedUrl): http.Agent {
+    assertChecked(url);
+    return url.href.startsWith('https:') ? this.agents.https : this.agents.http;
+  }
+
   /** One of the profile's URL fields, rendered and checked; undefined when the profile has none. */
   profileUrl(profile: Profile, field: UrlField): CheckedUrl | undefined {
     const rendered = profileUrl(profile, field);

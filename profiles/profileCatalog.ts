@@ -301,6 +301,9 @@ export function fingerprintOf(profile: ProfileDocument): string {
       profile.issuer ?? null,
       profile.tokenEndpointAuthMethod,
       values,
+      // Appended only when set, so the fingerprints of profiles without it (and their connections)
+      // stay what they were: it decides where tokens are sent.
+      ...(profile.apiBaseUrlFrom === undefined ? [] : [`apiBaseUrlFrom=${profile.apiBaseUrlFrom}`]),
     ]),
   );
 }

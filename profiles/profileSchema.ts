@@ -33,6 +33,8 @@ export const RESERVED_AUTHORIZATION_PARAMS = [
 ] as const;
 
 const urlTemplate = z.string().trim().min(1).max(2048);
+/** Token-response members that hold secrets: never copied into a non-secret field. */
+const SECRET_RESPONSE_MEMBERS = ['access_token', 'refresh_token', 'id_token'];
 const scopeList = z.array(z.string().regex(SCOPE, 'must be an OAuth scope token')).max(100);
 
 const variableDeclaration = z.strictObject({ description: z.string().max(500).optional() });
@@ -83,7 +85,30 @@ export const profileFields = {
   variableValues: variableValuesField.default({}),
   authorization: authorizationField.default('per-user'),
   apiBaseUrl: urlTemplate.optional(),
+  /**
+   * A token-response member whose value is this connection's API base URL, kept on the connection
+   * and used instead of `apiBaseUrl` (Salesforce: `instance_url`, the org's own host). The value must
+   * meet the same address rule as the profile's URLs.
+   */
+  apiBaseUrlFrom: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a token-response member name')
+    .refine((name) => !SECRET_RESPONSE_MEMBERS.includes(name), 'must not name a token')
+    .optional(),
   checkUrl: urlTemplate.optional(),
+  /**
+   * A JSON member that must be `true` in a 2xx answer of the check URL (and the API) for it to count
+   * as success: Slack answers HTTP 200 `{"ok": false}` to a dead token.
+   */
+  responseSuccessField: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a JSON member name')
+    .optional(),
+  /**
+   * The issuer's JSON Web Key Set, to verify OpenID Connect ID tokens (required with scope `openid`,
+   * SECURITY #50). The expected `iss` is the profile's `issuer`.
+   */
+  jwksUrl: urlTemplate.optional(),
   /** token_type values accepted in token responses, compared case-insensitively (RFC 6749 §7.1). */
   tokenTypes: z
     .array(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/))
@@ -123,6 +148,7 @@ export const URL_FIELDS = [
   'revocationUrl',
   'apiBaseUrl',
   'checkUrl',
+  'jwksUrl',
 ] as const;
 export type UrlField = (typeof URL_FIELDS)[number];
 
@@ -203,6 +229,18 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
   if (profile.issuer !== undefined) {
     const problem = urlProblem(profile.issuer, options);
     if (problem) issues.push({ path: 'issuer', message: problem });
+  }
+  if ([...profile.scopes, ...profile.optionalScopes].includes('openid')) {
+    // OpenID Connect: the ID token that comes back is verified, or the sign-in fails (SECURITY #50);
+    // without these two it could only be trusted blindly.
+    for (const field of ['issuer', 'jwksUrl'] as const) {
+      if (profile[field] === undefined) {
+        issues.push({
+          path: field,
+          message: 'is required when the scopes include openid (to verify ID tokens)',
+        });
+      }
+    }
   }
   if (profile.issuerParameterSupported && profile.issuer === undefined) {
     // Without an expected issuer any `iss` would pass, which defeats RFC 9207.

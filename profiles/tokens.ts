@@ -5,7 +5,8 @@ import { openAccessToken, openTokens, sealTokens } from './connections';
 import { requestRefreshToken } from './oauth/tokenEndpoint';
 import { processTokenResponse } from './oauth/tokenResponse';
 import type { CheckedUrl } from './outboundRequests';
-import { assertUsable, type Profile } from './profileCatalog';
+import { assertUsable, profileUrl, type Profile } from './profileCatalog';
+import { apiBaseUrlOf } from './providerUrls';
 import type { StoredConnection } from './store/types';
 import { subjectKey as keyOf, type Subject } from './subjects';
 
@@ -27,6 +28,11 @@ export type TokenResult =
       expiresAt: number;
       scopes: string[];
       connectionId: string;
+      /**
+       * Where to call the API with this token: the base the provider assigned to the connection
+       * (profile `apiBaseUrlFrom`, a Salesforce instance) or else the profile's `apiBaseUrl`.
+       */
+      apiBaseUrl?: string;
     }
   | { ok: false; reason: TokenUnavailableReason; message: string; connectionId?: string };
 
@@ -169,8 +175,8 @@ export class TokenService {
     return { inFlight: this.inFlight.size, unsaved: this.unsaved.size, openedAccessTokens: this.opened.size };
   }
 
-  private usable(connection: StoredConnection): TokenResult {
-    return usable(connection, this.opened.open(this.engine, connection));
+  private usable(profile: Profile, connection: StoredConnection): TokenResult {
+    return usable(connection, this.opened.open(this.engine, connection), apiBaseUrlFor(profile, connection));
   }
 
   /** The API refused this very token; one other callers already replaced is not "rejected" any more. */
@@ -206,15 +212,18 @@ export class TokenService {
     }
     const now = this.engine.clock();
     const rejected = this.isRejected(connection, rejectedAccessToken);
-    if (!rejected && connection.expiresAt - this.engine.settings.refreshSkewMs > now) {
-      return this.usable(connection);
+    if (
+      !rejected &&
+      connection.expiresAt - refreshMarginOf(connection, this.engine.settings.refreshSkewMs) > now
+    ) {
+      return this.usable(profile, connection);
     }
     if (rejected && connection.refreshToken === null) {
       await this.markNeedsReauthorization(connection, 'rejected-by-api');
       return needsReauthorization(profile, connection);
     }
     if (connection.refreshToken === null) {
-      if (connection.expiresAt > now) return this.usable(connection);
+      if (connection.expiresAt > now) return this.usable(profile, connection);
       await this.markNeedsReauthorization(connection, 'expired');
       return needsReauthorization(profile, connection);
     }
@@ -298,12 +307,14 @@ export class TokenService {
           tokenTypes: profile.tokenTypes,
           defaultTokenTtlSeconds: profile.defaultTokenTtlSeconds,
           requestedScopes: connection.scopes,
+          apiBaseUrlFrom: profile.apiBaseUrlFrom,
         },
         engine.clock(),
       );
     } catch (error) {
       return { result: await this.refreshFailed(profile, connection, error, rejected), release: true };
     }
+    const apiBaseUrl = this.refreshedApiBaseUrl(profile, connection, tokens.apiBaseUrl ?? null);
     // Row 17: no refresh_token in the answer means the old one stays valid.
     const sealed = sealTokens(engine, connection.profileId, connection.subjectKey, {
       accessToken: tokens.accessToken,
@@ -317,9 +328,14 @@ export class TokenService {
       expiresAt: tokens.expiresAt,
       expiresAtEstimated: tokens.expiresAtEstimated,
       lastError: null,
+      ...(apiBaseUrl === undefined ? {} : { apiBaseUrl }),
       refreshedAt: now,
       updatedAt: now,
     };
+    const base = apiBaseUrlFor(profile, {
+      ...connection,
+      ...(apiBaseUrl === undefined ? {} : { apiBaseUrl }),
+    });
     const result: TokenSuccess = {
       ok: true,
       accessToken: tokens.accessToken,
@@ -327,6 +343,7 @@ export class TokenService {
       expiresAt: tokens.expiresAt,
       scopes: tokens.scopes,
       connectionId: connection.id,
+      ...(base === undefined ? {} : { apiBaseUrl: base }),
     };
     // Row 20: the provider may have rotated the refresh token already, so the write is retried, and
     // the old refresh token is never used again from here (see UnsavedRefresh).
@@ -439,6 +456,33 @@ export class TokenService {
     };
   }
 
+  /**
+   * A refresh answer may assign the connection a new API base (Salesforce moves orgs between
+   * instances). One that fails the address rule is not taken: the tokens are, since the provider
+   * may have rotated the refresh token, and the stored base stays. Undefined: nothing changes.
+   */
+  private refreshedApiBaseUrl(
+    profile: Profile,
+    connection: StoredConnection,
+    value: string | null,
+  ): string | undefined {
+    try {
+      const checked = apiBaseUrlOf(this.engine, profile, value, { required: false });
+      return checked === null || checked === connection.apiBaseUrl ? undefined : checked;
+    } catch (error) {
+      this.engine.log.warn(
+        {
+          connectionId: connection.id,
+          profileId: profile.id,
+          errorCode: isAuthProfilesError(error) ? error.code : 'invalid-token-response',
+          reason: error instanceof Error ? error.message : undefined,
+        },
+        'the refresh answer assigned an unacceptable API base URL; the stored one is kept',
+      );
+      return undefined;
+    }
+  }
+
   private async refreshFailed(
     profile: Profile,
     connection: StoredConnection,
@@ -446,6 +490,7 @@ export class TokenService {
     rejected: boolean,
   ): Promise<TokenResult> {
     const code = isAuthProfilesError(error) ? error.code : 'provider-error';
+    const provider = isAuthProfilesError(error) ? error.provider : undefined;
     this.engine.log.warn(
       {
         connectionId: connection.id,
@@ -453,15 +498,20 @@ export class TokenService {
         errorCode: code,
         // Names the host and the refused address only (SECURITY #42), for the operator.
         ...(code === 'outbound-refused' ? { refusal: (error as Error).message } : {}),
+        providerStatus: provider?.httpStatus,
+        providerError: provider?.error,
       },
       'refresh failed',
     );
-    if (code === 'invalid-grant') {
-      // Row 18: the grant is gone; ask for consent again instead of retrying.
-      await this.markNeedsReauthorization(connection, 'invalid-grant');
+    const refusal = refusalOf(error);
+    if (refusal !== null) {
+      // Rows 18 and SECURITY #49: the provider refused the saved authorization (invalid_grant, or any
+      // other definite refusal such as Glewlwyd's empty 400). Asking again cannot help; a new consent can.
+      await this.markNeedsReauthorization(connection, refusal);
       return needsReauthorization(profile, connection);
     }
-    // Row 19: stored tokens stay as they are; the caller may try again later.
+    // Row 19 and SECURITY #48: stored tokens stay as they are. After a timeout or 5xx the refresh
+    // token was not sent again in this attempt (it may have been used); the caller may try later.
     await recordAudit(this.engine, {
       actor: 'system',
       action: 'connection.refresh-failed',
@@ -469,7 +519,7 @@ export class TokenService {
       details: { profile: profile.id, code },
     });
     // A token the API already refused is not handed out again, however far its expiry.
-    if (!rejected && connection.expiresAt > this.engine.clock()) return this.usable(connection);
+    if (!rejected && connection.expiresAt > this.engine.clock()) return this.usable(profile, connection);
     if (code === 'outbound-refused') {
       return {
         ok: false,
@@ -504,7 +554,11 @@ export class TokenService {
   }
 }
 
-function usable(connection: StoredConnection, accessToken: string): TokenResult {
+function usable(
+  connection: StoredConnection,
+  accessToken: string,
+  apiBaseUrl: string | undefined,
+): TokenResult {
   return {
     ok: true,
     accessToken,
@@ -512,7 +566,68 @@ function usable(connection: StoredConnection, accessToken: string): TokenResult 
     expiresAt: connection.expiresAt,
     scopes: connection.scopes,
     connectionId: connection.id,
+    ...(apiBaseUrl === undefined ? {} : { apiBaseUrl }),
   };
+}
+
+/** The connection's own API base (checked when it was stored), else the profile's. */
+export function apiBaseUrlFor(profile: Profile, connection: StoredConnection): string | undefined {
+  if (profile.apiBaseUrlFrom !== undefined && connection.apiBaseUrl) return connection.apiBaseUrl;
+  try {
+    return profileUrl(profile, 'apiBaseUrl');
+  } catch {
+    // A variable without a value: the profile reports it as missing; the token is still usable.
+    return undefined;
+  }
+}
+
+/** Shortest refresh margin: a request needs a moment to reach the API before its token runs out. */
+const MIN_REFRESH_MARGIN_MS = 5_000;
+/** Share of a token's lifetime used as margin, when that is below the configured skew. */
+const REFRESH_MARGIN_SHARE = 0.2;
+
+/**
+ * How long before expiry a token is refreshed (issue 7 point 15). The configured skew (60 s) suits
+ * hour-long tokens, but a 60-second token was then "due" from the moment it was issued and every
+ * call refreshed it. So the margin is the skew, but at most a fifth of the lifetime (a 60 s token
+ * is used for 48 s), never under 5 s (a request must still reach the API in time), and never over
+ * half the lifetime (a token so short that the floor would swallow it is still used for half of it).
+ */
+export function refreshMarginMs(lifetimeMs: number, skewMs: number): number {
+  if (!(lifetimeMs > 0)) return Math.max(0, skewMs);
+  const share = Math.max(MIN_REFRESH_MARGIN_MS, lifetimeMs * REFRESH_MARGIN_SHARE);
+  return Math.min(skewMs, share, lifetimeMs / 2);
+}
+
+/** The margin for one connection, its lifetime measured from when its token was issued to us. */
+function refreshMarginOf(connection: StoredConnection, skewMs: number): number {
+  const issuedAt = connection.refreshedAt ?? connection.createdAt;
+  return refreshMarginMs(connection.expiresAt - issuedAt, skewMs);
+}
+
+/** OAuth error codes that say "not now" rather than "not this grant": never a refusal. */
+const TRANSIENT_ERROR_CODES = new Set(['temporarily_unavailable', 'server_error']);
+
+/**
+ * The `lastError` of a refresh the provider refused (SECURITY #49), or null when it did not refuse:
+ * `invalid_grant` wherever it came, or any other 4xx but 429, with or without a body (Glewlwyd
+ * answers a dead refresh token with an empty 400), or an OAuth error in a 200 (GitHub). Records
+ * the status and the error code, never the description or the body.
+ */
+function refusalOf(error: unknown): string | null {
+  if (!isAuthProfilesError(error)) return null;
+  const provider = error.provider;
+  const status = provider?.httpStatus;
+  const oauthError = provider?.error ?? null;
+  if (error.code !== 'invalid-grant') {
+    if (error.code !== 'provider-error' || status === undefined) return null;
+    const definite =
+      (status >= 400 && status < 500 && status !== 429) || (status < 300 && oauthError !== null);
+    if (!definite || (oauthError !== null && TRANSIENT_ERROR_CODES.has(oauthError))) return null;
+  }
+  const what = error.code === 'invalid-grant' ? 'invalid-grant' : 'refresh-refused';
+  if (status === undefined) return what;
+  return `${what}: HTTP ${status}${oauthError === null ? ', no error code' : ` ${oauthError}`}`;
 }
 
 function needsReauthorization(profile: Profile, connection: StoredConnection): TokenResult {

@@ -219,6 +219,8 @@ function componentSchemas(): Record<string, JsonSchema> {
         'expiresAt',
         'expiresAtEstimated',
         'lastError',
+        'account',
+        'apiBaseUrl',
         'createdAt',
         'updatedAt',
         'refreshedAt',
@@ -232,7 +234,31 @@ function componentSchemas(): Record<string, JsonSchema> {
         scopes: { type: 'array', items: { type: 'string' } },
         expiresAt: { type: 'integer', description: 'Epoch milliseconds' },
         expiresAtEstimated: { type: 'boolean' },
-        lastError: { type: ['string', 'null'] },
+        lastError: {
+          type: ['string', 'null'],
+          description:
+            'Stable code, then what the provider answered (e.g. `refresh-refused: HTTP 400, no error code`)',
+        },
+        account: {
+          description: 'Who signed in at the provider (verified OpenID Connect ID token); null otherwise',
+          anyOf: [
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['sub', 'email', 'name'],
+              properties: {
+                sub: { type: 'string' },
+                email: { type: ['string', 'null'] },
+                name: { type: ['string', 'null'] },
+              },
+            },
+            { type: 'null' },
+          ],
+        },
+        apiBaseUrl: {
+          type: ['string', 'null'],
+          description: "API base URL the provider assigned to this connection (profile's apiBaseUrlFrom)",
+        },
         createdAt: { type: 'integer' },
         updatedAt: { type: 'integer' },
         refreshedAt: { type: ['integer', 'null'] },
@@ -247,14 +273,15 @@ function componentSchemas(): Record<string, JsonSchema> {
         reason: {
           type: 'string',
           description:
-            '`ok`, `no-check-url`, `not-connected`, `needs-reauthorization`, `pending-verification`, `provider-unavailable`, `rejected`, `http-<status>`, `unreachable`, `outbound-refused`, `profile-not-found`',
-        },
-        detail: {
-          type: 'string',
-          description: 'For `outbound-refused`: the refused host and address (SECURITY #41, #42)',
+            '`ok`, `no-check-url`, `not-connected`, `needs-reauthorization`, `pending-verification`, `provider-unavailable`, `rejected`, `http-<status>`, `unexpected-answer`, `unreachable`, `outbound-refused`, `profile-not-found`',
         },
         status: { type: 'integer', description: 'HTTP status of the checkUrl, when it was called' },
         refreshed: { type: 'boolean' },
+        detail: {
+          type: 'string',
+          description:
+            "For `outbound-refused`: the refused host and address (SECURITY #41, #42); otherwise what the provider answered: the connection's lastError, or the API's error code",
+        },
         ms: { type: 'integer' },
       },
     },

@@ -6,7 +6,7 @@
 // Prints exactly one line on stdout once listening: {"ready":true,"port":<n>,"issuer":"..."}.
 // Everything else goes to stderr, so a parent process can read stdout as a protocol.
 
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -45,6 +45,17 @@ function defaultIssuer(host, port) {
   return `http://${name}:${port}`;
 }
 
+/**
+ * A signing key made for this process: ID tokens (OpenID Connect, scope `openid`) are signed with it
+ * and published at /jwks. Without one, oidc-provider signs with a development key that ships inside
+ * the package, i.e. one anybody could sign with.
+ */
+function signingKeys() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { keys: [{ ...jwk, kid: randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' }] };
+}
+
 function buildProvider(config, issuer) {
   const clientOptions = new Map(config.clients.map((c) => [c.client_id, c]));
   // Custom scopes (e.g. crm.objects.deals.read) only exist on a resource server in oidc-provider;
@@ -61,6 +72,7 @@ function buildProvider(config, issuer) {
       response_types: ['code'],
     })),
     cookies: { keys: config.cookieKeys },
+    jwks: signingKeys(),
     // Any login name is an account; `users` only adds claims (email, name) for that login.
     findAccount: (_ctx, id) => ({
       accountId: id,
@@ -184,7 +196,7 @@ function testHooks() {
     introspection: 0,
   });
   let stats = zeroStats();
-  // FAULT INJECTION (tests only): endpoint name -> { status?, times, delayMs? }.
+  // FAULT INJECTION (tests only): endpoint name -> { status?, times, delayMs?, retryAfter? }.
   let faults = {};
 
   const takeFault = (endpoint) => {
@@ -211,7 +223,12 @@ function testHooks() {
     if (ctx.path === '/_faults' && ctx.method === 'POST') {
       const requested = JSON.parse((await readBody(ctx.req)).toString('utf8') || '{}');
       for (const [endpoint, f] of Object.entries(requested)) {
-        faults[endpoint] = { status: f.status, delayMs: f.delayMs ?? 0, times: f.times ?? 1 };
+        faults[endpoint] = {
+          status: f.status,
+          delayMs: f.delayMs ?? 0,
+          times: f.times ?? 1,
+          retryAfter: f.retryAfter,
+        };
       }
       return json(ctx, 200, faults);
     }
@@ -228,6 +245,7 @@ function testHooks() {
     const fault = takeFault(endpoint);
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.status) {
+      if (fault.retryAfter !== undefined) ctx.set('Retry-After', String(fault.retryAfter));
       return json(ctx, fault.status, {
         error: 'temporarily_unavailable',
         error_description: 'injected fault',

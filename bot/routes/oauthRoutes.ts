@@ -157,6 +157,8 @@ const TITLES: Partial<Record<string, string>> = {
   'consent-denied': 'Access not granted',
   'provider-error': 'The provider reported an error',
   'provider-unavailable': 'The provider is not answering',
+  'provider-outcome-unknown': 'The provider did not answer',
+  'id-token-invalid': 'The sign-in could not be verified',
   'invalid-grant': 'Sign-in rejected by the provider',
   'invalid-token-response': 'The provider sent an invalid answer',
 };
@@ -181,7 +183,16 @@ function errorPage(error: unknown, log: Logger, where: string): ErrorPage {
         "This service may not connect to the provider's address. An administrator must correct the integration or allow the address.",
     };
   }
-  log.warn({ where, errorCode: error.code }, 'OAuth flow refused');
+  log.warn(
+    {
+      where,
+      errorCode: error.code,
+      providerError: error.provider?.error,
+      // Cleaned and bounded by the engine; it is the provider's clue ("nonce required").
+      description: error.provider?.description,
+    },
+    'OAuth flow refused',
+  );
   if (error.code === 'store-unavailable') {
     return {
       status: 503,
@@ -192,7 +203,13 @@ function errorPage(error: unknown, log: Logger, where: string): ErrorPage {
   }
   const status = error.status >= 500 ? 502 : error.status;
   const advice = error.code === 'authorization-request-used' ? '' : ' Ask the bot for a new sign-in link.';
-  return { status, title: TITLES[error.code] ?? 'Sign-in failed', message: `${sentence(error)}${advice}` };
+  const description = error.provider?.description;
+  return {
+    status,
+    title: TITLES[error.code] ?? 'Sign-in failed',
+    message: `${sentence(error)}${advice}`,
+    ...(description ? { detail: description } : {}),
+  };
 }
 
 function sentence(error: AuthProfilesError): string {

@@ -10,6 +10,13 @@ export interface TokenSet {
   /** True when the provider sent no `expires_in` and the profile's default lifetime was assumed. */
   expiresAtEstimated: boolean;
   scopes: string[];
+  /** OpenID Connect ID token, still unverified (see idToken.ts); null when none came. */
+  idToken?: string | null;
+  /**
+   * The value of the response member the profile names in `apiBaseUrlFrom` (Salesforce's
+   * `instance_url`), still unchecked (see providerUrls.ts); null when not asked for or absent.
+   */
+  apiBaseUrl?: string | null;
 }
 
 const expiresIn = z
@@ -35,12 +42,15 @@ const tokenResponseSchema = z.looseObject({
   expires_in: expiresIn.optional(),
   refresh_token: z.string().min(1).max(16_384).optional(),
   scope: z.string().max(8_192).optional(),
+  id_token: z.string().min(1).max(16_384).optional(),
 });
 
 export interface TokenResponsePolicy {
   tokenTypes: readonly string[];
   defaultTokenTtlSeconds: number;
   requestedScopes: readonly string[];
+  /** Response member that holds the connection's API base URL (profile `apiBaseUrlFrom`). */
+  apiBaseUrlFrom?: string | undefined;
 }
 
 /**
@@ -53,7 +63,7 @@ export function processTokenResponse(body: unknown, policy: TokenResponsePolicy,
   }
   const error = (body as { error?: unknown }).error;
   if (typeof error === 'string' && !('access_token' in body)) {
-    throw providerErrorFromCode(error);
+    throw providerErrorFromCode(error, 200);
   }
   const parsed = tokenResponseSchema.safeParse(body);
   if (!parsed.success) {
@@ -71,6 +81,10 @@ export function processTokenResponse(body: unknown, policy: TokenResponsePolicy,
     );
   }
   const estimated = response.expires_in === undefined;
+  const baseValue = policy.apiBaseUrlFrom === undefined ? undefined : response[policy.apiBaseUrlFrom];
+  if (baseValue !== undefined && (typeof baseValue !== 'string' || baseValue.length > 2048)) {
+    throw invalid(`the token response has a malformed ${policy.apiBaseUrlFrom}`);
+  }
   const lifetime = response.expires_in ?? policy.defaultTokenTtlSeconds;
   return {
     accessToken: response.access_token,
@@ -83,19 +97,31 @@ export function processTokenResponse(body: unknown, policy: TokenResponsePolicy,
       response.scope === undefined
         ? [...policy.requestedScopes]
         : response.scope.split(/[\s,]+/).filter(Boolean),
+    idToken: response.id_token ?? null,
+    apiBaseUrl: baseValue ?? null,
   };
 }
 
-/** Maps an OAuth error code (RFC 6749 §5.2) to the catalogue; only a safe code is kept. */
-export function providerErrorFromCode(code: string): AuthProfilesError {
-  const safe = /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : 'unknown_error';
+/**
+ * Maps an OAuth error code (RFC 6749 §5.2) and the HTTP status it came with to the catalogue; only a
+ * safe code is kept, never the `error_description`, which some providers fill with the request.
+ */
+export function providerErrorFromCode(code: string, httpStatus: number): AuthProfilesError {
+  const safe = safeErrorCode(code);
+  const provider = { httpStatus, error: safe };
   if (safe === 'invalid_grant') {
     return new AuthProfilesError(
       'invalid-grant',
       'the provider rejected the grant (invalid_grant): authorize again',
+      { provider },
     );
   }
-  return new AuthProfilesError('provider-error', `the provider answered with error "${safe}"`);
+  return new AuthProfilesError('provider-error', `the provider answered with error "${safe}"`, { provider });
+}
+
+/** An OAuth error code as sent, when it looks like one; `unknown_error` otherwise. */
+export function safeErrorCode(code: string): string {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : 'unknown_error';
 }
 
 function invalid(message: string): AuthProfilesError {

@@ -465,7 +465,13 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
 
   async markStarted(
     id: string,
-    start: { stateHash: string; bindingHash: string; codeVerifier: string | null; startedAt: number },
+    start: {
+      stateHash: string;
+      bindingHash: string;
+      codeVerifier: string | null;
+      nonceHash: string | null;
+      startedAt: number;
+    },
     now: number,
   ): Promise<StoredAuthorizationRequest | null> {
     return this.mongo.run(async () => {
@@ -480,6 +486,7 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
             stateHash: start.stateHash,
             bindingHash: start.bindingHash,
             codeVerifier: start.codeVerifier,
+            nonceHash: start.nonceHash,
             startedAt: start.startedAt,
             status: 'started',
           },

@@ -307,7 +307,13 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
 
   async markStarted(
     id: string,
-    start: { stateHash: string; bindingHash: string; codeVerifier: string | null; startedAt: number },
+    start: {
+      stateHash: string;
+      bindingHash: string;
+      codeVerifier: string | null;
+      nonceHash: string | null;
+      startedAt: number;
+    },
     now: number,
   ): Promise<StoredAuthorizationRequest | null> {
     return guard(() =>

@@ -7,6 +7,14 @@
 
 export type ConnectionStatus = 'active' | 'pending-verification' | 'needs-reauthorization' | 'revoked';
 
+/** Who signed in, from a verified OpenID Connect ID token (SECURITY #50). Not secret. */
+export interface ConnectionAccount {
+  /** The issuer's stable id of the account (`sub`). */
+  sub: string;
+  email: string | null;
+  name: string | null;
+}
+
 /** A connection as stored: token fields are ciphertext. */
 export interface StoredConnection {
   id: string;
@@ -25,8 +33,18 @@ export interface StoredConnection {
   profileFingerprint: string;
   /** Pending verification (SECURITY row 9): hash of the code the user must type, and its expiry. */
   verification: { codeHash: string; expiresAt: number; attempts: number } | null;
-  /** Stable error code of the last failure (e.g. `invalid-grant`), never a provider message. */
+  /**
+   * The last failure: a stable code, then what the provider answered when it answered (e.g.
+   * `refresh-refused: HTTP 400, no error code`); never a provider message or body (SECURITY #49).
+   */
   lastError: string | null;
+  /** Who signed in (verified ID token claims); null or absent when the profile is not OpenID Connect. */
+  account?: ConnectionAccount | null;
+  /**
+   * API base URL the provider assigned to this connection (profile `apiBaseUrlFrom`, Salesforce's
+   * `instance_url`), address-checked; null or absent when the profile's `apiBaseUrl` applies.
+   */
+  apiBaseUrl?: string | null;
   createdAt: number;
   updatedAt: number;
   refreshedAt: number | null;
@@ -89,6 +107,11 @@ export interface StoredAuthorizationRequest {
   bindingHash: string | null;
   /** PKCE verifier, ciphertext; null when the profile does not use PKCE. */
   codeVerifier: string | null;
+  /**
+   * sha256 of the OpenID Connect `nonce` sent with scope `openid` (SECURITY #50); the ID token must
+   * carry the nonce itself. Null or absent when no nonce was sent.
+   */
+  nonceHash?: string | null;
   redirectUri: string;
   expectedIssuer: string | null;
   scopes: string[];
@@ -112,11 +135,17 @@ export interface AuthorizationRequestRepository {
   findByStateHash(stateHash: string): Promise<StoredAuthorizationRequest | null>;
   /**
    * Binds a request to a browser: succeeds when the request is `created`, or `started` by the same
-   * browser (same bindingHash), not expired at `now`. Sets state hash, binding and verifier.
+   * browser (same bindingHash), not expired at `now`. Sets state hash, binding, verifier and nonce hash.
    */
   markStarted(
     id: string,
-    start: { stateHash: string; bindingHash: string; codeVerifier: string | null; startedAt: number },
+    start: {
+      stateHash: string;
+      bindingHash: string;
+      codeVerifier: string | null;
+      nonceHash: string | null;
+      startedAt: number;
+    },
     now: number,
   ): Promise<StoredAuthorizationRequest | null>;
   /** Atomically moves `started` → `consumed` for this state; only one caller ever wins. */

@@ -907,6 +907,9 @@ describe('pre-authorization through the API', () => {
     for (const connection of all.json.connections) {
       expect(Object.keys(connection).sort()).toEqual(
         [
+          // Who signed in and the provider-assigned API base (issue 7 points 10 and 15): not secret.
+          'account',
+          'apiBaseUrl',
           'createdAt',
           'createdBy',
           'expiresAt',

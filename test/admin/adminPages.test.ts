@@ -464,6 +464,18 @@ describe('admin pages over HTTP', () => {
     expect(failed.html).toContain('A secret typed before was not kept');
   });
 
+  test('the connections page shows who signed in (verified ID token claims), escaped', async () => {
+    const client = await admin();
+    const connection = await addConnection('org-crm', 'user:webchat:oidc-signed-in', 'active');
+    await harness.store.connections.update(connection.id, connection.version, {
+      account: { sub: 'u-1', email: 'ada@example.com', name: 'Ada <b>Lovelace</b>' },
+    });
+    const page = await client.get('/admin/connections');
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('signed in as Ada &lt;b&gt;Lovelace&lt;/b&gt; (ada@example.com)');
+    expect(page.html).not.toContain('<b>Lovelace');
+  });
+
   test('editing scopes marks connections for re-authorization and says so (row 39); delete shows and revokes them (row 40)', async () => {
     const client = await admin();
     const created = await client.submit(

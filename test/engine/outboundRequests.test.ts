@@ -385,13 +385,14 @@ describe('#42: the operator allow-list lets a provider on a private network be r
       const result = await harness.engine.getToken(profile, USER);
 
       // The TLS handshake reached the server (which speaks no TLS, so the refresh then fails as an
-      // unreachable provider would); the ClientHello names the profile's host.
+      // provider whose answer was lost would: the connection was made, so the outcome is unknown,
+      // SECURITY #48); the ClientHello names the profile's host.
       expect(server.connections).toBe(1);
       expect(server.firstBytes[0]?.charCodeAt(0)).toBe(0x16);
       expect(server.firstBytes[0]).toContain('auth.provider.example');
       expect(result).toMatchObject({ ok: false, reason: 'provider-unavailable' });
       expect(harness.log.lines.find((line) => line.message === 'refresh failed')?.fields).toMatchObject({
-        errorCode: 'provider-unavailable',
+        errorCode: 'provider-outcome-unknown',
       });
     },
   );

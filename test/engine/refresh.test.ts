@@ -240,7 +240,8 @@ describe('row 18: invalid_grant on refresh', () => {
     expect(await refreshCalls()).toBe(before + 1);
     const marked = await storedOf(main, profile, subject);
     expect(marked.status).toBe('needs-reauthorization');
-    expect(marked.lastError).toBe('invalid-grant');
+    // SECURITY #49: what the provider answered, status and error code.
+    expect(marked.lastError).toBe('invalid-grant: HTTP 400 invalid_grant');
     expect(marked.accessToken).toBe(expired.accessToken);
     const audit = await main.store.audit.list({ limit: 10, target: `connection:${connection.id}` });
     expect(audit.map((entry) => entry.action)).toContain('connection.needs-reauthorization');
@@ -282,7 +283,7 @@ describe('row 18: invalid_grant on refresh', () => {
       reason: 'needs-reauthorization',
     });
     expect(await refreshCalls()).toBe(before + 1);
-    expect((await storedOf(main, profile, subject)).lastError).toBe('invalid-grant');
+    expect((await storedOf(main, profile, subject)).lastError).toBe('invalid-grant: HTTP 400 invalid_grant');
     // The provider treated it as token theft and revoked the grant, including the newest access token.
     expect(await isActive(ROTATING, refreshed.accessToken)).toBe(false);
     expect(await main.engine.getToken(profile, subject)).toMatchObject({ reason: 'needs-reauthorization' });
@@ -290,18 +291,23 @@ describe('row 18: invalid_grant on refresh', () => {
   });
 });
 
-describe('row 19: 5xx, timeout, connection refused', () => {
-  test('503 twice then success: retried inside one refresh, and the new token is returned', async () => {
+describe('rows 19 and SECURITY #48: 5xx, timeout, connection refused, Retry-After', () => {
+  // Until issue 7 a 503 or a timeout was retried inside the refresh, sending a rotating refresh token
+  // again that the provider may already have used (reuse revokes the grant). Now only what provably
+  // never reached the provider, or what the provider asked to retry (Retry-After), is sent again.
+  test('a 503 with Retry-After is retried after the wait, and the new token is returned', async () => {
     const { profile, subject } = await connect(main, 'rotating');
     const expired = await expire(main, profile, subject);
     const before = await refreshCalls();
-    await server.injectFault({ token: { status: 503, times: 2 } });
+    await server.injectFault({ token: { status: 503, times: 1, retryAfter: 1 } });
 
+    const startedAt = Date.now();
     const result = await main.engine.getToken(profile, subject);
 
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(await refreshCalls()).toBe(before + 3);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1000);
+    expect(await refreshCalls()).toBe(before + 2);
     const stored = await storedOf(main, profile, subject);
     expect(stored.version).toBe(expired.version + 1);
     expect(openTokens(main.context, stored).accessToken).toBe(result.accessToken);
@@ -310,7 +316,7 @@ describe('row 19: 5xx, timeout, connection refused', () => {
     expect(audit.map((entry) => entry.action)).not.toContain('connection.refresh-failed');
   });
 
-  test('503 on every attempt: provider-unavailable after bounded retries, stored record unchanged', async () => {
+  test('a 503 without Retry-After is not retried: one provider call, provider-unavailable, record unchanged', async () => {
     const { profile, subject } = await connect(main, 'rotating');
     const expired = await expire(main, profile, subject);
     const snapshot = JSON.stringify(expired);
@@ -323,19 +329,51 @@ describe('row 19: 5xx, timeout, connection refused', () => {
     expect(!result.ok && result.message).toBe(
       `${profile.displayName} is not answering right now; try again in a moment`,
     );
-    expect(await refreshCalls()).toBe(before + FAST_SETTINGS.http.attempts);
+    expect(await refreshCalls()).toBe(before + 1);
     expect(JSON.stringify(await storedOf(main, profile, subject))).toBe(snapshot);
     const audit = await main.store.audit.list({ limit: 10, target: `connection:${expired.id}` });
-    expect(audit[0]).toMatchObject({ action: 'connection.refresh-failed' });
+    expect(audit[0]).toMatchObject({
+      action: 'connection.refresh-failed',
+      details: { code: 'provider-outcome-unknown' },
+    });
 
-    // Once the provider is back, the untouched refresh token works.
+    // Once the provider is back, the untouched refresh token works (the 503 was before it acted).
     await server.resetFaults();
     const recovered = await main.engine.getToken(profile, subject);
     expect(recovered.ok).toBe(true);
-    expect(await refreshCalls()).toBe(before + FAST_SETTINGS.http.attempts + 1);
+    expect(await refreshCalls()).toBe(before + 2);
   });
 
-  test('a provider outage while the token is still valid (inside the refresh skew) returns the stored token', async () => {
+  test('Retry-After on every attempt: a bounded number of attempts, then provider-unavailable', async () => {
+    const { profile, subject } = await connect(main, 'rotating');
+    const expired = await expire(main, profile, subject);
+    const before = await refreshCalls();
+    await server.injectFault({ token: { status: 503, times: 1000, retryAfter: 0 } });
+
+    const result = await main.engine.getToken(profile, subject);
+
+    expect(result).toMatchObject({ ok: false, reason: 'provider-unavailable' });
+    expect(await refreshCalls()).toBe(before + FAST_SETTINGS.http.attempts);
+    expect(JSON.stringify(await storedOf(main, profile, subject))).toBe(JSON.stringify(expired));
+    const failure = [...main.log.lines].reverse().find((line) => line.message === 'refresh failed');
+    expect(failure?.fields).toMatchObject({ errorCode: 'provider-unavailable', providerStatus: 503 });
+  });
+
+  test('a Retry-After longer than the policy allows is not waited for', async () => {
+    const { profile, subject } = await connect(main, 'rotating');
+    await expire(main, profile, subject);
+    const before = await refreshCalls();
+    await server.injectFault({ token: { status: 503, times: 1000, retryAfter: 3600 } });
+
+    const startedAt = Date.now();
+    const result = await main.engine.getToken(profile, subject);
+
+    expect(result).toMatchObject({ ok: false, reason: 'provider-unavailable' });
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+    expect(await refreshCalls()).toBe(before + 1);
+  });
+
+  test('a provider outage while the token is still valid (inside the refresh margin) returns the stored token', async () => {
     const { profile, subject, connection } = await connect(main, 'rotating');
     main.clock.advance(connection.expiresAt - main.clock() - 30_000);
     await server.injectFault({ token: { status: 503, times: 1000 } });
@@ -347,7 +385,7 @@ describe('row 19: 5xx, timeout, connection refused', () => {
     expect(JSON.stringify(await storedOf(main, profile, subject))).toBe(JSON.stringify(connection));
   });
 
-  test('connection refused: provider-unavailable with a clear message, stored record unchanged', async () => {
+  test('connection refused: retried (it never left), then provider-unavailable, stored record unchanged', async () => {
     const { profile, subject } = await connect(main, 'refused');
     const expired = await expire(main, profile, subject);
     const before = await refreshCalls();
@@ -362,29 +400,33 @@ describe('row 19: 5xx, timeout, connection refused', () => {
     expect(failure?.fields).toMatchObject({ connectionId: expired.id, errorCode: 'provider-unavailable' });
   });
 
-  test('a provider slower than our timeout: each attempt times out, then provider-unavailable', async () => {
+  test('a timeout while the real provider processes the refresh: sent once, the rotation is not raced', async () => {
     const quick = await createHarness({
       profiles,
       encryptionKeys: KEYS,
-      settings: { http: { timeoutMs: 300, attempts: 2, backoffMs: 20 } },
+      settings: { http: { timeoutMs: 300, attempts: 3, backoffMs: 20 } },
     });
     try {
       const { profile, subject } = await connect(quick, 'rotating');
       const expired = await expire(quick, profile, subject);
       const before = await refreshCalls();
-      // The delayed answer would be a 503 anyway, so the provider never acts on these requests.
-      await server.injectFault({ token: { status: 503, delayMs: 3000, times: 2 } });
+      // The provider holds the request for 1.5 s and then really refreshes (rotates) the token.
+      await server.injectFault({ token: { delayMs: 1500, times: 1 } });
 
       const startedAt = Date.now();
       const result = await quick.engine.getToken(profile, subject);
       const elapsed = Date.now() - startedAt;
 
       expect(result).toMatchObject({ ok: false, reason: 'provider-unavailable' });
-      expect(await refreshCalls()).toBe(before + 2);
-      // Both attempts gave up on their own timeout, long before the provider would have answered.
-      expect(elapsed).toBeGreaterThanOrEqual(2 * 300);
-      expect(elapsed).toBeLessThan(3000);
+      expect(elapsed).toBeGreaterThanOrEqual(300);
+      expect(elapsed).toBeLessThan(1500);
       expect(JSON.stringify(await storedOf(quick, profile, subject))).toBe(JSON.stringify(expired));
+      // Wait until the provider has acted on the one request: a second sending would have raced it
+      // and, with a rotating provider, revoked the whole grant.
+      await new Promise((resolve) => setTimeout(resolve, 1700));
+      expect(await refreshCalls()).toBe(before + 1);
+      const failure = [...quick.log.lines].reverse().find((line) => line.message === 'refresh failed');
+      expect(failure?.fields).toMatchObject({ errorCode: 'provider-outcome-unknown' });
     } finally {
       await quick.close();
     }

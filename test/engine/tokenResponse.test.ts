@@ -303,21 +303,25 @@ describe('row 16: a token response without expires_in', () => {
   });
 });
 
-describe('transient failures of the code exchange (row 19 on the callback)', () => {
-  test('a 503 is retried a bounded number of times, then reported as provider-unavailable', async () => {
+describe('failures of the code exchange that may come after the code was used (SECURITY #48)', () => {
+  // These asserted the opposite until issue 7: a 503 or a timeout was retried, sending the one-time
+  // code again although the provider may already have spent it.
+  test('a 503 without Retry-After is not retried: one request, outcome unknown, nothing stored', async () => {
     const subject = newSubject();
     const { outcome } = await connect('code-server-error-503', subject);
     expect(outcome.kind).toBe('failed');
     if (outcome.kind !== 'failed') return;
-    expect(outcome.error.code).toBe('provider-unavailable');
-    expect(outcome.error.message).toBe('the provider is unavailable (HTTP 503)');
-    expect(fakes.calls('serverError503', 'authorization_code')).toBe(harness.context.settings.http.attempts);
+    expect(outcome.error.code).toBe('provider-outcome-unknown');
+    expect(outcome.error.message).toBe(
+      'the provider did not answer (HTTP 503); it may already have used the authorization code, so it was not sent again',
+    );
+    expect(fakes.calls('serverError503', 'authorization_code')).toBe(1);
     expect(await harness.store.connections.get(outcome.profile.id, subjectKey(subject))).toBeNull();
     expect(await everythingRecorded()).not.toContain(FAKE_TOKEN_MARKER);
   });
 
   test.each(['hangs', 'hangsAfterHeaders'] as const)(
-    'an endpoint that %s times out, is retried once and reported as provider-unavailable',
+    'an endpoint that %s times out once and the code is not sent again',
     async (behaviour) => {
       const quick = await createHarness({
         profiles: [fakeProfile('slow', behaviour)],
@@ -341,12 +345,15 @@ describe('transient failures of the code exchange (row 19 on the callback)', () 
         const elapsed = Date.now() - startedAt;
         expect(outcome.kind).toBe('failed');
         if (outcome.kind !== 'failed') return;
-        // A timeout, not a malformed answer: the same code as "no answer at all".
-        expect(outcome.error.code).toBe('provider-unavailable');
-        expect(fakes.calls(behaviour, 'authorization_code')).toBe(2);
-        // Gave up after its own timeouts (2 × 300 ms) rather than waiting for the endpoint.
-        expect(elapsed).toBeGreaterThanOrEqual(2 * 300);
-        expect(elapsed).toBeLessThan(10_000);
+        // A timeout: the provider may have used the code, so the outcome is unknown.
+        expect(outcome.error.code).toBe('provider-outcome-unknown');
+        expect(outcome.error.message).toMatch(
+          /^the provider did not answer \((timeout|the answer was cut off)\)/,
+        );
+        expect(fakes.calls(behaviour, 'authorization_code')).toBe(1);
+        // Gave up after its own timeout rather than waiting for the endpoint, and did not wait again.
+        expect(elapsed).toBeGreaterThanOrEqual(300);
+        expect(elapsed).toBeLessThan(2 * 300 + 200);
         expect(quick.log.text()).not.toContain(FAKE_TOKEN_MARKER);
       } finally {
         await quick.close();

@@ -37,6 +37,7 @@ describeWithGlewlwyd('Glewlwyd 2.7.5 as the authorization server', () => {
       tokenUrl: glew.tokenUrl,
       revocationUrl: glew.revocationUrl,
       issuer: glew.issuer,
+      jwksUrl: glew.jwksUrl,
       issuerParameterSupported: true,
       clientId: glew.clientId,
       clientSecret: glew.clientSecret,
@@ -118,10 +119,15 @@ describeWithGlewlwyd('Glewlwyd 2.7.5 as the authorization server', () => {
     return { status: response.status, body: await response.text() };
   }
 
-  /** Moves the engine's clock past the stored expiry, so the next getToken must refresh. */
+  /**
+   * Marks the stored access token as expired, so the next getToken must refresh. The engine's clock
+   * stays with Glewlwyd's: a clock moved ahead would make its later ID tokens look expired.
+   */
   async function expire(profileId: string, subject: Subject): Promise<void> {
     const connection = await stored(profileId, subject);
-    harness.clock.advance(connection.expiresAt - harness.clock() + 1);
+    await harness.engine.store.connections.update(connection.id, connection.version, {
+      expiresAt: harness.clock() - 1,
+    });
   }
 
   test('authorization code with PKCE S256 and iss gives an active connection whose token Glewlwyd accepts', async () => {

@@ -464,3 +464,43 @@ describe('outside dev, profile URLs may not aim at internal addresses (SSRF thro
     );
   });
 });
+
+describe('provider quirks and OpenID Connect fields (issue 7 points 10 and 15)', () => {
+  test('scope openid needs an issuer and a jwksUrl, to verify ID tokens (SECURITY #50)', () => {
+    expect(invalidPaths(base({ scopes: ['openid', 'email'] })).sort()).toEqual(['issuer', 'jwksUrl']);
+    expect(invalidPaths(base({ optionalScopes: ['openid'], issuer: 'https://auth.acme.example' }))).toEqual([
+      'jwksUrl',
+    ]);
+    const profile = parseProfile(
+      base({
+        scopes: ['openid'],
+        issuer: 'https://auth.acme.example',
+        jwksUrl: 'https://auth.acme.example/.well-known/jwks.json',
+      }),
+      STRICT,
+    );
+    expect(profile.jwksUrl).toBe('https://auth.acme.example/.well-known/jwks.json');
+  });
+
+  test('jwksUrl is held to the URL rule of every profile URL', () => {
+    expect(invalidPaths(base({ jwksUrl: 'http://auth.acme.example/jwks' }))).toEqual(['jwksUrl']);
+    expect(invalidPaths(base({ jwksUrl: 'https://10.0.0.8/jwks' }))).toEqual(['jwksUrl']);
+  });
+
+  test('apiBaseUrlFrom names a token-response member, never one that holds a token', () => {
+    expect(parseProfile(base({ apiBaseUrlFrom: 'instance_url' }), STRICT).apiBaseUrlFrom).toBe(
+      'instance_url',
+    );
+    for (const secret of ['access_token', 'refresh_token', 'id_token']) {
+      const error = caught(() => parseProfile(base({ apiBaseUrlFrom: secret }), STRICT));
+      expect(error.issues).toEqual([{ path: 'apiBaseUrlFrom', message: 'must not name a token' }]);
+    }
+    expect(invalidPaths(base({ apiBaseUrlFrom: 'Instance-URL' }))).toEqual(['apiBaseUrlFrom']);
+  });
+
+  test('responseSuccessField is a JSON member name; none by default', () => {
+    expect(parseProfile(base(), STRICT).responseSuccessField).toBeUndefined();
+    expect(parseProfile(base({ responseSuccessField: 'ok' }), STRICT).responseSuccessField).toBe('ok');
+    expect(invalidPaths(base({ responseSuccessField: 'ok.value' }))).toEqual(['responseSuccessField']);
+  });
+});

@@ -145,6 +145,10 @@ describe('the other providers', () => {
     expect(google.refreshUrl).toBe('https://oauth2.googleapis.com/token');
     expect(google.pkce).toBe(true);
     expect(google.authorizationParams).toEqual({ access_type: 'offline', prompt: 'consent' });
+    // OpenID Connect: its ID tokens are verified against Google's published keys (SECURITY #50).
+    expect(google.scopes).toContain('openid');
+    expect(google.issuer).toBe('https://accounts.google.com');
+    expect(google.jwksUrl).toBe('https://www.googleapis.com/oauth2/v3/certs');
   });
 
   test('Microsoft Entra renders its tenant variable from its value', async () => {
@@ -163,6 +167,9 @@ describe('the other providers', () => {
     expect(profileUrl(entra, 'refreshUrl')).toBe(
       'https://login.microsoftonline.com/organizations/oauth2/v2.0/token',
     );
+    // Multi-tenant ID tokens carry each tenant's own issuer, which no fixed `issuer` can match: no
+    // openid until the ID token can be verified (SECURITY #50); Graph needs only User.Read.
+    expect(entra.scopes).toEqual(['offline_access', 'User.Read']);
   });
 
   test('GitHub', async () => {
@@ -176,6 +183,8 @@ describe('the other providers', () => {
     expect(salesforce.authorizationUrl).toBe('https://login.salesforce.com/services/oauth2/authorize');
     expect(salesforce.tokenUrl).toBe('https://login.salesforce.com/services/oauth2/token');
     expect(salesforce.revocationUrl).toBe('https://login.salesforce.com/services/oauth2/revoke');
+    // Each org's API lives on its own instance, named in the token response (issue 7 point 15).
+    expect(salesforce.apiBaseUrlFrom).toBe('instance_url');
   });
 
   test('Slack', async () => {
@@ -183,6 +192,8 @@ describe('the other providers', () => {
     expect(slack.authorizationUrl).toBe('https://slack.com/oauth/v2/authorize');
     expect(slack.tokenUrl).toBe('https://slack.com/api/oauth.v2.access');
     expect(slack.scopeSeparator).toBe(',');
+    // Slack answers HTTP 200 {"ok": false} to a dead token (issue 7 point 15).
+    expect(slack.responseSuccessField).toBe('ok');
   });
 });
 

@@ -208,6 +208,29 @@ export function describeStoreContract(
         expect(await store.connections.count({})).toBe(1);
       });
 
+      test('account and apiBaseUrl are kept, and a replacement that sets them to null clears them', async () => {
+        const account = { sub: 'user-42', email: 'ada@example.com', name: 'Ada Lovelace' };
+        const created = await store.connections.upsert(
+          newConnection({ account, apiBaseUrl: 'https://acme.my.salesforce.com' }),
+        );
+        expect(await store.connections.getById(created.id)).toStrictEqual(created);
+        expect(created.account).toStrictEqual(account);
+        expect(created.apiBaseUrl).toBe('https://acme.my.salesforce.com');
+        // A new sign-in for the same subject: who signed in and the instance are the new ones, never
+        // the previous account's (a document store's $set would otherwise keep old fields).
+        const replaced = await store.connections.upsert(newConnection({ account: null, apiBaseUrl: null }));
+        expect(replaced.account).toBeNull();
+        expect(replaced.apiBaseUrl).toBeNull();
+        expect(await store.connections.getById(created.id)).toStrictEqual(replaced);
+        const moved = await store.connections.update(created.id, replaced.version, {
+          apiBaseUrl: 'https://other.my.salesforce.com',
+        });
+        expect(moved?.apiBaseUrl).toBe('https://other.my.salesforce.com');
+        expect((await store.connections.get('hubspot', 'user:msteams:u1'))?.apiBaseUrl).toBe(
+          'https://other.my.salesforce.com',
+        );
+      });
+
       test('upsert keeps connections of other subjects and profiles apart', async () => {
         const user = await store.connections.upsert(newConnection());
         const org = await store.connections.upsert(
@@ -397,11 +420,17 @@ export function describeStoreContract(
 
     describe('authorization requests', () => {
       const start = (
-        overrides: Partial<{ stateHash: string; bindingHash: string; codeVerifier: string | null }> = {},
+        overrides: Partial<{
+          stateHash: string;
+          bindingHash: string;
+          codeVerifier: string | null;
+          nonceHash: string | null;
+        }> = {},
       ) => ({
         stateHash: 'state-hash-1',
         bindingHash: 'binding-1',
         codeVerifier: 'v1.k1.aXY.dmVyaWZpZXI.dGFn',
+        nonceHash: 'nonce-hash-1',
         startedAt: T0 + 1_000,
         ...overrides,
       });
@@ -433,6 +462,7 @@ export function describeStoreContract(
           stateHash: 'state-hash-1',
           bindingHash: 'binding-1',
           codeVerifier: 'v1.k1.aXY.dmVyaWZpZXI.dGFn',
+          nonceHash: 'nonce-hash-1',
           startedAt: T0 + 1_000,
         });
         expect(await store.authorizationRequests.get('ar_request1')).toStrictEqual(started);
@@ -444,12 +474,14 @@ export function describeStoreContract(
         await store.authorizationRequests.markStarted('ar_request1', start(), T0 + 1_000);
         const again = await store.authorizationRequests.markStarted(
           'ar_request1',
-          start({ stateHash: 'state-hash-2', codeVerifier: null }),
+          start({ stateHash: 'state-hash-2', codeVerifier: null, nonceHash: null }),
           T0 + 2_000,
         );
         expect(again?.status).toBe('started');
         expect(again?.stateHash).toBe('state-hash-2');
         expect(again?.codeVerifier).toBeNull();
+        // Each opening sends its own nonce (SECURITY #50): the earlier one no longer counts.
+        expect(again?.nonceHash).toBeNull();
         expect(await store.authorizationRequests.findByStateHash('state-hash-1')).toBeNull();
         expect((await store.authorizationRequests.findByStateHash('state-hash-2'))?.id).toBe('ar_request1');
       });

@@ -45,6 +45,8 @@ export interface AuthServerFault {
   status?: number;
   times?: number;
   delayMs?: number;
+  /** Sent as the Retry-After header (seconds) with the faulted `status`. */
+  retryAfter?: number;
 }
 
 export type AuthServerFaults = Partial<Record<'token' | 'revocation' | 'introspection', AuthServerFault>>;
