@@ -110,7 +110,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   if (config.devFeatures) {
     registerLocalDirectLine(server, {
       publicUrl: config.publicUrl,
-      botEndpoint: `http://127.0.0.1:${config.port}/api/messages`,
+      botEndpoint: `http://${localAddress(config.host)}:${config.port}/api/messages`,
       log,
     });
     registerWebChat(server, { publicUrl: config.publicUrl, botName: 'Auth Profiles' });
@@ -159,8 +159,15 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     bot,
     resumer,
     listen: () =>
-      new Promise((resolve) => {
-        server.listen(config.port, () => resolve(server.url));
+      new Promise((resolve, reject) => {
+        server.server.once('error', reject);
+        const ready = () => {
+          server.server.off('error', reject);
+          resolve(server.url);
+        };
+        // Dev mode listens on loopback only (config: HOST, SECURITY #47); production on HOST or everywhere.
+        if (config.host === undefined) server.listen(config.port, ready);
+        else server.listen(config.port, config.host, ready);
       }),
     async close() {
       sweeper.stop();
@@ -168,4 +175,10 @@ export function createApp(config: Config, services: Services, log: Logger): App 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** How this process reaches its own listener (the local Direct Line posts activities to it). */
+function localAddress(host: string | undefined): string {
+  if (host === undefined || host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }
