@@ -22,6 +22,7 @@ import { registerOAuthRoutes } from './routes/oauthRoutes';
 import { registerStaticRoutes } from './routes/staticRoutes';
 import type { Services } from './services';
 import { SigninResumer } from './signinResumer';
+import { storeHealthCheck } from './storeHealth';
 import { StorageConflictError, StoreStorage } from './storeStorage';
 
 /** The restify server with every route, built from configuration and services. */
@@ -84,17 +85,12 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     },
   );
 
+  // Reads and a small write, bounded (SECURITY #53): a locked or read-only store answers 503.
+  const storeHealth = storeHealthCheck(services.store, { timeoutMs: 1_000 });
   server.get('/healthz', async (_req: Request, res: Response) => {
-    const started = Date.now();
-    try {
-      await services.store.ping();
-      res.send(200, {
-        status: 'ok',
-        store: { kind: services.store.kind, status: 'ok', ms: Date.now() - started },
-      });
-    } catch {
-      res.send(503, { status: 'unavailable', store: { kind: services.store.kind, status: 'unavailable' } });
-    }
+    const { status, ...store } = await storeHealth.check();
+    if (status === 'ok') res.send(200, { status: 'ok', store: { kind: store.kind, status, ms: store.ms } });
+    else res.send(503, { status: 'unavailable', store: { ...store, status } });
   });
 
   registerStaticRoutes(server);

@@ -8,6 +8,7 @@ import { createApp, type App } from '../../bot/app';
 import { loadConfig } from '../../bot/config';
 import { createEngine, type EngineServices } from '../../bot/services';
 import { freePort } from '../support/botHarness';
+import { holdWriteLock, watchEventLoop } from '../support/sqliteLock';
 
 let dir: string;
 let app: App;
@@ -91,13 +92,57 @@ test('POST /api/messages runs a turn through the CloudAdapter; the reply goes to
   }
 });
 
+// SECURITY #53: another process holds the SQLite write lock. /healthz notices (its write probe
+// cannot write) within its bound, other requests are served meanwhile, and this process's event
+// loop keeps turning; after the lock is released /healthz is 200 again.
+test('GET /healthz answers 503 naming the failing write while another process locks the store, 200 after', async () => {
+  const lock = await holdWriteLock(join(dir, 'authprofiles.db'), 'EXCLUSIVE');
+  try {
+    const watch = watchEventLoop();
+    const health = fetch(`${base}/healthz`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const otherStarted = Date.now();
+    const other = await fetch(`${base}/static/pages.css`);
+    const otherMs = Date.now() - otherStarted;
+    const locked = await health;
+    const { ticks, maxGapMs } = watch.stop();
+    expect(other.status).toBe(200);
+    expect(otherMs).toBeLessThan(500);
+    expect(locked.status).toBe(503);
+    expect(await locked.json()).toEqual({
+      status: 'unavailable',
+      store: {
+        kind: 'sqlite',
+        status: 'unavailable',
+        failing: 'write',
+        error: 'timeout',
+        ms: expect.any(Number),
+      },
+    });
+    expect(ticks).toBeGreaterThanOrEqual(30);
+    expect(maxGapMs).toBeLessThan(300);
+    await lock.release();
+    const after = await fetch(`${base}/healthz`);
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as { store: { status: string } }).store.status).toBe('ok');
+  } finally {
+    await lock.stop();
+  }
+});
+
 test('GET /healthz answers 503 when the store is down', async () => {
   await services.store.close();
   const response = await fetch(`${base}/healthz`);
   expect(response.status).toBe(503);
   expect(await response.json()).toEqual({
     status: 'unavailable',
-    store: { kind: 'sqlite', status: 'unavailable' },
+    store: {
+      kind: 'sqlite',
+      status: 'unavailable',
+      failing: 'read',
+      error: 'store-unavailable',
+      ms: expect.any(Number),
+    },
   });
 });
 
