@@ -4,9 +4,12 @@ import {
   ConversationState,
   type TurnContext,
 } from 'botbuilder';
+import { hostname } from 'node:os';
 import restify, { type Request, type Response, type Server } from 'restify';
 import { MainDialog } from '../dialogs/mainDialog';
 import { AdminKeys, devAdminKey } from '../profiles/adminKeys';
+import { newId } from '../profiles/ids';
+import { startKeyHolderHeartbeat } from '../profiles/keyHolders';
 import type { AdminContext } from './admin/adminContext';
 import { registerAdminApi } from './admin/adminApi';
 import { registerAdminPages } from './admin/adminPages';
@@ -141,6 +144,12 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   registerAdminApi(server, admin);
   registerAdminPages(server, admin);
 
+  // The key ids this instance holds, for `authprofiles encryption rotate` to respect (SECURITY #52).
+  const keyHolder = startKeyHolderHeartbeat(services.engine.context, {
+    instanceId: newId('inst'),
+    where: `${hostname()} pid ${process.pid}`,
+  });
+
   const sweeper = startExpirySweeper({
     store: services.store,
     resumer,
@@ -167,6 +176,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
       }),
     async close() {
       sweeper.stop();
+      await keyHolder.stop();
       server.server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
