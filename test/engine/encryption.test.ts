@@ -13,6 +13,12 @@ import { generateKeySpec, KeyRing, parseEncryptionKeys, secretContext } from '..
 import { DEV_KEY_FILE, loadKeyRing } from '../../profiles/encryptionKeys';
 import type { EngineContext } from '../../profiles/engineContext';
 import { AuthProfilesError, isAuthProfilesError, type ErrorCode } from '../../profiles/errors';
+import {
+  announceKeyHolder,
+  keyHoldersToRespect,
+  STALE_MS,
+  withdrawKeyHolder,
+} from '../../profiles/keyHolders';
 import { reencryptAll, type RotationReport } from '../../profiles/keyRotation';
 import type { TokenSet } from '../../profiles/oauth/tokenResponse';
 import { ProfileCatalog, type Profile } from '../../profiles/profileCatalog';
@@ -586,6 +592,38 @@ describe('row 29: key rotation', () => {
     });
     expect(await store.profiles.get('rot')).toBeNull();
     expect(await store.connections.getById(second.id)).toBeNull();
+  });
+
+  test('the key ids services announce: running instances count, else the one that ran last', async () => {
+    let now = 1_000_000;
+    const at = (keys: string): EngineContext => ({ ...context(keys), clock: () => now });
+    expect(await keyHoldersToRespect(at(K1))).toEqual([]);
+    await announceKeyHolder(at(K1), { instanceId: 'a', where: 'host-a pid 1', startedAt: now });
+    await announceKeyHolder(at(`${K2},${K1}`), { instanceId: 'b', where: 'host-b pid 2', startedAt: now });
+    now += 1_000;
+    const running = await keyHoldersToRespect(at(K1));
+    expect(
+      running.map(({ instanceId, keyIds, currentKeyId, running: live }) => ({
+        instanceId,
+        keyIds,
+        currentKeyId,
+        live,
+      })),
+    ).toEqual([
+      { instanceId: 'a', keyIds: ['k1'], currentKeyId: 'k1', live: true },
+      { instanceId: 'b', keyIds: ['k2', 'k1'], currentKeyId: 'k2', live: true },
+    ]);
+    // b stops cleanly, a goes silent (killed): once a's entry is stale, the last one to run counts.
+    await withdrawKeyHolder(at(K1), 'b');
+    expect((await keyHoldersToRespect(at(K1))).map((holder) => holder.instanceId)).toEqual(['a']);
+    now += STALE_MS + 1;
+    expect(await keyHoldersToRespect(at(K1))).toEqual([
+      expect.objectContaining({ instanceId: 'b', running: false, stoppedAt: 1_001_000 }),
+    ]);
+    // Only key ids are stored, never keys.
+    const stored = JSON.stringify([...(await store.documents.read(['authprofiles:key-holders'])).values()]);
+    expect(stored).toContain('"k2"');
+    for (const spec of [K1, K2]) expect(stored).not.toContain(spec.slice(3));
   });
 
   test('an interrupted run resumes from lastId and finishes the rest', async () => {
