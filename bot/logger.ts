@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { redactLogObject } from './logRedaction';
+import { redactLogObject, redactString } from './logRedaction';
 
 /**
  * Structured JSON logs. Redaction is the second line of defence: code never logs tokens on
@@ -20,6 +20,19 @@ export function createLogger(options: { level: string; destination?: pino.Destin
       // pino's default `err` serializer would turn the reduced error back into "type Object" with
       // a stack; the reduced form is final.
       serializers: { err: (value: unknown) => value },
+      hooks: {
+        // The message is no part of the object `formatters.log` sees: credentials in URLs or
+        // headers quoted in it (or in the message of a bare error, which pino uses as the
+        // message) are replaced here.
+        logMethod(args, method) {
+          const [first, second] = args as unknown[];
+          const rest = first instanceof Error && second === undefined ? [first, first.message] : args;
+          return method.apply(
+            this,
+            rest.map((value) => (typeof value === 'string' ? redactString(value) : value)) as typeof args,
+          );
+        },
+      },
       // A child's bindings skip `formatters` (pino serializes them once, at `child()`): redact the
       // serialized bindings there, through pino's public symbol for them.
       onChild: (child) => {

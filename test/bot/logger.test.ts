@@ -187,6 +187,22 @@ test("the caller's objects are not changed, and cycles print as [circular] inste
   expect(looped.self).toBe(looped);
 });
 
+test('credentials quoted in the message, or in the message of a bare error, are redacted', () => {
+  const { lines, log } = capture();
+  log.warn('token request to https://idp.example/token?code=MSG-CODE-1&state=MSG-STATE-2 failed');
+  expect(lastLine(lines).msg).toBe(
+    'token request to https://idp.example/token?code=[redacted]&state=[redacted] failed',
+  );
+  log.error(Object.assign(new Error('sent Authorization: Bearer MSG-AT-3'), { code: 'E_HTTP' }));
+  expect(lastLine(lines)).toMatchObject({
+    msg: 'sent Authorization: Bearer [redacted]',
+    err: { type: 'Error', message: 'sent Authorization: Bearer [redacted]', code: 'E_HTTP' },
+  });
+  log.info({ attempt: 1 }, 'retrying %s', 'https://bot/cb?code=MSG-CODE-4');
+  expect(lastLine(lines).msg).toBe('retrying https://bot/cb?code=[redacted]');
+  expect(lines.join('')).not.toMatch(/MSG-/);
+});
+
 test('child logger bindings are redacted too', () => {
   const { lines, log } = capture();
   log
