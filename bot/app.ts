@@ -4,9 +4,12 @@ import {
   ConversationState,
   type TurnContext,
 } from 'botbuilder';
+import { hostname } from 'node:os';
 import restify, { type Request, type Response, type Server } from 'restify';
 import { MainDialog } from '../dialogs/mainDialog';
 import { AdminKeys, devAdminKey } from '../profiles/adminKeys';
+import { newId } from '../profiles/ids';
+import { startKeyHolderHeartbeat } from '../profiles/keyHolders';
 import type { AdminContext } from './admin/adminContext';
 import { registerAdminApi } from './admin/adminApi';
 import { registerAdminPages } from './admin/adminPages';
@@ -23,6 +26,7 @@ import { registerOAuthRoutes } from './routes/oauthRoutes';
 import { registerStaticRoutes } from './routes/staticRoutes';
 import type { Services } from './services';
 import { SigninResumer } from './signinResumer';
+import { storeHealthCheck } from './storeHealth';
 import { StorageConflictError, StoreStorage } from './storeStorage';
 
 /** The restify server with every route, built from configuration and services. */
@@ -85,17 +89,12 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     },
   );
 
+  // Reads and a small write, bounded (SECURITY #53): a locked or read-only store answers 503.
+  const storeHealth = storeHealthCheck(services.store, { timeoutMs: 1_000 });
   server.get('/healthz', async (_req: Request, res: Response) => {
-    const started = Date.now();
-    try {
-      await services.store.ping();
-      res.send(200, {
-        status: 'ok',
-        store: { kind: services.store.kind, status: 'ok', ms: Date.now() - started },
-      });
-    } catch {
-      res.send(503, { status: 'unavailable', store: { kind: services.store.kind, status: 'unavailable' } });
-    }
+    const { status, ...store } = await storeHealth.check();
+    if (status === 'ok') res.send(200, { status: 'ok', store: { kind: store.kind, status, ms: store.ms } });
+    else res.send(503, { status: 'unavailable', store: { ...store, status } });
   });
 
   registerStaticRoutes(server);
@@ -114,7 +113,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   if (config.devFeatures) {
     registerLocalDirectLine(server, {
       publicUrl: config.publicUrl,
-      botEndpoint: `http://127.0.0.1:${config.port}/api/messages`,
+      botEndpoint: `http://${localAddress(config.host)}:${config.port}/api/messages`,
       log,
     });
     registerWebChat(server, { publicUrl: config.publicUrl, botName: 'Auth Profiles' });
@@ -150,6 +149,12 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   registerAdminApi(server, admin);
   registerAdminPages(server, admin);
 
+  // The key ids this instance holds, for `authprofiles encryption rotate` to respect (SECURITY #52).
+  const keyHolder = startKeyHolderHeartbeat(services.engine.context, {
+    instanceId: newId('inst'),
+    where: `${hostname()} pid ${process.pid}`,
+  });
+
   const sweeper = startExpirySweeper({
     store: services.store,
     resumer,
@@ -164,13 +169,27 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     bot,
     resumer,
     listen: () =>
-      new Promise((resolve) => {
-        server.listen(config.port, () => resolve(server.url));
+      new Promise((resolve, reject) => {
+        server.server.once('error', reject);
+        const ready = () => {
+          server.server.off('error', reject);
+          resolve(server.url);
+        };
+        // Dev mode listens on loopback only (config: HOST, SECURITY #47); production on HOST or everywhere.
+        if (config.host === undefined) server.listen(config.port, ready);
+        else server.listen(config.port, config.host, ready);
       }),
     async close() {
       sweeper.stop();
+      await keyHolder.stop();
       server.server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** How this process reaches its own listener (the local Direct Line posts activities to it). */
+function localAddress(host: string | undefined): string {
+  if (host === undefined || host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -14,6 +14,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
+import { describeUnreadable } from '../profiles/encryption';
+import { DEV_KEY_FILE } from '../profiles/encryptionKeys';
 import { isAuthProfilesError, type FieldIssue } from '../profiles/errors';
 import type { RotationReport } from '../profiles/keyRotation';
 import { OutboundAllowListError, parseOutboundAllowList } from '../profiles/outboundAddress';
@@ -363,7 +365,10 @@ async function connectionsList(
           connection.id,
           connection.profileId,
           connection.subjectKey,
-          connection.status,
+          // A service older than the `unreadable` field (--remote) simply leaves it out.
+          connection.unreadable
+            ? `${connection.status} (${describeUnreadable(connection.unreadable)})`
+            : connection.status,
           formatTime(connection.expiresAt),
           formatTime(connection.updatedAt),
           connection.lastError ?? '-',
@@ -386,8 +391,50 @@ async function connectionsRevoke(id: string, _options: unknown, command: Command
   });
 }
 
+/**
+ * Refuses a rotation to a key that a service using this store does not hold (SECURITY #52): the
+ * records it re-encrypts would be unreadable there. Key ids only in the message, never keys.
+ */
+async function assertServicesHoldKey(
+  context: EngineServices['engine']['context'],
+  cfg: Config,
+): Promise<void> {
+  const { keyHoldersToRespect } = await import('../profiles/keyHolders');
+  const target = context.keyRing.currentKeyId;
+  const holders = await keyHoldersToRespect(context);
+  const now = Date.now();
+  const ago = (at: number) => `${Math.max(0, Math.round((now - at) / 1000))} s ago`;
+  const describe = (holder: (typeof holders)[number]) =>
+    holder.running
+      ? `the running service (${holder.where}, seen ${ago(holder.seenAt)})`
+      : `the service that last ran on this store (${holder.where}, stopped ${ago(holder.stoppedAt ?? holder.seenAt)})`;
+  const lacking = holders.filter((holder) => !holder.keyIds.includes(target));
+  if (lacking.length > 0) {
+    const holder = lacking[0] as (typeof holders)[number];
+    const old = holder.keyIds.map((id) => `"${id}"`).join(', ');
+    const devKey = cfg.devFeatures
+      ? ` (in dev mode the old key is the content of ${join(cfg.dataDir, DEV_KEY_FILE)})`
+      : '';
+    throw new CliError(
+      `refusing to re-encrypt with key "${target}": ${describe(holder)} holds only ${old} and could not read ` +
+        `what this rotation writes${lacking.length > 1 ? ` (nor could ${lacking.length - 1} other instance(s))` : ''}.\n` +
+        `Put the new key first in the service's ENCRYPTION_KEYS, keep the old one after it, restart the service, ` +
+        `then run this command again with the same ENCRYPTION_KEYS${devKey}:\n` +
+        `  ENCRYPTION_KEYS="${target}:<new key>,${holder.currentKeyId}:<old key>"\n` +
+        `(--force skips this check, for a service that will never run again with that configuration)`,
+      EXIT_USAGE,
+    );
+  }
+  for (const holder of holders.filter((candidate) => candidate.currentKeyId !== target)) {
+    err(
+      `note: ${describe(holder)} can read "${target}" but still seals new secrets with "${holder.currentKeyId}": ` +
+        `put "${target}" first there before removing "${holder.currentKeyId}" from ENCRYPTION_KEYS`,
+    );
+  }
+}
+
 async function encryptionRotate(
-  options: { after?: string; batchSize?: number },
+  options: { after?: string; batchSize?: number; force?: boolean },
   command: Command,
 ): Promise<number> {
   localOnly(command, 'encryption rotate');
@@ -405,6 +452,7 @@ async function encryptionRotate(
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
+    if (!options.force) await assertServicesHoldKey(context, cfg);
     err(`re-encrypting with the current key "${context.keyRing.currentKeyId}" (${describeStore(cfg)})`);
     const { reencryptAll } = await import('../profiles/keyRotation');
     const report = await reencryptAll(context, {
@@ -524,6 +572,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('re-encrypt every record with the current (first) key of ENCRYPTION_KEYS; resumable')
     .option('--after <connectionId>', 'skip connections up to this id (resume an interrupted run)')
     .option('--batch-size <n>', 'connections per batch', positiveInt(10_000))
+    .option('--force', 're-encrypt even when a service using this store does not hold the new key')
     .action(run(encryptionRotate));
 
   const connections = program.command('connections').description('stored connections (never their tokens)');

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { keyWeakness } from '../profiles/keyStrength';
@@ -25,11 +26,48 @@ const flagList = z
 
 const adminKeyPair = /^(admin|developer):([A-Za-z0-9._~+/=-]{16,200})$/;
 
+/** Where dev mode listens unless HOST says otherwise. */
+export const DEV_HOST = '127.0.0.1';
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** 127.0.0.0/8, ::1 (also written out or IPv4-mapped) and `localhost`: only this machine reaches them. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
+  if (name === 'localhost') return true;
+  const family = isIP(name);
+  return family !== 0 && LOOPBACK.check(name, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function devExposure(problem: string, fix: string): string {
+  return (
+    `${problem}: without NODE_ENV=production the service runs in dev mode (unauthenticated local Direct Line ` +
+    `and /api/messages, demo provider), which may only be reachable from this machine. ` +
+    `Use ${fix}, or the production settings (NODE_ENV=production with an https PUBLIC_URL, ENCRYPTION_KEYS ` +
+    `and MicrosoftAppId), or set DEV_ALLOW_NETWORK=true to expose dev mode on purpose`
+  );
+}
+
 const environmentSchema = z
   .object({
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
     PORT: port.default(3978),
     PUBLIC_URL: z.string().url().optional(),
+    /** Address to listen on: 127.0.0.1 in dev mode, every interface in production. */
+    HOST: z
+      .string()
+      .regex(/^(?:[A-Za-z0-9.-]{1,253}|[0-9A-Fa-f:.]{2,45})$/, 'must be an IP address or a host name')
+      .optional(),
+    /** Dev mode on a non-loopback HOST or PUBLIC_URL, on purpose (SECURITY #47): loud warning at start. */
+    DEV_ALLOW_NETWORK: z
+      .enum(['true', 'false'], { message: 'must be "true" or "false"' })
+      .optional()
+      .transform((value) => value === 'true'),
     DATA_DIR: z.string().min(1).default('./data'),
     PROFILES_DIR: z.string().min(1).default('./custom-profiles'),
     MONGODB_URI: z
@@ -122,6 +160,32 @@ const environmentSchema = z
         });
       }
     }
+    if (!production && !env.DEV_ALLOW_NETWORK) {
+      // SECURITY #47: dev mode serves an unauthenticated Direct Line and /api/messages (anyone who
+      // reaches them can post as any user and read that user's data), so it stays on loopback.
+      const host = env.HOST ?? DEV_HOST;
+      if (!isLoopbackHost(host)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['HOST'],
+          message: devExposure(`"${host}" is not a loopback address`, 'HOST=127.0.0.1'),
+        });
+      }
+      if (
+        env.PUBLIC_URL &&
+        URL.canParse(env.PUBLIC_URL) &&
+        !isLoopbackHost(new URL(env.PUBLIC_URL).hostname)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PUBLIC_URL'],
+          message: devExposure(
+            `"${env.PUBLIC_URL}" is not a loopback URL`,
+            `PUBLIC_URL=http://localhost:${env.PORT}`,
+          ),
+        });
+      }
+    }
     if (production && !env.ENCRYPTION_KEYS) {
       ctx.addIssue({
         code: 'custom',
@@ -176,6 +240,13 @@ export interface Config {
   /** Web Chat at `/`, local Direct Line, demo provider and CRM: everything but production. */
   devFeatures: boolean;
   port: number;
+  /** Listen address; undefined means every interface (production without HOST). */
+  host: string | undefined;
+  /**
+   * Set when DEV_ALLOW_NETWORK=true lets dev mode listen on or be named by a non-loopback address:
+   * what is exposed, for the warning at start. Null otherwise.
+   */
+  devNetworkExposure: string | null;
   publicUrl: string;
   dataDir: string;
   profilesDir: string;
@@ -205,12 +276,20 @@ export function loadConfig(raw: Readonly<Record<string, string | undefined>>): C
   }
   const env = parsed.data;
   const production = env.NODE_ENV === 'production';
+  const host = env.HOST ?? (production ? undefined : DEV_HOST);
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  const exposed = [
+    ...(host !== undefined && !isLoopbackHost(host) ? [`HOST=${host}`] : []),
+    ...(!isLoopbackHost(new URL(publicUrl).hostname) ? [`PUBLIC_URL=${publicUrl}`] : []),
+  ];
   return {
     env,
     production,
     devFeatures: !production,
     port: env.PORT,
-    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    host,
+    devNetworkExposure: !production && exposed.length > 0 ? exposed.join(', ') : null,
+    publicUrl,
     dataDir: resolve(env.DATA_DIR),
     profilesDir: resolve(env.PROFILES_DIR),
     outboundAllowList: env.OUTBOUND_ALLOWLIST,

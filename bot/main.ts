@@ -16,6 +16,15 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger({ level: config.env.LOG_LEVEL });
+  if (config.devNetworkExposure) {
+    // SECURITY #47: the operator chose this (DEV_ALLOW_NETWORK=true); make sure it is not missed.
+    const warning =
+      `DEV_ALLOW_NETWORK=true: dev mode is exposed to the network (${config.devNetworkExposure}). ` +
+      'Anyone who reaches this service can post to /api/messages and the local Direct Line as any user ' +
+      "and read that user's connections and data. Use it only on a network you trust; never in production.";
+    log.warn({ devNetworkExposure: config.devNetworkExposure }, warning);
+    process.stderr.write(`\n${'!'.repeat(100)}\nWARNING: ${warning}\n${'!'.repeat(100)}\n\n`);
+  }
   let services;
   try {
     services = await createServices(config, log);
@@ -25,7 +34,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const app = createApp(config, services, log);
-  const url = await app.listen();
+  let url: string;
+  try {
+    url = await app.listen();
+  } catch (error) {
+    log.fatal({ err: error, host: config.host, port: config.port }, 'could not listen');
+    process.stderr.write(
+      `authprofiles: cannot listen on ${config.host ?? '*'}:${config.port}: ${(error as Error).message}\n`,
+    );
+    await services.close().catch(() => undefined);
+    process.exit(1);
+  }
   log.info(
     { url, publicUrl: config.publicUrl, store: services.store.kind, devFeatures: config.devFeatures },
     config.devFeatures ? `ready: open ${config.publicUrl}/ to chat with the bot` : 'ready',

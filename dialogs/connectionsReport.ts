@@ -1,4 +1,6 @@
 import type { TurnContext } from 'botbuilder';
+import { unreadableTokens } from '../profiles/connections';
+import { describeUnreadable } from '../profiles/encryption';
 import type { ConnectionStatus } from '../profiles/store/types';
 import { subjectKey } from '../profiles/subjects';
 import { userSubject, type DialogServices } from './dialogServices';
@@ -18,24 +20,48 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
  */
 export async function connectionsReport(services: DialogServices, context: TurnContext): Promise<string> {
   const { engine } = services;
-  const profiles = (await engine.catalog.list()).filter((profile) => profile.missing.length === 0);
+  const keyRing = engine.context.keyRing;
+  // A profile whose stored secret this service cannot open is listed with the reason (SECURITY #52).
+  const profiles = (await engine.catalog.list()).filter(
+    (profile) => profile.missing.length === 0 || profile.unreadableSecret !== null,
+  );
   const mine = await engine.store.connections.list(
     { subjectKey: subjectKey(userSubject(context)) },
     { limit: 200 },
   );
   const lines: string[] = [];
   for (const profile of profiles) {
+    if (profile.unreadableSecret) {
+      lines.push(
+        `• ${inertText(profile.displayName)}: unavailable, its client secret is ${describeUnreadable(profile.unreadableSecret)}; an admin must fix it`,
+      );
+      continue;
+    }
     if (profile.authorization === 'pre-authorized') {
       const org = await engine.store.connections.get(profile.id, 'org');
       const status = org ? STATUS_TEXT[org.status] : 'not connected';
+      const unreadable = org && unreadableTokens(keyRing, org);
       lines.push(
-        `• ${inertText(profile.displayName)} — shared by your organisation: ${org?.status === 'needs-reauthorization' ? 'an admin must reconnect it' : status}`,
+        `• ${inertText(profile.displayName)} — shared by your organisation: ${
+          unreadable
+            ? `${describeUnreadable(unreadable)}; an admin must reconnect it`
+            : org?.status === 'needs-reauthorization'
+              ? 'an admin must reconnect it'
+              : status
+        }`,
       );
       continue;
     }
     const connection = mine.find((candidate) => candidate.profileId === profile.id);
+    const unreadable = connection && unreadableTokens(keyRing, connection);
     lines.push(
-      `• ${inertText(profile.displayName)}: ${connection ? STATUS_TEXT[connection.status] : 'not connected'}`,
+      `• ${inertText(profile.displayName)}: ${
+        unreadable
+          ? `${describeUnreadable(unreadable)}; sign in again to replace it`
+          : connection
+            ? STATUS_TEXT[connection.status]
+            : 'not connected'
+      }`,
     );
   }
   if (lines.length === 0) return 'No integrations are configured yet.';

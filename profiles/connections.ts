@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { secretContext } from './encryption';
+import { secretContext, type KeyRing, type UnreadableSecret } from './encryption';
 import { recordAudit, type EngineContext } from './engineContext';
 import { AuthProfilesError } from './errors';
 import { safeEqual, sha256 } from './ids';
@@ -35,9 +35,15 @@ export interface ConnectionSummary {
   updatedAt: number;
   refreshedAt: number | null;
   createdBy: string;
+  /**
+   * Its tokens are sealed with a key this service does not hold (SECURITY #52), told from the key
+   * ids alone: listed and deletable, never usable until the key is back or the user signs in again.
+   */
+  unreadable: UnreadableSecret | null;
 }
 
-export function summarize(connection: StoredConnection): ConnectionSummary {
+/** What may be shown about a connection; `keyRing` says whether its tokens can be opened here. */
+export function summarize(connection: StoredConnection, keyRing: KeyRing): ConnectionSummary {
   const { id, profileId, subjectKey, status, scopes, expiresAt, expiresAtEstimated, lastError } = connection;
   const { createdAt, updatedAt, refreshedAt, createdBy } = connection;
   return {
@@ -55,7 +61,16 @@ export function summarize(connection: StoredConnection): ConnectionSummary {
     updatedAt,
     refreshedAt,
     createdBy,
+    unreadable: unreadableTokens(keyRing, connection),
   };
+}
+
+/** The first token of the connection this key ring cannot open, by key id (nothing is decrypted). */
+export function unreadableTokens(keyRing: KeyRing, connection: StoredConnection): UnreadableSecret | null {
+  return (
+    keyRing.unreadable(connection.accessToken) ??
+    (connection.refreshToken === null ? null : keyRing.unreadable(connection.refreshToken))
+  );
 }
 
 // AAD names the connection by its natural key so ciphertext moved to another profile or subject

@@ -27,6 +27,21 @@ export function secretContext(collection: string, recordId: string, field: strin
   return `${collection}/${recordId}/${field}`;
 }
 
+/** A stored secret this service cannot open (SECURITY #52): the key id it names, and why not. */
+export interface UnreadableSecret {
+  /** The key id the stored value names; null when it is not an encrypted value at all. */
+  keyId: string | null;
+  code: 'encryption-key-unknown' | 'decryption-failed';
+}
+
+/** For lists and messages: names the key id, never a secret. */
+export function describeUnreadable(secret: UnreadableSecret): string {
+  if (secret.keyId === null) return 'unreadable: not an encrypted value';
+  return secret.code === 'encryption-key-unknown'
+    ? `unreadable: sealed with key "${secret.keyId}", which is not in ENCRYPTION_KEYS`
+    : `unreadable: does not open with key "${secret.keyId}" (wrong key or altered value)`;
+}
+
 export class KeyRing {
   private readonly keys: Map<string, Buffer>;
   readonly currentKeyId: string;
@@ -100,6 +115,28 @@ export class KeyRing {
   static keyIdOf(sealed: string): string | undefined {
     const parts = sealed.split('.');
     return parts.length === 5 && parts[0] === FORMAT ? parts[1] : undefined;
+  }
+
+  /** Ids of every key this ring holds, the current one first (never the keys themselves). */
+  get keyIds(): string[] {
+    return [...this.keys.keys()];
+  }
+
+  has(keyId: string): boolean {
+    return this.keys.has(keyId);
+  }
+
+  /**
+   * Why a stored value cannot be opened, told from its key id alone (no decryption): a key this
+   * ring does not hold, or not an encrypted value at all. Null when the key is here (a tampered
+   * value is only found by opening it).
+   */
+  unreadable(
+    sealed: string,
+  ): { keyId: string | null; code: 'encryption-key-unknown' | 'decryption-failed' } | null {
+    const keyId = KeyRing.keyIdOf(sealed);
+    if (keyId === undefined) return { keyId: null, code: 'decryption-failed' };
+    return this.keys.has(keyId) ? null : { keyId, code: 'encryption-key-unknown' };
   }
 
   isCurrent(sealed: string): boolean {

@@ -113,7 +113,7 @@ export class AuthorizationEngine {
         account,
         apiBaseUrl,
       });
-      const connection = summarize(saved.connection);
+      const connection = summarize(saved.connection, this.context.keyRing);
       await this.finish(request, {
         result: saved.verificationCode ? 'pending-verification' : 'connected',
         connectionId: connection.id,
@@ -182,7 +182,7 @@ export class AuthorizationEngine {
 
   async connectionOf(profile: Profile, subject: Subject): Promise<ConnectionSummary | null> {
     const connection = await this.context.store.connections.get(profile.id, subjectKey(subject));
-    return connection ? summarize(connection) : null;
+    return connection ? summarize(connection, this.context.keyRing) : null;
   }
 
   /** Revokes at the provider when possible and deletes; null when there was no connection. */

@@ -1,4 +1,4 @@
-import { secretContext } from './encryption';
+import { secretContext, type UnreadableSecret } from './encryption';
 import { recordAudit, type EngineContext } from './engineContext';
 import { AuthProfilesError } from './errors';
 import { parseProfile, parseSystemOverride, invalidProfile, type ProfileDocument } from './profileSchema';
@@ -35,6 +35,8 @@ export interface PublicProfile extends Omit<ProfileDocument, 'clientSecret'> {
   version: number;
   missing: string[];
   usable: boolean;
+  /** The stored client secret does not open with this service's keys: which key sealed it (SECURITY #52). */
+  unreadableSecret: UnreadableSecret | null;
 }
 
 export function publicProfile(profile: Profile): PublicProfile {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyRing, secretContext } from './encryption';
+import { describeUnreadable, KeyRing, secretContext, type UnreadableSecret } from './encryption';
 import { AuthProfilesError, isAuthProfilesError, type FieldIssue } from './errors';
 import { sha256 } from './ids';
 import {
@@ -27,6 +27,11 @@ export interface Profile extends ProfileDocument {
   missing: string[];
   /** Changes whenever the client, scopes or endpoints change (SECURITY row 39). */
   fingerprint: string;
+  /**
+   * The stored client secret cannot be opened with this service's keys (SECURITY #52): the profile
+   * is listed, editable and deletable, but not usable until the key is back or the secret is set again.
+   */
+  unreadableSecret: UnreadableSecret | null;
 }
 
 export interface ProfileCatalogOptions {
@@ -169,16 +174,34 @@ export class ProfileCatalog {
     // Only a stored layer that was applied brings its secret (an override record left behind for an
     // id that is no longer bundled must not lend its secret to a file profile of the same id).
     const storedApplied = stored?.kind === 'custom' || (system !== undefined && stored?.kind === 'override');
+    let unreadableSecret: UnreadableSecret | null = null;
     if (stored?.clientSecret && storedApplied) {
-      clientSecret = this.options.keyRing.decrypt(
-        stored.clientSecret,
-        secretContext('profiles', id, 'clientSecret'),
-      );
+      try {
+        clientSecret = this.options.keyRing.decrypt(
+          stored.clientSecret,
+          secretContext('profiles', id, 'clientSecret'),
+        );
+      } catch (error) {
+        // One secret sealed with a key this service lacks (a rotation run with another key ring)
+        // must not take every list, page and chat down with it: the profile shows why it is not
+        // usable, naming the key id, and stays editable and deletable (SECURITY #52).
+        if (
+          !isAuthProfilesError(error, 'encryption-key-unknown') &&
+          !isAuthProfilesError(error, 'decryption-failed')
+        )
+          throw error;
+        clientSecret = undefined;
+        unreadableSecret = {
+          keyId: KeyRing.keyIdOf(stored.clientSecret) ?? null,
+          code: error.code === 'encryption-key-unknown' ? 'encryption-key-unknown' : 'decryption-failed',
+        };
+      }
     }
     const refreshUrl = document.refreshUrl ?? document.tokenUrl;
     const missing: string[] = [];
     if (!clientId) missing.push(document.clientIdEnv ? `clientId (set ${document.clientIdEnv})` : 'clientId');
-    if (!clientSecret)
+    if (unreadableSecret) missing.push(`clientSecret (${describeUnreadable(unreadableSecret)})`);
+    else if (!clientSecret)
       missing.push(
         document.clientSecretEnv ? `clientSecret (set ${document.clientSecretEnv})` : 'clientSecret',
       );
@@ -194,6 +217,7 @@ export class ProfileCatalog {
       storedVersion: stored?.version ?? 0,
       missing,
       fingerprint: '',
+      unreadableSecret,
     };
     profile.fingerprint = fingerprintOf(profile);
     return profile;

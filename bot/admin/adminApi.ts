@@ -683,7 +683,10 @@ export const ROUTES: readonly RouteSpec[] = [
       );
       const shown = page.slice(0, query.limit);
       const next = page.length > query.limit ? (shown[shown.length - 1]?.id ?? null) : null;
-      return json(200, { connections: shown.map(summarize), next });
+      return json(200, {
+        connections: shown.map((connection) => summarize(connection, call.ctx.engine.context.keyRing)),
+        next,
+      });
     },
   },
   {

@@ -4,6 +4,7 @@ import type { Request, Response, Server } from 'restify';
 import { TooManyAttemptsError } from '../../profiles/attemptThrottle';
 import { checkConnection, type ConnectionCheck } from '../../profiles/connectionCheck';
 import { summarize, type ConnectionSummary } from '../../profiles/connections';
+import { describeUnreadable } from '../../profiles/encryption';
 import { isAuthProfilesError, type FieldIssue } from '../../profiles/errors';
 import { randomToken, safeEqual, sha256 } from '../../profiles/ids';
 import { deleteProfile, publicProfile, saveProfile, type Actor } from '../../profiles/profileAdmin';
@@ -761,10 +762,16 @@ class AdminPages {
 
   private orgStatus(connection: ConnectionSummary | null) {
     const status = ORG_STATUS[connection?.status ?? 'none'];
+    // Tokens sealed with a key this service lacks cannot be used, whatever the status says (#52).
+    const unreadable = connection?.unreadable;
     return {
       ...status,
+      ...(unreadable ? { text: `${status.text}, but ${describeUnreadable(unreadable)}`, tone: 'error' } : {}),
       key: connection?.status ?? 'none',
-      broken: connection?.status === 'needs-reauthorization' || connection?.status === 'revoked',
+      broken:
+        connection?.status === 'needs-reauthorization' ||
+        connection?.status === 'revoked' ||
+        Boolean(unreadable),
     };
   }
 
@@ -818,7 +825,7 @@ class AdminPages {
       let org;
       if (isAdmin && preAuthorized) {
         const connection = await this.engine.store.connections.get(profile.id, 'org');
-        org = this.orgStatus(connection ? summarize(connection) : null);
+        org = this.orgStatus(connection ? summarize(connection, this.engine.context.keyRing) : null);
         if (org.broken) broken.push({ id: profile.id, displayName: profile.displayName, text: org.text });
       }
       rows.push({
@@ -862,7 +869,7 @@ class AdminPages {
     let org;
     if (isAdmin && preAuthorized) {
       const stored = await this.engine.store.connections.get(profile.id, 'org');
-      const connection = stored ? summarize(stored) : null;
+      const connection = stored ? summarize(stored, this.engine.context.keyRing) : null;
       org = {
         ...this.orgStatus(connection),
         connection: connection && {
@@ -891,7 +898,14 @@ class AdminPages {
       { label: 'Revocation URL', value: shown.revocationUrl ?? '' },
       { label: 'Issuer', value: shown.issuer ?? '' },
       { label: 'Client id', value: shown.clientId ?? '' },
-      { label: 'Client secret', value: shown.hasClientSecret ? 'set (never shown)' : 'not set' },
+      {
+        label: 'Client secret',
+        value: shown.unreadableSecret
+          ? `set, but ${describeUnreadable(shown.unreadableSecret)}`
+          : shown.hasClientSecret
+            ? 'set (never shown)'
+            : 'not set',
+      },
       { label: 'Scopes', value: shown.scopes.join(' ') },
       { label: 'PKCE', value: shown.pkce ? 'yes (S256)' : 'no' },
       { label: 'Token endpoint authentication', value: shown.tokenEndpointAuthMethod },
@@ -1384,16 +1398,17 @@ class AdminPages {
           : undefined,
       },
       rows: shown.map((stored) => {
-        const connection = summarize(stored);
+        const connection = summarize(stored, this.engine.context.keyRing);
         const system = this.engine.catalog.isSystem(connection.profileId);
         return {
           ...connection,
           profileName: names.get(connection.profileId) ?? connection.profileId,
           subject: connection.subjectKey === 'org' ? 'organisation' : connection.subjectKey,
-          statusText:
+          statusText: `${
             connection.status === 'needs-reauthorization' && connection.subjectKey === 'org'
               ? 'needs an admin to reconnect'
-              : connection.status,
+              : connection.status
+          }${connection.unreadable ? ` (${describeUnreadable(connection.unreadable)})` : ''}`,
           scopes: connection.scopes.join(' '),
           expires: `${formatTime(connection.expiresAt)}${connection.expiresAtEstimated ? ' (estimated)' : ''}`,
           updated: formatTime(connection.updatedAt),

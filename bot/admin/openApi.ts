@@ -120,6 +120,7 @@ function profileViewSchema(): JsonSchema {
       'version',
       'missing',
       'usable',
+      'unreadableSecret',
       'connections',
     ],
     properties: {
@@ -140,6 +141,11 @@ function profileViewSchema(): JsonSchema {
         description: 'What must be set before the profile can be used',
       },
       usable: { type: 'boolean' },
+      unreadableSecret: {
+        description:
+          'The stored client secret does not open with the keys in ENCRYPTION_KEYS: the key id it names (null when none is unreadable)',
+        anyOf: [{ $ref: '#/components/schemas/UnreadableSecret' }, { type: 'null' }],
+      },
       connections: { ...counts, description: 'Connections of this profile by status' },
       organizationConnection: {
         description: 'Admin keys, pre-authorized profiles: the organisation connection, null when none',
@@ -203,6 +209,19 @@ function componentSchemas(): Record<string, JsonSchema> {
         },
       },
     },
+    UnreadableSecret: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['keyId', 'code'],
+      properties: {
+        keyId: {
+          type: ['string', 'null'],
+          description:
+            'The encryption key id the stored value names (null when it is not an encrypted value)',
+        },
+        code: { type: 'string', enum: ['encryption-key-unknown', 'decryption-failed'] },
+      },
+    },
     ConnectionStatus: {
       type: 'string',
       enum: ['active', 'pending-verification', 'needs-reauthorization', 'revoked'],
@@ -225,6 +244,7 @@ function componentSchemas(): Record<string, JsonSchema> {
         'updatedAt',
         'refreshedAt',
         'createdBy',
+        'unreadable',
       ],
       properties: {
         id: { type: 'string' },
@@ -263,6 +283,11 @@ function componentSchemas(): Record<string, JsonSchema> {
         updatedAt: { type: 'integer' },
         refreshedAt: { type: ['integer', 'null'] },
         createdBy: { type: 'string' },
+        unreadable: {
+          description:
+            'Its tokens are sealed with a key not in ENCRYPTION_KEYS: the key id (null when they can be opened)',
+          anyOf: [{ $ref: '#/components/schemas/UnreadableSecret' }, { type: 'null' }],
+        },
       },
     },
     ConnectionCheck: {

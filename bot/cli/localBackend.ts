@@ -149,7 +149,8 @@ export class LocalBackend implements Backend {
         limit: PAGE,
         ...(after ? { after } : {}),
       });
-      found.push(...page.map(summarize));
+      const keyRing = this.services.engine.context.keyRing;
+      found.push(...page.map((connection) => summarize(connection, keyRing)));
       if (page.length < PAGE) break;
       after = page[page.length - 1]?.id;
     }

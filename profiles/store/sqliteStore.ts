@@ -21,10 +21,26 @@ import type {
   StoredProfile,
 } from './types';
 
+export interface SqliteStoreOptions {
+  /**
+   * How long one attempt may wait for another connection's write lock (SQLite `busy_timeout`).
+   * better-sqlite3 is synchronous, so this wait blocks the event loop: keep it short.
+   */
+  busyTimeoutMs?: number;
+  /** How long a locked write keeps being retried, with timers between attempts, before failing. */
+  busyRetryMs?: number;
+}
+
+/** One blocking wait stays well under what a chat turn or a health check notices (SECURITY #53). */
+export const DEFAULT_BUSY_TIMEOUT_MS = 50;
+export const DEFAULT_BUSY_RETRY_MS = 2_000;
+
 /**
- * The embedded default store: one SQLite file under DATA_DIR. WAL mode and a busy timeout let
- * several processes on one machine share it (the refresh lock is then a real cross-process lease).
- * Records are JSON in a `data` column next to the indexed keys the queries need.
+ * The embedded default store: one SQLite file under DATA_DIR. WAL mode lets several processes on
+ * one machine share it (the refresh lock is then a real cross-process lease): readers never wait,
+ * and a write that finds another connection's write lock waits a short busy timeout, then retries
+ * after timers, off the event loop, until a bound (`busy`). Records are JSON in a `data` column
+ * next to the indexed keys the queries need.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -36,25 +52,32 @@ export class SqliteStore implements Store {
   readonly audit: AuditRepository;
   readonly adminKeys: AdminKeyRepository;
   private readonly db: Database.Database;
+  private readonly guard: Guard;
 
-  constructor(file: string) {
+  constructor(file: string, options: SqliteStoreOptions = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    // Opening and migrating happen once, before anything else runs: waiting longer here is fine.
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     migrate(this.db);
-    this.connections = new SqliteConnections(this.db);
-    this.authorizationRequests = new SqliteAuthorizationRequests(this.db);
-    this.locks = new SqliteLocks(this.db);
-    this.profiles = new SqliteProfiles(this.db);
-    this.documents = new SqliteDocuments(this.db);
-    this.audit = new SqliteAudit(this.db);
-    this.adminKeys = new SqliteAdminKeys(this.db);
+    this.db.pragma(
+      `busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`,
+    );
+    const guard = guarded(options.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS);
+    this.guard = guard;
+    this.connections = new SqliteConnections(this.db, guard);
+    this.authorizationRequests = new SqliteAuthorizationRequests(this.db, guard);
+    this.locks = new SqliteLocks(this.db, guard);
+    this.profiles = new SqliteProfiles(this.db, guard);
+    this.documents = new SqliteDocuments(this.db, guard);
+    this.audit = new SqliteAudit(this.db, guard);
+    this.adminKeys = new SqliteAdminKeys(this.db, guard);
   }
 
   async ping(): Promise<void> {
-    guard(() => this.db.prepare('SELECT 1').get());
+    await this.guard(() => this.db.prepare('SELECT 1').get());
   }
 
   async close(): Promise<void> {
@@ -88,21 +111,63 @@ function migrate(db: Database.Database): void {
 }
 
 /**
- * SQLite errors (busy, disk I/O, closed) become `store-unavailable` with no SQL in the message; a
- * unique-key violation is the caller's `conflict`, not an outage.
+ * Runs one synchronous SQLite operation. A `SQLITE_BUSY` (another connection holds the write lock
+ * past the short busy timeout) is retried after a timer, with growing, jittered delays, until
+ * `retryMs` has passed, so the event loop keeps serving everything else meanwhile (SECURITY #53);
+ * each attempt is a whole statement or transaction, so a retry never repeats half a write. What
+ * still fails becomes `store-unavailable` with no SQL in the message; a unique-key violation is the
+ * caller's `conflict`, not an outage. The fast path returns synchronously (getToken is hot).
  */
-function guard<T>(work: () => T): T {
-  try {
-    return work();
-  } catch (cause) {
-    if (cause instanceof AuthProfilesError) throw cause;
-    // By code, not instanceof: under Jest each test file may load its own copy of the native module.
-    const code = (cause as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
-      throw new AuthProfilesError('conflict', 'a record with this key already exists', { cause });
+type Guard = <T>(work: () => T) => T | Promise<T>;
+
+function guarded(retryMs: number): Guard {
+  return <T>(work: () => T): T | Promise<T> => {
+    try {
+      return work();
+    } catch (cause) {
+      if (!isBusy(cause)) throw storeError(cause);
+      return retryWhileBusy(work, retryMs, cause);
     }
-    throw new AuthProfilesError('store-unavailable', 'the SQLite store is unavailable', { cause });
+  };
+}
+
+async function retryWhileBusy<T>(work: () => T, retryMs: number, first: unknown): Promise<T> {
+  const started = Date.now();
+  let last = first;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    const wait = delay / 2 + Math.random() * delay;
+    if (Date.now() - started + wait > retryMs) break;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    try {
+      return work();
+    } catch (cause) {
+      if (!isBusy(cause)) throw storeError(cause);
+      last = cause;
+    }
   }
+  throw new AuthProfilesError(
+    'store-unavailable',
+    `the SQLite store is locked by another connection (still busy after ${Date.now() - started} ms); try again`,
+    { cause: last },
+  );
+}
+
+// By code, not instanceof: under Jest each test file may load its own copy of the native module.
+function sqliteCode(cause: unknown): string | undefined {
+  const code = (cause as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function isBusy(cause: unknown): boolean {
+  return sqliteCode(cause)?.startsWith('SQLITE_BUSY') === true;
+}
+
+function storeError(cause: unknown): AuthProfilesError {
+  if (cause instanceof AuthProfilesError) return cause;
+  if (sqliteCode(cause)?.startsWith('SQLITE_CONSTRAINT')) {
+    return new AuthProfilesError('conflict', 'a record with this key already exists', { cause });
+  }
+  return new AuthProfilesError('store-unavailable', 'the SQLite store is unavailable', { cause });
 }
 
 function parse<T>(row: { data: string } | undefined): T | null {
@@ -110,13 +175,16 @@ function parse<T>(row: { data: string } | undefined): T | null {
 }
 
 class SqliteConnections implements ConnectionRepository {
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly guard: Guard,
+  ) {}
 
   // Prepared once: getToken reads this row on every call.
   private statementByKey: Database.Statement<[string, string], { data: string }> | undefined;
 
   async get(profileId: string, subjectKey: string): Promise<StoredConnection | null> {
-    return guard(() => {
+    return this.guard(() => {
       this.statementByKey ??= this.db.prepare<[string, string], { data: string }>(
         'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
       );
@@ -125,7 +193,7 @@ class SqliteConnections implements ConnectionRepository {
   }
 
   async getById(id: string): Promise<StoredConnection | null> {
-    return guard(() =>
+    return this.guard(() =>
       parse<StoredConnection>(
         this.db.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
       ),
@@ -133,7 +201,7 @@ class SqliteConnections implements ConnectionRepository {
   }
 
   async upsert(input: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .transaction(() => {
           const existing = parse<StoredConnection>(
@@ -172,7 +240,7 @@ class SqliteConnections implements ConnectionRepository {
     expectedVersion: number,
     patch: Partial<Omit<StoredConnection, 'id' | 'version'>>,
   ): Promise<StoredConnection | null> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .transaction(() => {
           const existing = parse<StoredConnection>(
@@ -200,7 +268,7 @@ class SqliteConnections implements ConnectionRepository {
     filter: ConnectionFilter,
     patch: Partial<Pick<StoredConnection, 'status' | 'lastError' | 'updatedAt'>>,
   ): Promise<number> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .transaction(() => {
           const { where, params } = connectionWhere(filter);
@@ -222,11 +290,11 @@ class SqliteConnections implements ConnectionRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    return guard(() => this.db.prepare('DELETE FROM connections WHERE id = ?').run(id).changes > 0);
+    return this.guard(() => this.db.prepare('DELETE FROM connections WHERE id = ?').run(id).changes > 0);
   }
 
   async list(filter: ConnectionFilter, page: { limit: number; after?: string }): Promise<StoredConnection[]> {
-    return guard(() => {
+    return this.guard(() => {
       const { where, params } = connectionWhere(filter, page.after);
       return this.db
         .prepare<unknown[], { data: string }>(`SELECT data FROM connections ${where} ORDER BY id LIMIT ?`)
@@ -236,7 +304,7 @@ class SqliteConnections implements ConnectionRepository {
   }
 
   async count(filter: ConnectionFilter): Promise<number> {
-    return guard(() => {
+    return this.guard(() => {
       const { where, params } = connectionWhere(filter);
       const row = this.db
         .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM connections ${where}`)
@@ -271,10 +339,13 @@ function connectionWhere(filter: ConnectionFilter, after?: string): { where: str
 }
 
 class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly guard: Guard,
+  ) {}
 
   async create(request: StoredAuthorizationRequest): Promise<void> {
-    guard(() =>
+    await this.guard(() =>
       this.db
         .prepare(
           'INSERT INTO authorization_requests (id, state_hash, status, expires_at, data) VALUES (?, ?, ?, ?, ?)',
@@ -284,11 +355,11 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
   }
 
   async get(id: string): Promise<StoredAuthorizationRequest | null> {
-    return guard(() => this.read('id', id));
+    return this.guard(() => this.read('id', id));
   }
 
   async findByStateHash(stateHash: string): Promise<StoredAuthorizationRequest | null> {
-    return guard(() => this.read('state_hash', stateHash));
+    return this.guard(() => this.read('state_hash', stateHash));
   }
 
   private read(column: 'id' | 'state_hash', value: string): StoredAuthorizationRequest | null {
@@ -316,7 +387,7 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
     },
     now: number,
   ): Promise<StoredAuthorizationRequest | null> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .transaction(() => {
           const existing = this.read('id', id);
@@ -332,7 +403,7 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
   }
 
   async consume(id: string, stateHash: string, now: number): Promise<StoredAuthorizationRequest | null> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .transaction(() => {
           const existing = this.read('id', id);
@@ -346,7 +417,7 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
   }
 
   async complete(id: string, outcome: StoredAuthorizationRequest['outcome']): Promise<void> {
-    guard(() =>
+    await this.guard(() =>
       this.db
         .transaction(() => {
           const existing = this.read('id', id);
@@ -357,12 +428,12 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
   }
 
   async deleteExpired(before: number): Promise<number> {
-    return guard(
+    return this.guard(
       () => this.db.prepare('DELETE FROM authorization_requests WHERE expires_at < ?').run(before).changes,
     );
   }
   async claimExpired(now: number, limit: number): Promise<StoredAuthorizationRequest[]> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .transaction(() => {
           const rows = this.db
@@ -387,10 +458,13 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
 }
 
 class SqliteLocks implements LockRepository {
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly guard: Guard,
+  ) {}
 
   async acquire(name: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
-    return guard(
+    return this.guard(
       () =>
         this.db
           .prepare(
@@ -403,15 +477,20 @@ class SqliteLocks implements LockRepository {
   }
 
   async release(name: string, owner: string): Promise<void> {
-    guard(() => this.db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?').run(name, owner));
+    await this.guard(() =>
+      this.db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?').run(name, owner),
+    );
   }
 }
 
 class SqliteProfiles implements ProfileRepository {
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly guard: Guard,
+  ) {}
 
   async get(id: string): Promise<StoredProfile | null> {
-    return guard(() =>
+    return this.guard(() =>
       parse<StoredProfile>(
         this.db.prepare<[string], { data: string }>('SELECT data FROM profiles WHERE id = ?').get(id),
       ),
@@ -419,7 +498,7 @@ class SqliteProfiles implements ProfileRepository {
   }
 
   async list(): Promise<StoredProfile[]> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .prepare<[], { data: string }>('SELECT data FROM profiles ORDER BY id')
         .all()
@@ -428,7 +507,7 @@ class SqliteProfiles implements ProfileRepository {
   }
 
   async put(profile: Omit<StoredProfile, 'version'>, expectedVersion: number): Promise<StoredProfile | null> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .transaction(() => {
           const record: StoredProfile = { ...profile, version: expectedVersion + 1 };
@@ -450,15 +529,18 @@ class SqliteProfiles implements ProfileRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    return guard(() => this.db.prepare('DELETE FROM profiles WHERE id = ?').run(id).changes > 0);
+    return this.guard(() => this.db.prepare('DELETE FROM profiles WHERE id = ?').run(id).changes > 0);
   }
 }
 
 class SqliteDocuments implements DocumentRepository {
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly guard: Guard,
+  ) {}
 
   async read(keys: readonly string[]): Promise<Map<string, StoredDocument>> {
-    return guard(() => {
+    return this.guard(() => {
       const statement = this.db.prepare<[string], { etag: string; data: string }>(
         'SELECT etag, data FROM documents WHERE key = ?',
       );
@@ -476,7 +558,7 @@ class SqliteDocuments implements DocumentRepository {
     value: Record<string, unknown>,
     expectedETag: string | undefined,
   ): Promise<string | null> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .transaction(() => {
           const eTag = newId('etag');
@@ -499,7 +581,7 @@ class SqliteDocuments implements DocumentRepository {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    guard(() => {
+    await this.guard(() => {
       const statement = this.db.prepare('DELETE FROM documents WHERE key = ?');
       for (const key of keys) statement.run(key);
     });
@@ -507,10 +589,13 @@ class SqliteDocuments implements DocumentRepository {
 }
 
 class SqliteAudit implements AuditRepository {
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly guard: Guard,
+  ) {}
 
   async append(entry: AuditEntry): Promise<void> {
-    guard(() =>
+    await this.guard(() =>
       this.db
         .prepare('INSERT INTO audit (id, target, data) VALUES (?, ?, ?)')
         .run(entry.id, entry.target, JSON.stringify(entry)),
@@ -518,7 +603,7 @@ class SqliteAudit implements AuditRepository {
   }
 
   async list(page: { limit: number; before?: string; target?: string }): Promise<AuditEntry[]> {
-    return guard(() => {
+    return this.guard(() => {
       const clauses: string[] = [];
       const params: unknown[] = [];
       if (page.before !== undefined) {
@@ -539,10 +624,13 @@ class SqliteAudit implements AuditRepository {
 }
 
 class SqliteAdminKeys implements AdminKeyRepository {
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly guard: Guard,
+  ) {}
 
   async create(key: StoredAdminKey): Promise<void> {
-    guard(() =>
+    await this.guard(() =>
       this.db
         .prepare('INSERT INTO admin_keys (id, key_hash, data) VALUES (?, ?, ?)')
         .run(key.id, key.keyHash, JSON.stringify(key)),
@@ -550,7 +638,7 @@ class SqliteAdminKeys implements AdminKeyRepository {
   }
 
   async findByHash(keyHash: string): Promise<StoredAdminKey | null> {
-    return guard(() =>
+    return this.guard(() =>
       parse<StoredAdminKey>(
         this.db
           .prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE key_hash = ?')
@@ -560,7 +648,7 @@ class SqliteAdminKeys implements AdminKeyRepository {
   }
 
   async list(): Promise<StoredAdminKey[]> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .prepare<[], { data: string }>('SELECT data FROM admin_keys ORDER BY id')
         .all()
@@ -569,7 +657,7 @@ class SqliteAdminKeys implements AdminKeyRepository {
   }
 
   async revoke(id: string, at: number): Promise<boolean> {
-    return guard(() =>
+    return this.guard(() =>
       this.db
         .transaction(() => {
           const existing = parse<StoredAdminKey>(

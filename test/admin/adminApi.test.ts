@@ -922,6 +922,8 @@ describe('pre-authorization through the API', () => {
           'status',
           'subjectKey',
           'updatedAt',
+          // Which key id a record is sealed with when this service cannot open it (SECURITY #52).
+          'unreadable',
         ].sort(),
       );
     }

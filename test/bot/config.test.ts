@@ -2,12 +2,13 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError, loadConfig } from '../../bot/config';
 import { createLogger } from '../../bot/logger';
 import { createEngine } from '../../bot/services';
 import { devAdminKey } from '../../profiles/adminKeys';
+import { startService } from '../support/serviceProcess';
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -236,4 +237,137 @@ test('TRUSTED_PROXY_HOPS: 0 by default, a small whole number', () => {
   expect(loadConfig({ TRUSTED_PROXY_HOPS: '1' }).env.TRUSTED_PROXY_HOPS).toBe(1);
   expect(problems({ TRUSTED_PROXY_HOPS: 'all' })[0]).toMatch(/^TRUSTED_PROXY_HOPS: /);
   expect(problems({ TRUSTED_PROXY_HOPS: '-1' })[0]).toMatch(/^TRUSTED_PROXY_HOPS: /);
+});
+
+// SECURITY #47: dev mode (unauthenticated Direct Line and /api/messages) only on loopback.
+describe('dev mode stays on loopback (HOST, PUBLIC_URL, DEV_ALLOW_NETWORK)', () => {
+  test('dev mode listens on 127.0.0.1 unless HOST names another loopback address; production on every interface', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({}).devNetworkExposure).toBeNull();
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
+    expect(loadConfig({ HOST: 'localhost', PUBLIC_URL: 'http://127.0.0.2:3978' }).host).toBe('localhost');
+    expect(loadConfig({ PUBLIC_URL: 'http://[::1]:3978' }).publicUrl).toBe('http://[::1]:3978');
+    const production = {
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'https://bot.example.com',
+      ENCRYPTION_KEYS: 'k1:x',
+      ...BOT,
+    };
+    expect(loadConfig(production).host).toBeUndefined();
+    expect(loadConfig({ ...production, HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...production, HOST: '0.0.0.0' }).devNetworkExposure).toBeNull();
+  });
+
+  test('a non-loopback HOST or PUBLIC_URL without production settings is refused, naming the setting and the fix', () => {
+    for (const host of ['0.0.0.0', '::', '192.0.2.2', 'bot.example.com']) {
+      const found = problems({ HOST: host });
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatch(
+        new RegExp(`^HOST: "${host.replace(/\./g, '\\.')}" is not a loopback address: `),
+      );
+      expect(found[0]).toContain('Use HOST=127.0.0.1');
+      expect(found[0]).toContain('NODE_ENV=production');
+      expect(found[0]).toContain('DEV_ALLOW_NETWORK=true');
+    }
+    const url = problems({ PUBLIC_URL: 'https://bot.example.com' });
+    expect(url).toHaveLength(1);
+    expect(url[0]).toMatch(/^PUBLIC_URL: "https:\/\/bot\.example\.com" is not a loopback URL: /);
+    expect(url[0]).toContain('Use PUBLIC_URL=http://localhost:3978');
+    // NODE_ENV=test has the dev features too.
+    expect(problems({ NODE_ENV: 'test', PUBLIC_URL: 'http://10.0.0.5:3978' })[0]).toMatch(/^PUBLIC_URL: /);
+    expect(problems({ HOST: 'not a host!' })[0]).toBe('HOST: must be an IP address or a host name');
+  });
+
+  test('DEV_ALLOW_NETWORK=true overrides the refusal and says what is exposed', () => {
+    const config = loadConfig({
+      HOST: '0.0.0.0',
+      PUBLIC_URL: 'http://bot.lan:3978',
+      DEV_ALLOW_NETWORK: 'true',
+    });
+    expect(config.devFeatures).toBe(true);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.devNetworkExposure).toBe('HOST=0.0.0.0, PUBLIC_URL=http://bot.lan:3978');
+    expect(problems({ HOST: '0.0.0.0', DEV_ALLOW_NETWORK: 'false' })[0]).toMatch(/^HOST: /);
+    expect(problems({ DEV_ALLOW_NETWORK: 'yes' })).toEqual(['DEV_ALLOW_NETWORK: must be "true" or "false"']);
+  });
+});
+
+/** This machine's first non-loopback IPv4 address: how another machine on the network would reach it. */
+function networkAddress(): string | undefined {
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) if (entry.family === 'IPv4' && !entry.internal) return entry.address;
+  }
+  return undefined;
+}
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    await response.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the service process in dev mode', () => {
+  jest.setTimeout(90_000);
+  const address = networkAddress();
+  if (!address) {
+    process.stdout.write(
+      '[skipped part] no non-loopback IPv4 interface: reachability from the network not checked\n',
+    );
+  }
+
+  test('by default it answers on 127.0.0.1 and not on the network address', async () => {
+    const service = await startService({ name: 'dev-loopback' });
+    try {
+      expect(await reachable(`${service.baseUrl}/healthz`)).toBe(true);
+      const ready = await service.waitForLog(
+        (line) => line.json?.msg !== undefined && /^ready/.test(String(line.json.msg)),
+      );
+      expect(ready.json?.url).toBe(`http://127.0.0.1:${service.port}`);
+      if (address) expect(await reachable(`http://${address}:${service.port}/healthz`)).toBe(false);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  test('HOST=0.0.0.0 or a public PUBLIC_URL without production settings stops the start with exit 2', () => {
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '../../bot/main.ts')], {
+        env: { PATH: process.env.PATH, DATA_DIR: mkdtempSync(join(tmpdir(), 'authprofiles-cfg-')), ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const host = run({ HOST: '0.0.0.0' });
+    expect(host.status).toBe(2);
+    expect(host.stderr).toMatch(
+      /invalid configuration:\n {2}- HOST: "0\.0\.0\.0" is not a loopback address: /,
+    );
+    expect(host.stderr).toContain('DEV_ALLOW_NETWORK=true');
+    const url = run({ PUBLIC_URL: 'https://bot.example.com' });
+    expect(url.status).toBe(2);
+    expect(url.stderr).toMatch(
+      /- PUBLIC_URL: "https:\/\/bot\.example\.com" is not a loopback URL: .*Use PUBLIC_URL=http:\/\/localhost:3978/,
+    );
+  });
+
+  test('DEV_ALLOW_NETWORK=true listens on HOST=0.0.0.0 with a loud warning', async () => {
+    const service = await startService({
+      name: 'dev-network',
+      env: { HOST: '0.0.0.0', DEV_ALLOW_NETWORK: 'true' },
+    });
+    try {
+      const banner = await service.waitForLog(
+        /^WARNING: DEV_ALLOW_NETWORK=true: dev mode is exposed to the network \(HOST=0\.0\.0\.0\)/,
+      );
+      expect(banner.stream).toBe('stderr');
+      const warning = await service.waitForLog((line) => line.json?.devNetworkExposure === 'HOST=0.0.0.0');
+      expect(warning.json?.level).toBe(40);
+      if (address) expect(await reachable(`http://${address}:${service.port}/healthz`)).toBe(true);
+    } finally {
+      await service.stop();
+    }
+  });
 });

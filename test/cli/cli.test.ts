@@ -12,6 +12,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +24,11 @@ import { createEngine, type EngineServices } from '../../bot/services';
 import { AdminKeys } from '../../profiles/adminKeys';
 import { openTokens, saveConnection } from '../../profiles/connections';
 import { KeyRing } from '../../profiles/encryption';
+import { DEV_KEY_FILE } from '../../profiles/encryptionKeys';
 import { sha256 } from '../../profiles/ids';
 import type { TokenSet } from '../../profiles/oauth/tokenResponse';
 import type { Profile } from '../../profiles/profileCatalog';
+import { startService, type RunningService } from '../support/serviceProcess';
 
 jest.setTimeout(120_000);
 
@@ -775,5 +778,202 @@ describe('--remote against a running admin API (bot/admin/adminApi.ts on restify
     const unreachable = await cli(['--remote', 'http://127.0.0.1:9', '--key', wrong, 'keys', 'list'], cliDir);
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toContain('cannot reach http://127.0.0.1:9');
+  });
+});
+
+// SECURITY #52: the README's key rotation recipe, run as written against a dev store, with the real
+// service (bot/main.ts) running on the same SQLite file. The first version of the recipe rotated to
+// a key the service did not have and every list failed; now the command refuses that, the corrected
+// steps work, and a forced rotation leaves every list working with the unreadable records named.
+describe('the README key rotation recipe in dev mode, step by step, with the service running', () => {
+  const SERVICE_KEY = `admin-${randomBytes(16).toString('hex')}`;
+  const dev = { ENCRYPTION_KEYS: undefined }; // dev mode: the key generated under DATA_DIR
+  const running: RunningService[] = [];
+
+  beforeAll(() => {
+    secrets.push(SERVICE_KEY);
+  });
+
+  afterEach(async () => {
+    for (const service of running.splice(0)) await service.stop();
+  });
+
+  async function serve(dir: string, keys?: string): Promise<RunningService> {
+    const service = await startService({
+      name: `rotation-${running.length}`,
+      dataDir: dir,
+      env: { ADMIN_API_KEYS: `admin:${SERVICE_KEY}`, ...(keys ? { ENCRYPTION_KEYS: keys } : {}) },
+    });
+    running.push(service);
+    return service;
+  }
+
+  async function api<T>(service: RunningService, path: string): Promise<T> {
+    const response = await fetch(`${service.baseUrl}/admin/api/${path}`, {
+      headers: { authorization: `Bearer ${SERVICE_KEY}` },
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as T;
+  }
+
+  /** "my connections" typed by `userId` in Web Chat, through the service's /api/messages. */
+  async function myConnections(service: RunningService, userId: string): Promise<string> {
+    const replies: string[] = [];
+    // The channel's connector, receiving the bot's reply (named as the fake it is).
+    const fakeConnector = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        replies.push(String((JSON.parse(body) as { text?: unknown }).text ?? ''));
+        res.setHeader('content-type', 'application/json');
+        res.end('{"id":"reply"}');
+      });
+    });
+    await new Promise<void>((resolve) => fakeConnector.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const response = await fetch(`${service.baseUrl}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'message',
+          id: `act-${randomBytes(4).toString('hex')}`,
+          text: 'my connections',
+          channelId: 'webchat',
+          serviceUrl: `http://127.0.0.1:${(fakeConnector.address() as AddressInfo).port}/`,
+          from: { id: userId, name: 'User' },
+          recipient: { id: 'bot', name: 'Bot' },
+          conversation: { id: `conv-${userId}` },
+        }),
+      });
+      expect(response.status).toBe(200);
+      expect(replies).toHaveLength(1);
+      return replies[0] as string;
+    } finally {
+      fakeConnector.closeAllConnections();
+      await new Promise((resolve) => fakeConnector.close(resolve));
+    }
+  }
+
+  /** A dev store as a dev user has it: a stored profile with a client secret and one user's connection. */
+  async function devStore(): Promise<{ dir: string; devKey: string; connectionId: string }> {
+    const dir = tempDir();
+    expect((await cli(['profiles', 'import', writeJson(dir, 'acme.json', ACME)], dir, dev)).code).toBe(0);
+    const devKey = readFileSync(join(dir, DEV_KEY_FILE), 'utf8').trim();
+    expect(devKey).toMatch(/^dev1:/);
+    secrets.push(devKey.slice('dev1:'.length));
+    const { seeded } = await seedConnections(dir, devKey, ['user:webchat:dl_alice']);
+    return { dir, devKey, connectionId: [...seeded.keys()][0] as string };
+  }
+
+  async function storedKeyIds(dir: string, keys: string): Promise<string[]> {
+    const services = await openEngine(dir, keys);
+    try {
+      const ids = new Set<string>();
+      for (const connection of await services.store.connections.list({}, { limit: 100 })) {
+        ids.add(KeyRing.keyIdOf(connection.accessToken) as string);
+      }
+      for (const profile of await services.store.profiles.list()) {
+        if (profile.clientSecret) ids.add(KeyRing.keyIdOf(profile.clientSecret) as string);
+      }
+      return [...ids].sort();
+    } finally {
+      await services.close();
+    }
+  }
+
+  test('rotating to a key the running service lacks is refused; the corrected steps work as written', async () => {
+    const { dir, devKey, connectionId } = await devStore();
+    let service = await serve(dir);
+
+    // The old recipe: the new key on the command line only. Refused, naming the key and the fix.
+    const refused = await cli(['encryption', 'rotate'], dir, { ENCRYPTION_KEYS: `${K2},${devKey}` });
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      /refusing to re-encrypt with key "k2": the running service \(\S+ pid \d+, seen \d+ s ago\) holds only "dev1"/,
+    );
+    expect(refused.stderr).toContain(`Put the new key first in the service's ENCRYPTION_KEYS`);
+    expect(refused.stderr).toContain(join(dir, DEV_KEY_FILE));
+    expect(refused.stderr).toContain('ENCRYPTION_KEYS="k2:<new key>,dev1:<old key>"');
+    expect(await storedKeyIds(dir, devKey)).toEqual(['dev1']);
+
+    // Step 1: the new key first in the service's ENCRYPTION_KEYS, the old one after it; restart.
+    const rotating = `${K2},${devKey}`;
+    await service.stop();
+    service = await serve(dir, rotating);
+    // Step 2: re-encrypt with the same ENCRYPTION_KEYS.
+    const rotated = await cli(['encryption', 'rotate'], dir, { ENCRYPTION_KEYS: rotating });
+    expect(rotated.code).toBe(0);
+    expect(line(rotated.stdout, 'key')).toBe('key: k2');
+    expect(line(rotated.stdout, 're-encrypted')).toBe('re-encrypted: 2');
+    expect(line(rotated.stdout, 'failed')).toBe('failed: 0');
+    expect(await storedKeyIds(dir, rotating)).toEqual(['k2']);
+    const listed = async (on: RunningService) => {
+      const { profiles } = await api<{ profiles: Record<string, unknown>[] }>(on, 'profiles');
+      expect(profiles.find((profile) => profile.id === 'acme')).toMatchObject({
+        usable: true,
+        missing: [],
+        unreadableSecret: null,
+      });
+      const { connections } = await api<{ connections: Record<string, unknown>[] }>(on, 'connections');
+      expect(connections).toEqual([expect.objectContaining({ id: connectionId, unreadable: null })]);
+      expect(await myConnections(on, 'dl_alice')).toContain('• Acme CRM: connected');
+    };
+    await listed(service);
+
+    // Step 3: after 0 failed, drop the old key and restart.
+    await service.stop();
+    service = await serve(dir, K2);
+    await listed(service);
+    const cliList = await cli(['profiles', 'list'], dir, { ENCRYPTION_KEYS: K2 });
+    expect(cliList.stdout).toMatch(/\nacme\s+custom\s+store\s+per-user\s+usable\s+1 active\n/);
+  });
+
+  test('a forced rotation to a key the service lacks: lists name the key, chat and deleting keep working', async () => {
+    const { dir, devKey, connectionId } = await devStore();
+    const service = await serve(dir);
+    const forced = await cli(['encryption', 'rotate', '--force'], dir, {
+      ENCRYPTION_KEYS: `${K2},${devKey}`,
+    });
+    expect(forced.code).toBe(0);
+    expect(line(forced.stdout, 're-encrypted')).toBe('re-encrypted: 2');
+
+    const text = 'unreadable: sealed with key "k2", which is not in ENCRYPTION_KEYS';
+    const { profiles } = await api<{ profiles: Record<string, unknown>[] }>(service, 'profiles');
+    expect(profiles.find((profile) => profile.id === 'acme')).toMatchObject({
+      usable: false,
+      missing: [`clientSecret (${text})`],
+      unreadableSecret: { keyId: 'k2', code: 'encryption-key-unknown' },
+    });
+    const { connections } = await api<{ connections: Record<string, unknown>[] }>(service, 'connections');
+    expect(connections).toEqual([
+      expect.objectContaining({
+        id: connectionId,
+        unreadable: { keyId: 'k2', code: 'encryption-key-unknown' },
+      }),
+    ]);
+    expect(await myConnections(service, 'dl_alice')).toContain(
+      `• Acme CRM: unavailable, its client secret is ${text}; an admin must fix it`,
+    );
+    // The CLI with the service's environment (the dev key only) lists them too.
+    const cliProfiles = await cli(['profiles', 'list'], dir, dev);
+    expect(cliProfiles.code).toBe(0);
+    expect(cliProfiles.stdout).toContain(`missing clientSecret (${text})`);
+    const cliConnections = await cli(['connections', 'list'], dir, dev);
+    expect(cliConnections.code).toBe(0);
+    expect(cliConnections.stdout).toContain(`${connectionId}  acme`);
+    expect(cliConnections.stdout).toContain(`active (${text})`);
+    // Deleting still works, through the service and the CLI.
+    const revoked = await fetch(`${service.baseUrl}/admin/api/connections/${connectionId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${SERVICE_KEY}` },
+    });
+    expect(revoked.status).toBe(200);
+    const deleted = await fetch(`${service.baseUrl}/admin/api/profiles/acme`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${SERVICE_KEY}` },
+    });
+    expect(deleted.status).toBe(200);
+    expect(await storedKeyIds(dir, devKey)).toEqual([]);
   });
 });

@@ -6,15 +6,23 @@ import fs from 'node:fs';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openTokens, saveConnection } from '../../profiles/connections';
+import { openTokens, saveConnection, summarize, type ConnectionSummary } from '../../profiles/connections';
+import { AuthorizationEngine } from '../../profiles/engine';
+import { deleteProfile, publicProfile } from '../../profiles/profileAdmin';
 import { generateKeySpec, KeyRing, parseEncryptionKeys, secretContext } from '../../profiles/encryption';
 import { DEV_KEY_FILE, loadKeyRing } from '../../profiles/encryptionKeys';
 import type { EngineContext } from '../../profiles/engineContext';
 import { AuthProfilesError, isAuthProfilesError, type ErrorCode } from '../../profiles/errors';
+import {
+  announceKeyHolder,
+  keyHoldersToRespect,
+  STALE_MS,
+  withdrawKeyHolder,
+} from '../../profiles/keyHolders';
 import { reencryptAll, type RotationReport } from '../../profiles/keyRotation';
 import type { TokenSet } from '../../profiles/oauth/tokenResponse';
 import { OutboundRequests } from '../../profiles/outboundRequests';
-import { ProfileCatalog } from '../../profiles/profileCatalog';
+import { ProfileCatalog, type Profile } from '../../profiles/profileCatalog';
 import { SqliteStore } from '../../profiles/store/sqliteStore';
 import type { StoredConnection } from '../../profiles/store/types';
 import { subjectKey, type Subject } from '../../profiles/subjects';
@@ -281,13 +289,19 @@ describe('with a real authorization flow (rows 27, 28, 30)', () => {
       },
       0,
     );
-    const error = await harness.engine.catalog.get('vault2').then(
-      () => undefined,
-      (caught: unknown) => caught,
+    // It does not open (the secret stays out of reach), and the profile says so instead of failing
+    // every list it is in (SECURITY #52; before, catalog.get threw and took the lists down).
+    const vault2 = await harness.engine.catalog.get('vault2');
+    expect(vault2.clientSecret).toBeUndefined();
+    expect(vault2.unreadableSecret).toEqual({
+      keyId: KeyRing.keyIdOf(vault?.clientSecret as string),
+      code: 'decryption-failed',
+    });
+    expect(vault2.missing).toContain(
+      `clientSecret (unreadable: does not open with key "${KeyRing.keyIdOf(vault?.clientSecret as string)}" (wrong key or altered value))`,
     );
-    expect(isAuthProfilesError(error, 'decryption-failed')).toBe(true);
-    expect((error as Error).message).toContain('profiles/vault2/clientSecret');
-    expect((error as Error).message).not.toContain(VAULT_SECRET);
+    expect(JSON.stringify(vault2)).not.toContain(VAULT_SECRET);
+    expect((await harness.engine.catalog.list()).map((profile) => profile.id)).toContain('vault2');
   });
 
   test('row 30: a record sealed under a key that is not configured names the key id', async () => {
@@ -534,6 +548,84 @@ describe('row 29: key rotation', () => {
     expect(audit.filter((entry) => entry.action === 'encryption.rotated')).toHaveLength(2);
     expect(audit[0]?.target).toBe('key:k2');
     expect(JSON.stringify(audit)).not.toContain('plain');
+  });
+
+  // SECURITY #52: the README's first rotation recipe re-encrypted to a key the running service did
+  // not have, and every list that touched one of those records failed. Each record must fail alone.
+  test('records rotated to a key this service lacks are listed as unreadable by key id; getToken and deletes still work', async () => {
+    await seed(2);
+    expect(await reencryptAll(context(`${K2},${K1}`))).toMatchObject({ reencrypted: 3, failed: [] });
+    const service = context(K1); // the running service never got k2
+    const unreadable = { keyId: 'k2', code: 'encryption-key-unknown' };
+
+    const profile = (await service.catalog.list()).find((candidate) => candidate.id === 'rot');
+    expect(profile?.unreadableSecret).toEqual(unreadable);
+    expect(profile?.clientSecret).toBeUndefined();
+    expect(profile?.missing).toEqual([
+      'clientSecret (unreadable: sealed with key "k2", which is not in ENCRYPTION_KEYS)',
+    ]);
+    expect(publicProfile(profile as Profile)).toMatchObject({
+      usable: false,
+      hasClientSecret: false,
+      unreadableSecret: unreadable,
+    });
+    const summaries = (await allConnections()).map((connection) => summarize(connection, service.keyRing));
+    expect(summaries.map((summary) => summary.unreadable)).toEqual([unreadable, unreadable]);
+    expect(summaries.map((summary) => summary.status)).toEqual(['active', 'active']);
+
+    const engine = new AuthorizationEngine(service);
+    const answer = await engine.getToken(profile as Profile, {
+      kind: 'user',
+      channelId: 'webchat',
+      userId: 'u1',
+    });
+    expect(answer).toMatchObject({ ok: false, reason: 'needs-reauthorization' });
+    expect(!answer.ok && answer.message).toContain('key id "k2" is not in ENCRYPTION_KEYS');
+    expect(JSON.stringify(answer)).not.toContain('plain');
+
+    const [first, second] = summaries as [ConnectionSummary, ConnectionSummary];
+    expect(await engine.revokeById(first.id, 'admin:test')).toEqual({
+      revokedAtProvider: false,
+      providerError: 'no-revocation-endpoint',
+    });
+    expect(await deleteProfile(service, 'rot', { name: 'admin:test', role: 'admin' })).toEqual({
+      connectionsRemoved: 1,
+      removedOverride: false,
+    });
+    expect(await store.profiles.get('rot')).toBeNull();
+    expect(await store.connections.getById(second.id)).toBeNull();
+  });
+
+  test('the key ids services announce: running instances count, else the one that ran last', async () => {
+    let now = 1_000_000;
+    const at = (keys: string): EngineContext => ({ ...context(keys), clock: () => now });
+    expect(await keyHoldersToRespect(at(K1))).toEqual([]);
+    await announceKeyHolder(at(K1), { instanceId: 'a', where: 'host-a pid 1', startedAt: now });
+    await announceKeyHolder(at(`${K2},${K1}`), { instanceId: 'b', where: 'host-b pid 2', startedAt: now });
+    now += 1_000;
+    const running = await keyHoldersToRespect(at(K1));
+    expect(
+      running.map(({ instanceId, keyIds, currentKeyId, running: live }) => ({
+        instanceId,
+        keyIds,
+        currentKeyId,
+        live,
+      })),
+    ).toEqual([
+      { instanceId: 'a', keyIds: ['k1'], currentKeyId: 'k1', live: true },
+      { instanceId: 'b', keyIds: ['k2', 'k1'], currentKeyId: 'k2', live: true },
+    ]);
+    // b stops cleanly, a goes silent (killed): once a's entry is stale, the last one to run counts.
+    await withdrawKeyHolder(at(K1), 'b');
+    expect((await keyHoldersToRespect(at(K1))).map((holder) => holder.instanceId)).toEqual(['a']);
+    now += STALE_MS + 1;
+    expect(await keyHoldersToRespect(at(K1))).toEqual([
+      expect.objectContaining({ instanceId: 'b', running: false, stoppedAt: 1_001_000 }),
+    ]);
+    // Only key ids are stored, never keys.
+    const stored = JSON.stringify([...(await store.documents.read(['authprofiles:key-holders'])).values()]);
+    expect(stored).toContain('"k2"');
+    for (const spec of [K1, K2]) expect(stored).not.toContain(spec.slice(3));
   });
 
   test('an interrupted run resumes from lastId and finishes the rest', async () => {

@@ -119,7 +119,7 @@ describe('the ID token from the real provider', () => {
     const stored = await harness.store.connections.get('oidc', subjectKey(subject));
     const account = { sub: 'alice', email: 'alice@example.com', name: 'Alice Example' };
     expect(stored?.account).toEqual(account);
-    expect(stored && summarize(stored).account).toEqual(account);
+    expect(stored && summarize(stored, harness.engine.context.keyRing).account).toEqual(account);
     if (outcome.kind === 'connected') expect(outcome.connection.account).toEqual(account);
     // The ID token itself is not kept: only the account it names.
     expect(JSON.stringify(stored)).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);

@@ -135,7 +135,7 @@ describe("Salesforce: the token response's instance_url is the connection's API 
     const instanceA = `http://127.0.0.1:${fakes.port}/instance-a`;
     const stored = await storedOf('salesforce-like', subject);
     expect(stored.apiBaseUrl).toBe(instanceA);
-    expect(summarize(stored).apiBaseUrl).toBe(instanceA);
+    expect(summarize(stored, harness.engine.context.keyRing).apiBaseUrl).toBe(instanceA);
     expect(await harness.engine.getToken(profile, subject)).toMatchObject({
       ok: true,
       apiBaseUrl: instanceA,

@@ -388,10 +388,12 @@ describe('stored profiles', () => {
       },
       0,
     );
-    const error = await caught(() => catalog().get('victim'));
-    expect(error.code).toBe('decryption-failed');
-    expect(error.message).toContain('profiles/victim/clientSecret');
-    expect(error.message).not.toContain('other-secret');
+    // It does not open, and the profile says so instead of failing every list it is in (SECURITY.md #52).
+    const victim = await catalog().get('victim');
+    expect(victim.clientSecret).toBeUndefined();
+    expect(victim.unreadableSecret).toMatchObject({ code: 'decryption-failed' });
+    expect(victim.missing.some((field) => field.startsWith('clientSecret (unreadable'))).toBe(true);
+    expect(JSON.stringify(victim)).not.toContain('other-secret');
   });
 
   test('a plaintext client secret in a stored document is refused, never used', async () => {

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { AuthProfilesError } from '../../profiles/errors';
 import { SqliteStore } from '../../profiles/store/sqliteStore';
+import { holdWriteLock, watchEventLoop, type HeldLock } from '../support/sqliteLock';
 import { describeStoreContract } from './storeContract';
 
 const T0 = 1_760_000_000_000;
@@ -121,5 +123,91 @@ describe('SqliteStore on a file', () => {
       ),
     );
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+});
+
+// SECURITY #53: another process holds the write lock. better-sqlite3 is synchronous, so a long
+// busy timeout froze the whole service (5 s per write); now each attempt blocks at most the short
+// busy timeout and the retries wait on timers, so a 10 ms interval keeps firing meanwhile.
+describe('SqliteStore while another process holds the write lock', () => {
+  jest.setTimeout(30_000);
+  const opened: SqliteStore[] = [];
+  const held: HeldLock[] = [];
+
+  afterEach(async () => {
+    for (const lock of held.splice(0)) await lock.stop();
+    for (const store of opened.splice(0)) await store.close();
+  });
+
+  const connection = (subjectKey: string) => ({
+    profileId: 'demo',
+    subjectKey,
+    status: 'active' as const,
+    accessToken: 'v1.k1.aXY.YQ.dGFn',
+    refreshToken: null,
+    tokenType: 'bearer',
+    scopes: [],
+    expiresAt: T0 + 1,
+    expiresAtEstimated: true,
+    profileFingerprint: 'fp',
+    verification: null,
+    lastError: null,
+    createdAt: T0,
+    updatedAt: T0,
+    refreshedAt: null,
+    createdBy: 'user:test',
+  });
+
+  async function lockedStore(
+    options: { busyRetryMs: number },
+    mode: 'IMMEDIATE' | 'EXCLUSIVE' = 'IMMEDIATE',
+  ) {
+    const file = newFile();
+    const store = new SqliteStore(file, options);
+    opened.push(store);
+    await store.connections.upsert(connection('user:webchat:before'));
+    const lock = await holdWriteLock(file, mode);
+    held.push(lock);
+    return { store, lock };
+  }
+
+  test('a write waits for the lock off the event loop and succeeds once it is released', async () => {
+    const { store, lock } = await lockedStore({ busyRetryMs: 10_000 });
+    const watch = watchEventLoop();
+    let settled = false;
+    const write = store.connections.upsert(connection('user:webchat:during')).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(settled).toBe(false); // it really waited for the other process
+    // Reads are not blocked by a writer (WAL) and answer meanwhile.
+    expect((await store.connections.get('demo', 'user:webchat:before'))?.subjectKey).toBe(
+      'user:webchat:before',
+    );
+    await lock.release();
+    const written = await write;
+    const { ticks, maxGapMs } = watch.stop();
+    expect(written.subjectKey).toBe('user:webchat:during');
+    expect(await store.connections.get('demo', 'user:webchat:during')).toStrictEqual(written);
+    // 800 ms of waiting at 10 ms per tick: ~80 if never blocked; with a 5 s busy timeout it was 0-1.
+    expect(ticks).toBeGreaterThanOrEqual(30);
+    expect(maxGapMs).toBeLessThan(300);
+  });
+
+  test('a write still locked after the bound fails cleanly as store-unavailable, the loop turning throughout', async () => {
+    const { store } = await lockedStore({ busyRetryMs: 700 }, 'EXCLUSIVE');
+    const watch = watchEventLoop();
+    const failure = await store.documents.write('conv/1', { step: 1 }, undefined).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    const { ticks, maxGapMs } = watch.stop();
+    expect(failure).toBeInstanceOf(AuthProfilesError);
+    expect((failure as AuthProfilesError).code).toBe('store-unavailable');
+    expect((failure as AuthProfilesError).message).toMatch(
+      /^the SQLite store is locked by another connection \(still busy after \d+ ms\); try again$/,
+    );
+    expect(ticks).toBeGreaterThanOrEqual(20);
+    expect(maxGapMs).toBeLessThan(300);
+    // Nothing was half-written.
+    expect((await store.documents.read(['conv/1'])).size).toBe(0);
   });
 });
