@@ -89,7 +89,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     },
   );
 
-  // Reads and a small write, bounded (SECURITY #53): a locked or read-only store answers 503.
+  // Reads and a small write, bounded (SECURITY.md #53): a locked or read-only store answers 503.
   const storeHealth = storeHealthCheck(services.store, { timeoutMs: 1_000 });
   server.get('/healthz', async (_req: Request, res: Response) => {
     const { status, ...store } = await storeHealth.check();
@@ -149,7 +149,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   registerAdminApi(server, admin);
   registerAdminPages(server, admin);
 
-  // The key ids this instance holds, for `authprofiles encryption rotate` to respect (SECURITY #52).
+  // The key ids this instance holds, for `authprofiles encryption rotate` to respect (SECURITY.md #52).
   const keyHolder = startKeyHolderHeartbeat(services.engine.context, {
     instanceId: newId('inst'),
     where: `${hostname()} pid ${process.pid}`,
@@ -175,7 +175,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
           server.server.off('error', reject);
           resolve(server.url);
         };
-        // Dev mode listens on loopback only (config: HOST, SECURITY #47); production on HOST or everywhere.
+        // Dev mode listens on loopback only (config: HOST, SECURITY.md #47); production on HOST or everywhere.
         if (config.host === undefined) server.listen(config.port, ready);
         else server.listen(config.port, config.host, ready);
       }),

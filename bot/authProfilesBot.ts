@@ -56,7 +56,7 @@ export class AuthProfilesBot extends ActivityHandler {
   override async run(context: TurnContext): Promise<void> {
     await super.run(context);
     // Saved inside the turn, also for proactive (callback) turns; a concurrent write by another
-    // instance surfaces as a StorageConflictError instead of being lost (SECURITY row 26).
+    // instance surfaces as a StorageConflictError instead of being lost (SECURITY.md #26).
     await this.conversationState.saveChanges(context, false);
   }
 

@@ -186,7 +186,7 @@ async function validateCommand(
   const production = options.production === true || process.env.NODE_ENV === 'production';
   let outboundAllowList;
   try {
-    // The same allow-list as the service, so validate agrees with what it would accept (SECURITY #42).
+    // The same allow-list as the service, so validate agrees with what it would accept (SECURITY.md #42).
     outboundAllowList = parseOutboundAllowList((process.env.OUTBOUND_ALLOWLIST ?? '').split(','));
   } catch (error) {
     if (error instanceof OutboundAllowListError)
@@ -392,7 +392,7 @@ async function connectionsRevoke(id: string, _options: unknown, command: Command
 }
 
 /**
- * Refuses a rotation to a key that a service using this store does not hold (SECURITY #52): the
+ * Refuses a rotation to a key that a service using this store does not hold (SECURITY.md #52): the
  * records it re-encrypts would be unreadable there. Key ids only in the message, never keys.
  */
 async function assertServicesHoldKey(

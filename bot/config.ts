@@ -63,7 +63,7 @@ const environmentSchema = z
       .string()
       .regex(/^(?:[A-Za-z0-9.-]{1,253}|[0-9A-Fa-f:.]{2,45})$/, 'must be an IP address or a host name')
       .optional(),
-    /** Dev mode on a non-loopback HOST or PUBLIC_URL, on purpose (SECURITY #47): loud warning at start. */
+    /** Dev mode on a non-loopback HOST or PUBLIC_URL, on purpose (SECURITY.md #47): loud warning at start. */
     DEV_ALLOW_NETWORK: z
       .enum(['true', 'false'], { message: 'must be "true" or "false"' })
       .optional()
@@ -115,12 +115,12 @@ const environmentSchema = z
       .string()
       .regex(/^[a-z0-9-]{1,64}$/)
       .optional(),
-    /** Channels where the verification code is skipped (documented trade-off, SECURITY row 9). */
+    /** Channels where the verification code is skipped (documented trade-off, SECURITY.md #9). */
     SIGNIN_VERIFICATION_OFF: flagList,
     SIGNIN_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(3600).default(600),
     /**
      * Host names (`idp.corp.example`, `*.corp.example`), addresses and CIDR networks a profile may
-     * reach in production although they are loopback, private or link-local (SECURITY #42): for
+     * reach in production although they are loopback, private or link-local (SECURITY.md #42): for
      * providers that really are on a private network.
      */
     OUTBOUND_ALLOWLIST: z
@@ -161,7 +161,7 @@ const environmentSchema = z
       }
     }
     if (!production && !env.DEV_ALLOW_NETWORK) {
-      // SECURITY #47: dev mode serves an unauthenticated Direct Line and /api/messages (anyone who
+      // SECURITY.md #47: dev mode serves an unauthenticated Direct Line and /api/messages (anyone who
       // reaches them can post as any user and read that user's data), so it stays on loopback.
       const host = env.HOST ?? DEV_HOST;
       if (!isLoopbackHost(host)) {

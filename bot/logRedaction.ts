@@ -1,5 +1,5 @@
 /**
- * What a log line may carry (SECURITY #32, #51): a copy of the logged object with every secret
+ * What a log line may carry (SECURITY.md #32, #51): a copy of the logged object with every secret
  * replaced by `[redacted]`, at any depth, inside arrays and inside errors. The caller's objects are
  * never touched, and a cycle prints as `[circular]` instead of hanging the logger.
  *

@@ -4,7 +4,7 @@ import { redactLogObject, redactString } from './logRedaction';
 /**
  * Structured JSON logs. Redaction is the second line of defence: code never logs tokens on
  * purpose, and `redactLogObject` replaces the fields that would carry them if it did, at any
- * depth (SECURITY #32, #51; why not pino's `redact` paths: see bot/logRedaction.ts).
+ * depth (SECURITY.md #32, #51; why not pino's `redact` paths: see bot/logRedaction.ts).
  */
 export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {
   return pino(

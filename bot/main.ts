@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ level: config.env.LOG_LEVEL });
   if (config.devNetworkExposure) {
-    // SECURITY #47: the operator chose this (DEV_ALLOW_NETWORK=true); make sure it is not missed.
+    // SECURITY.md #47: the operator chose this (DEV_ALLOW_NETWORK=true); make sure it is not missed.
     const warning =
       `DEV_ALLOW_NETWORK=true: dev mode is exposed to the network (${config.devNetworkExposure}). ` +
       'Anyone who reaches this service can post to /api/messages and the local Direct Line as any user ' +

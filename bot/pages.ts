@@ -5,7 +5,7 @@ import type { Response } from 'restify';
 import { repoRoot } from './paths';
 
 /**
- * Server-rendered pages (Handlebars, auto-escaped) with the headers of SECURITY row 12: no caching,
+ * Server-rendered pages (Handlebars, auto-escaped) with the headers of SECURITY.md #12: no caching,
  * no referrer (the callback URL holds the code), and a CSP that admits only this server's assets.
  */
 
@@ -54,7 +54,7 @@ export interface ErrorPage {
   status: number;
   title: string;
   message: string;
-  /** Offer "reload to try again" (the request was left intact, SECURITY row 24). */
+  /** Offer "reload to try again" (the request was left intact, SECURITY.md #24). */
   retry?: boolean;
   /** The provider's own words (`error_description`), shown escaped as a quotation. */
   detail?: string;

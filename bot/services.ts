@@ -71,7 +71,7 @@ export async function createEngine(
       dataDir: config.dataDir,
       log,
     });
-    // One rule for saving profiles and for every request made to their URLs (SECURITY #41, #42).
+    // One rule for saving profiles and for every request made to their URLs (SECURITY.md #41, #42).
     const validation = {
       allowInsecureLoopback: config.devFeatures,
       outboundAllowList: config.outboundAllowList,

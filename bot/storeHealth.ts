@@ -3,7 +3,7 @@ import { newId } from '../profiles/ids';
 import type { Store } from '../profiles/store/types';
 
 /**
- * What `/healthz` says about the store (SECURITY #53): a read round trip and a small write (a lease
+ * What `/healthz` says about the store (SECURITY.md #53): a read round trip and a small write (a lease
  * row of this instance, taken and released through the lock repository every adapter has), so a
  * store that still answers reads but takes no writes (locked by another process, read-only file,
  * full disk) is reported as failing. The whole check is bounded, so a health probe never hangs.

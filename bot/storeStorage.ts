@@ -3,7 +3,7 @@ import type { DocumentRepository } from '../profiles/store/types';
 
 /**
  * botbuilder `Storage` on the project's store, so waiting dialogs survive a restart and any
- * instance can resume them, with optimistic concurrency (SECURITY row 26).
+ * instance can resume them, with optimistic concurrency (SECURITY.md #26).
  *
  * botbuilder's BotState sets `eTag = '*'` on every save, which would make the last writer win
  * silently. So an item that was *read* through this storage is written conditionally on the eTag

@@ -21,7 +21,7 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
 export async function connectionsReport(services: DialogServices, context: TurnContext): Promise<string> {
   const { engine } = services;
   const keyRing = engine.context.keyRing;
-  // A profile whose stored secret this service cannot open is listed with the reason (SECURITY #52).
+  // A profile whose stored secret this service cannot open is listed with the reason (SECURITY.md #52).
   const profiles = (await engine.catalog.list()).filter(
     (profile) => profile.missing.length === 0 || profile.unreadableSecret !== null,
   );

@@ -33,7 +33,7 @@ export class CrmDialog extends ComponentDialog {
     const request = step.options as CrmAction;
     const { engine } = this.services;
     const profile = await engine.catalog.get(authorization.profileId);
-    // Rendered and checked against the address rule (SECURITY #41); requests go through the engine's
+    // Rendered and checked against the address rule (SECURITY.md #41); requests go through the engine's
     // outbound client, which refuses internal DNS answers in production (#42).
     const baseUrl = engine.context.outbound.profileUrl(profile, 'apiBaseUrl');
     if (!baseUrl) {

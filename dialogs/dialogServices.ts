@@ -5,7 +5,7 @@ import type { Subject } from '../profiles/subjects';
 /** What dialogs need from the host, passed in once; dialogs never read the environment. */
 export interface DialogServices {
   engine: AuthorizationEngine;
-  /** Whether a sign-in on this channel must be confirmed with a code (SECURITY row 9). */
+  /** Whether a sign-in on this channel must be confirmed with a code (SECURITY.md #9). */
   requiresVerification(channelId: string): boolean;
   /** How long a dialog waits for the user to sign in. */
   signinTimeoutMs: number;

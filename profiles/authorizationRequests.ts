@@ -42,7 +42,7 @@ export async function createAuthorizationRequest(
     );
   }
   // Render and check every URL now so a missing or unsafe variable, or a host the address rule
-  // refuses (SECURITY #41), fails here, before anyone consents, not at the provider.
+  // refuses (SECURITY.md #41), fails here, before anyone consents, not at the provider.
   engine.outbound.profileUrl(input.profile, 'authorizationUrl');
   engine.outbound.profileUrl(input.profile, 'tokenUrl');
   const now = engine.clock();
@@ -115,7 +115,7 @@ export async function startAuthorization(
     browserBinding && /^[A-Za-z0-9_-]{43}$/.test(browserBinding) ? browserBinding : randomToken(32);
   const state = randomToken(32);
   const verifier = profile.pkce ? createCodeVerifier() : null;
-  // OpenID Connect Core §3.1.2.1: a nonce binds the ID token to this sign-in (SECURITY #50); only
+  // OpenID Connect Core §3.1.2.1: a nonce binds the ID token to this sign-in (SECURITY.md #50); only
   // its hash is stored, and the ID token must carry the value itself.
   const nonce = requestsOpenId(profile) ? randomToken(32) : null;
   const started = await engine.store.authorizationRequests.markStarted(

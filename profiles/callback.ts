@@ -38,7 +38,7 @@ export interface ErrorCallback {
 export interface CallbackInput {
   /** From the route, `/oauth/callback/:profileId`. */
   profileId: string;
-  /** The raw query string, so repeated parameters are visible (row 5). */
+  /** The raw query string, so repeated parameters are visible (SECURITY.md #5). */
   query: string;
   /** The browser-binding cookie, if the browser sent one. */
   browserBinding: string | undefined;
@@ -47,8 +47,8 @@ export interface CallbackInput {
 const SINGLE_VALUED = ['code', 'state', 'iss', 'error', 'error_description'] as const;
 
 /**
- * SECURITY rows 1–5: checks state, request status and expiry, profile, browser and issuer, then
- * consumes the request atomically so only one delivery of a callback proceeds (row 23).
+ * SECURITY.md #1–#5: checks state, request status and expiry, profile, browser and issuer, then
+ * consumes the request atomically so only one delivery of a callback proceeds (SECURITY.md #23).
  */
 export async function validateCallback(
   engine: EngineContext,
@@ -113,7 +113,7 @@ export async function validateCallback(
     const denied = error === 'access_denied';
     const safe = safeErrorCode(error);
     // Shown on the error page and logged: often the only useful clue ("nonce required"). Cleaned
-    // and bounded here; the page escapes it (SECURITY #7).
+    // and bounded here; the page escapes it (SECURITY.md #7).
     const description = cleanProviderText(params.get('error_description'), DESCRIPTION_MAX_LENGTH);
     const provider = { error: safe, ...(description === null ? {} : { description }) };
     return {
@@ -144,8 +144,8 @@ export interface CodeExchange {
 }
 
 /**
- * Exchanges the code (with the PKCE verifier, row 8), validates the token response (rows 14–16),
- * verifies the ID token of an OpenID Connect sign-in (SECURITY #50) and checks a provider-assigned
+ * Exchanges the code (with the PKCE verifier, SECURITY.md #8), validates the token response (SECURITY.md #14–#16),
+ * verifies the ID token of an OpenID Connect sign-in (SECURITY.md #50) and checks a provider-assigned
  * API base URL. Any failure throws: nothing of a refused answer is stored.
  */
 export async function exchangeCode(

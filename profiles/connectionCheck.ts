@@ -11,7 +11,7 @@ export interface ConnectionCheck {
   /**
    * `ok`, a getToken reason, `no-check-url`, `rejected` (401/403, or a 2xx whose success field is
    * not true), `unexpected-answer` (a 2xx without the success field), `http-<status>`, `unreachable`,
-   * `outbound-refused` (the check URL's host or its address is internal, SECURITY #41, #42).
+   * `outbound-refused` (the check URL's host or its address is internal, SECURITY.md #41, #42).
    */
   reason: string;
   /** HTTP status of the check URL, when it was called. */
@@ -156,7 +156,7 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-/** For a connection the provider refused: what it answered, as recorded in `lastError` (SECURITY #49). */
+/** For a connection the provider refused: what it answered, as recorded in `lastError` (SECURITY.md #49). */
 async function lastErrorOf(
   engine: EngineContext,
   connectionId: string,

@@ -36,7 +36,7 @@ export interface ConnectionSummary {
   refreshedAt: number | null;
   createdBy: string;
   /**
-   * Its tokens are sealed with a key this service does not hold (SECURITY #52), told from the key
+   * Its tokens are sealed with a key this service does not hold (SECURITY.md #52), told from the key
    * ids alone: listed and deletable, never usable until the key is back or the user signs in again.
    */
   unreadable: UnreadableSecret | null;
@@ -74,7 +74,7 @@ export function unreadableTokens(keyRing: KeyRing, connection: StoredConnection)
 }
 
 // AAD names the connection by its natural key so ciphertext moved to another profile or subject
-// fails to open (row 28), while a re-authorization that keeps the record id stays readable.
+// fails to open (SECURITY.md #28), while a re-authorization that keeps the record id stays readable.
 function tokenContext(profileId: string, subjectKey: string, field: 'accessToken' | 'refreshToken'): string {
   return secretContext('connections', `${profileId}|${subjectKey}`, field);
 }
@@ -194,7 +194,7 @@ export type VerificationResult =
   'verified' | 'wrong-code' | 'expired' | 'too-many-attempts' | 'nothing-pending';
 
 /**
- * SECURITY row 9: a connection completed in a browser becomes active only when the chat user types
+ * SECURITY.md #9: a connection completed in a browser becomes active only when the chat user types
  * the code that browser was shown, in the conversation that asked for it.
  */
 export async function verifyConnection(

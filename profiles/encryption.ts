@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { AuthProfilesError } from './errors';
 
 /**
- * AES-256-GCM for tokens and client secrets at rest (SECURITY rows 27–30).
+ * AES-256-GCM for tokens and client secrets at rest (SECURITY.md #27–#30).
  *
  * A stored value reads `v1.<keyId>.<iv>.<ciphertext>.<tag>` (base64url parts), so a record says
  * which key sealed it and several keys can be live during a rotation. The additional
@@ -27,7 +27,7 @@ export function secretContext(collection: string, recordId: string, field: strin
   return `${collection}/${recordId}/${field}`;
 }
 
-/** A stored secret this service cannot open (SECURITY #52): the key id it names, and why not. */
+/** A stored secret this service cannot open (SECURITY.md #52): the key id it names, and why not. */
 export interface UnreadableSecret {
   /** The key id the stored value names; null when it is not an encrypted value at all. */
   keyId: string | null;

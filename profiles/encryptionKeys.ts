@@ -8,7 +8,7 @@ import { AuthProfilesError } from './errors';
 export const DEV_KEY_FILE = 'encryption-key.dev';
 
 /**
- * `ENCRYPTION_KEYS` when set. Without it, production refuses to start (SECURITY row 31) and dev
+ * `ENCRYPTION_KEYS` when set. Without it, production refuses to start (SECURITY.md #31) and dev
  * generates a key under DATA_DIR once, with a warning, so `npm start` works on a fresh machine.
  */
 export function loadKeyRing(options: {

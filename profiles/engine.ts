@@ -76,7 +76,7 @@ export class AuthorizationEngine {
   }
 
   /**
-   * Validates (throws `AuthProfilesError` for rows 1–5 without consuming anything), then exchanges
+   * Validates (throws `AuthProfilesError` for SECURITY.md #1–#5 without consuming anything), then exchanges
    * the code and stores the connection. Failures after consumption come back as `failed`.
    */
   async completeCallback(input: CallbackInput): Promise<CallbackOutcome> {
@@ -84,7 +84,7 @@ export class AuthorizationEngine {
     const { request, profile } = callback;
     if (!isValidatedCallback(callback)) {
       const denied = callback.error.code === 'consent-denied';
-      // The provider's own words (cleaned, bounded) are the clue an operator needs (SECURITY #7).
+      // The provider's own words (cleaned, bounded) are the clue an operator needs (SECURITY.md #7).
       this.context.log.warn(
         {
           profileId: profile.id,

@@ -31,12 +31,12 @@ export interface EngineContext {
   store: Store;
   keyRing: KeyRing;
   catalog: ProfileCatalog;
-  /** Base of redirect URIs; never derived from request headers (SECURITY row 13). */
+  /** Base of redirect URIs; never derived from request headers (SECURITY.md #13). */
   publicUrl: string;
   clock: () => number;
   log: EngineLogger;
   settings: EngineSettings;
-  /** Checks and makes every request to a profile's URLs (SECURITY #41, #42). */
+  /** Checks and makes every request to a profile's URLs (SECURITY.md #41, #42). */
   outbound: OutboundRequests;
 }
 

@@ -23,10 +23,10 @@ export type ErrorCode =
   | 'provider-error'
   | 'provider-unavailable'
   | 'outbound-refused'
-  /** A token request that spent a one-time credential timed out or got a 5xx: it may have been processed (SECURITY #48). */
+  /** A token request that spent a one-time credential timed out or got a 5xx: it may have been processed (SECURITY.md #48). */
   | 'provider-outcome-unknown'
   | 'invalid-token-response'
-  /** The ID token of an OpenID Connect sign-in failed verification (SECURITY #50). */
+  /** The ID token of an OpenID Connect sign-in failed verification (SECURITY.md #50). */
   | 'id-token-invalid'
   | 'invalid-grant'
   | 'not-connected'

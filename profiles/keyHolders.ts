@@ -1,7 +1,7 @@
 import type { EngineContext } from './engineContext';
 
 /**
- * Which encryption keys the running services hold, kept in the store they share (SECURITY #52).
+ * Which encryption keys the running services hold, kept in the store they share (SECURITY.md #52).
  * Each service instance announces the key ids of its ENCRYPTION_KEYS at start and again every
  * `HEARTBEAT_MS`, and says when it stops. `authprofiles encryption rotate` reads this before it
  * re-encrypts anything: sealing records with a key a service does not have makes them unreadable

@@ -14,7 +14,7 @@ export interface RotationReport {
 }
 
 /**
- * Re-seals every stored secret with the current key (SECURITY row 29). Records already on the
+ * Re-seals every stored secret with the current key (SECURITY.md #29). Records already on the
  * current key are skipped, so running it again after an interruption resumes where it stopped;
  * `after` skips the connections already walked. Each write is compare-and-set, so a refresh that
  * lands meanwhile wins and its fresh ciphertext (already on the current key) is kept.

@@ -4,7 +4,7 @@ import { BlockList, isIP } from 'node:net';
  * The address rule for everything a profile can make the service connect to (token, refresh and
  * revocation endpoints with the client secret, check and API URLs with tokens): outside dev mode no
  * loopback, private, link-local or other special-purpose address, whether written literally, filled
- * in by a template variable or answered by DNS (SECURITY #35, #41, #42). An operator whose provider
+ * in by a template variable or answered by DNS (SECURITY.md #35, #41, #42). An operator whose provider
  * really is on a private network names it in an explicit allow-list.
  */
 
@@ -73,7 +73,7 @@ const RANGES: readonly (readonly [network: string, prefix: number, family: Famil
   ['ff00::', 8, 'ipv6', 'multicast'],
 ];
 
-// One BlockList per range (node's own matcher, SECURITY #42), so a refusal can say which kind of
+// One BlockList per range (node's own matcher, SECURITY.md #42), so a refusal can say which kind of
 // address it was. An address is only ever checked against ranges of its own family: node's
 // BlockList matches IPv4 addresses against an IPv6 `::ffff:0:0/96` rule, which would refuse them all.
 const CLASSIFIED = RANGES.map(([network, prefix, family, kind]) => {

@@ -9,7 +9,7 @@ import { urlProblem, type UrlField } from './profileSchema';
 
 /**
  * Every request the engine and the CRM client make to a URL that came from a profile goes through
- * here (SECURITY #41, #42): the rendered URL is checked again right before the request, and in
+ * here (SECURITY.md #41, #42): the rendered URL is checked again right before the request, and in
  * production the host name is resolved by a `lookup` that refuses internal answers, so a name that
  * points at 127.0.0.1 or 169.254.169.254 (or is re-pointed after the profile was saved) gets no
  * connection at all. A request takes a `CheckedUrl`, which only `checkOutboundUrl` can make (the brand
@@ -125,7 +125,7 @@ export class OutboundRequests {
 
   /**
    * The agent (with the guarded lookup) for a checked URL, for clients that do their own requests
-   * such as jose's key-set fetch: they reach only addresses this rule allows (SECURITY #42).
+   * such as jose's key-set fetch: they reach only addresses this rule allows (SECURITY.md #42).
    */
   agentFor(url: CheckedUrl): http.Agent {
     assertChecked(url);
@@ -142,7 +142,7 @@ export class OutboundRequests {
   readonly fetch: OutboundFetch = async (url, init = {}) => {
     assertChecked(url);
     // Checked again under this client's rule: a URL checked elsewhere (or under the dev rule) with
-    // an IP-literal host would reach no lookup (SECURITY #41).
+    // an IP-literal host would reach no lookup (SECURITY.md #41).
     const target = new URL(this.check(url.href, url.field).href);
     const secure = target.protocol === 'https:';
     return new Promise<Response>((resolve, reject) => {

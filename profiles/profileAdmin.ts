@@ -9,7 +9,7 @@ import type { StoredProfile } from './store/types';
 /**
  * Creating, changing and deleting profiles at run time (admin API, admin pages, CLI), with the
  * consequences that keep data right: an edit of the client, scopes or endpoints marks existing
- * connections for re-authorization (SECURITY row 39); a delete revokes and removes them (row 40).
+ * connections for re-authorization (SECURITY.md #39); a delete revokes and removes them (SECURITY.md #40).
  * `clientSecret` is write-only: accepted, encrypted, never returned; omitting it keeps the old one.
  */
 
@@ -35,7 +35,7 @@ export interface PublicProfile extends Omit<ProfileDocument, 'clientSecret'> {
   version: number;
   missing: string[];
   usable: boolean;
-  /** The stored client secret does not open with this service's keys: which key sealed it (SECURITY #52). */
+  /** The stored client secret does not open with this service's keys: which key sealed it (SECURITY.md #52). */
   unreadableSecret: UnreadableSecret | null;
 }
 
@@ -111,7 +111,7 @@ export async function saveProfile(
     updatedAt: now,
     updatedBy: actor.name,
   };
-  // Judge the record exactly as the catalog will load it, before it is written (SECURITY row 36:
+  // Judge the record exactly as the catalog will load it, before it is written (SECURITY.md #36:
   // nothing persisted). Without this an override whose merged result is invalid (e.g. a non-https
   // checkUrl) or a custom profile naming `clientSecretEnv` was stored and then broke every read.
   let candidate: Profile;
@@ -189,7 +189,7 @@ export async function deleteProfile(engine: EngineContext, id: string, actor: Ac
       `"${id}" is defined in a profile file: remove the file to delete it`,
     );
   }
-  // Revoke while the profile (and its revocation URL and client) still exists (row 40).
+  // Revoke while the profile (and its revocation URL and client) still exists (SECURITY.md #40).
   let connectionsRemoved = 0;
   for (;;) {
     const page = await store.connections.list({ profileId: id }, { limit: 100 });

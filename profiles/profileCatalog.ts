@@ -25,10 +25,10 @@ export interface Profile extends ProfileDocument {
   storedVersion: number;
   /** What is missing before the profile can be used (e.g. `clientId`, `variableValues.subdomain`). */
   missing: string[];
-  /** Changes whenever the client, scopes or endpoints change (SECURITY row 39). */
+  /** Changes whenever the client, scopes or endpoints change (SECURITY.md #39). */
   fingerprint: string;
   /**
-   * The stored client secret cannot be opened with this service's keys (SECURITY #52): the profile
+   * The stored client secret cannot be opened with this service's keys (SECURITY.md #52): the profile
    * is listed, editable and deletable, but not usable until the key is back or the secret is set again.
    */
   unreadableSecret: UnreadableSecret | null;
@@ -184,7 +184,7 @@ export class ProfileCatalog {
       } catch (error) {
         // One secret sealed with a key this service lacks (a rotation run with another key ring)
         // must not take every list, page and chat down with it: the profile shows why it is not
-        // usable, naming the key id, and stays editable and deletable (SECURITY #52).
+        // usable, naming the key id, and stays editable and deletable (SECURITY.md #52).
         if (
           !isAuthProfilesError(error, 'encryption-key-unknown') &&
           !isAuthProfilesError(error, 'decryption-failed')
@@ -271,7 +271,7 @@ function revalidate(document: ProfileDocument, validation: ProfileValidationOpti
 
 /**
  * What a stored record may hold: the client secret only as ciphertext in `clientSecret`, never in
- * the document (SECURITY row 27); no custom record that replaces a bundled profile wholesale (its
+ * the document (SECURITY.md #27); no custom record that replaces a bundled profile wholesale (its
  * URLs are not overridable); and no environment-variable references in stored custom profiles,
  * which come from the admin API and could otherwise name any variable of the process
  * (`clientSecretEnv: "ENCRYPTION_KEYS"`) and send it to a token URL of their choosing.
@@ -307,7 +307,7 @@ function applyOverride(base: ProfileDocument, override: SystemOverride): Profile
   return merged;
 }
 
-/** Tokens obtained under one fingerprint must not be used once it changes (SECURITY row 39). */
+/** Tokens obtained under one fingerprint must not be used once it changes (SECURITY.md #39). */
 export function fingerprintOf(profile: ProfileDocument): string {
   const values = Object.entries(profile.variableValues).sort(([a], [b]) => a.localeCompare(b));
   return sha256(
@@ -318,7 +318,7 @@ export function fingerprintOf(profile: ProfileDocument): string {
       profile.authorizationUrl,
       profile.tokenUrl,
       profile.refreshUrl ?? profile.tokenUrl,
-      // Every other endpoint a token or the client's credentials are sent to, too (row 39).
+      // Every other endpoint a token or the client's credentials are sent to, too (SECURITY.md #39).
       profile.revocationUrl ?? null,
       profile.apiBaseUrl ?? null,
       profile.checkUrl ?? null,

@@ -106,7 +106,7 @@ export const profileFields = {
     .optional(),
   /**
    * The issuer's JSON Web Key Set, to verify OpenID Connect ID tokens (required with scope `openid`,
-   * SECURITY #50). The expected `iss` is the profile's `issuer`.
+   * SECURITY.md #50). The expected `iss` is the profile's `issuer`.
    */
   jwksUrl: urlTemplate.optional(),
   /** token_type values accepted in token responses, compared case-insensitively (RFC 6749 §7.1). */
@@ -115,7 +115,7 @@ export const profileFields = {
     .min(1)
     .max(10)
     .default(['bearer']),
-  /** Lifetime assumed when a token response has no `expires_in` (SECURITY row 16). */
+  /** Lifetime assumed when a token response has no `expires_in` (SECURITY.md #16). */
   defaultTokenTtlSeconds: z.number().int().min(60).max(31_536_000).default(3600),
 };
 
@@ -210,7 +210,7 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
     }
     // Judge the URL as it will be requested: rendered with the profile's own values, so a host that
     // comes from a variable (`https://{{h}}/token`, h = 127.0.0.1) meets the same address rule as a
-    // literal one (SECURITY #41). A variable without a value yet gets a neutral sample; the merged
+    // literal one (SECURITY.md #41). A variable without a value yet gets a neutral sample; the merged
     // profile is judged again when the value arrives, and every request checks again.
     const values = Object.fromEntries(
       names.map((name) => [name, profile.variableValues[name] ?? 'sample.example']),
@@ -231,7 +231,7 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
     if (problem) issues.push({ path: 'issuer', message: problem });
   }
   if ([...profile.scopes, ...profile.optionalScopes].includes('openid')) {
-    // OpenID Connect: the ID token that comes back is verified, or the sign-in fails (SECURITY #50);
+    // OpenID Connect: the ID token that comes back is verified, or the sign-in fails (SECURITY.md #50);
     // without these two it could only be trusted blindly.
     for (const field of ['issuer', 'jwksUrl'] as const) {
       if (profile[field] === undefined) {
@@ -249,7 +249,7 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
   return issues;
 }
 
-/** Why a URL is unacceptable for a profile, or undefined (SECURITY #35, #41, #42). */
+/** Why a URL is unacceptable for a profile, or undefined (SECURITY.md #35, #41, #42). */
 export function urlProblem(value: string, options: ProfileValidationOptions): string | undefined {
   let url: URL;
   try {

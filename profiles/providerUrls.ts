@@ -6,7 +6,7 @@ import { urlProblem, type ProfileValidationOptions } from './profileSchema';
 /**
  * URLs that come from a provider's answer rather than from a profile (Salesforce's `instance_url`,
  * named by the profile's `apiBaseUrlFrom`): the service will send tokens there, so they meet the
- * same address rule as a profile's own URLs (SECURITY #35, #41–#42). Every such URL passes through
+ * same address rule as a profile's own URLs (SECURITY.md #35, #41–#42). Every such URL passes through
  * this one function, the place to route through a stricter address check (request-time DNS).
  */
 export function acceptProviderUrl(

@@ -30,7 +30,7 @@ export async function revokeConnection(
     outcome = { revokedAtProvider: false, providerError: 'profile-changed' };
   } else if (profile && revocationUrl && profile.clientId && profile.clientSecret) {
     try {
-      // Rendered and checked right before the request (SECURITY #41); a refusal deletes locally only.
+      // Rendered and checked right before the request (SECURITY.md #41); a refusal deletes locally only.
       const checked = engine.outbound.profileUrl(profile, 'revocationUrl') as CheckedUrl;
       const tokens = openTokens(engine, connection);
       const client = {

@@ -13,7 +13,7 @@ import { subjectKey as keyOf, type Subject } from './subjects';
 /**
  * `getToken`: a valid access token for (profile, subject), refreshed when due, or the exact reason
  * why not. A refresh happens once per connection however many callers and processes ask at once
- * (SECURITY rows 17–22): a promise shared in-process, a lease in the store across processes, and a
+ * (SECURITY.md #17–#22): a promise shared in-process, a lease in the store across processes, and a
  * re-read after taking the lease in case another process already refreshed.
  */
 
@@ -40,7 +40,7 @@ type TokenSuccess = Extract<TokenResult, { ok: true }>;
 type ConnectionPatch = Partial<Omit<StoredConnection, 'id' | 'version'>>;
 
 /**
- * Tokens a refresh obtained that the store refused to take (row 20). The provider may already have
+ * Tokens a refresh obtained that the store refused to take (SECURITY.md #20). The provider may already have
  * rotated the refresh token, so the old one must not be used again: the new tokens are served from
  * memory and written by a background retry that keeps renewing the lease meanwhile.
  */
@@ -62,7 +62,7 @@ const OPENED_ACCESS_TOKENS = 1000;
  * The decrypted access tokens of the most recently used connections. Opening AES-GCM costs several
  * times a read of the row, and getToken on a valid token is the hot path. An entry is used only for
  * the exact ciphertext, record and subject it was opened from, so a refreshed, re-encrypted or
- * copied value (row 28) is opened again with its own AAD. Bounded (least recently used goes first);
+ * copied value (SECURITY.md #28) is opened again with its own AAD. Bounded (least recently used goes first);
  * refresh tokens are never kept.
  */
 class OpenedAccessTokens {
@@ -91,7 +91,7 @@ class OpenedAccessTokens {
   }
 }
 
-/** Attempts to store refreshed tokens before the caller is answered (row 20). */
+/** Attempts to store refreshed tokens before the caller is answered (SECURITY.md #20). */
 const WRITE_ATTEMPTS = 5;
 /** Background attempts after that; then the tokens are given up and the lease left to expire. */
 const UNSAVED_RETRIES = 20;
@@ -117,7 +117,7 @@ export class TokenService {
     try {
       return await this.resolve(profile, subject, options);
     } catch (error) {
-      // Row 30: a record sealed with an unknown key or tampered with is unusable, not a crash; the
+      // SECURITY.md #30: a record sealed with an unknown key or tampered with is unusable, not a crash; the
       // message names the key id and record, never a secret. A new sign-in replaces the record.
       if (
         isAuthProfilesError(error) &&
@@ -206,7 +206,7 @@ export class TokenService {
     }
     if (connection.status === 'needs-reauthorization') return needsReauthorization(profile, connection);
     if (connection.profileFingerprint !== profile.fingerprint) {
-      // The profile's client, scopes or endpoints changed since these tokens were issued (row 39).
+      // The profile's client, scopes or endpoints changed since these tokens were issued (SECURITY.md #39).
       await this.markNeedsReauthorization(connection, 'profile-changed');
       return needsReauthorization(profile, connection);
     }
@@ -242,7 +242,7 @@ export class TokenService {
     while (clock() < deadline) {
       if (await store.locks.acquire(lock, this.owner, settings.refreshLeaseMs, clock())) {
         // The lease is re-entrant for this process; tokens this process could not store yet must
-        // not be replaced by a refresh with the old refresh token (row 20).
+        // not be replaced by a refresh with the old refresh token (SECURITY.md #20).
         const unsaved = this.unsaved.get(connectionId);
         if (unsaved) return this.fromUnsaved(unsaved);
         let release = true;
@@ -258,7 +258,7 @@ export class TokenService {
           if (release) await store.locks.release(lock, this.owner).catch(() => undefined);
         }
       }
-      // Someone else holds the lease: poll the record until it is fresh or the lease runs out (row 22).
+      // Someone else holds the lease: poll the record until it is fresh or the lease runs out (SECURITY.md #22).
       await new Promise((resolve) => setTimeout(resolve, wait));
       wait = Math.min(wait * 2, 250);
       const current = await store.connections.getById(connectionId);
@@ -285,7 +285,7 @@ export class TokenService {
     let body: unknown;
     try {
       body = await requestRefreshToken(
-        // Rendered and checked right before the request (SECURITY #41): a refusal is a failed refresh.
+        // Rendered and checked right before the request (SECURITY.md #41): a refusal is a failed refresh.
         engine.outbound.profileUrl(profile, 'refreshUrl') as CheckedUrl,
         {
           clientId: profile.clientId,
@@ -315,7 +315,7 @@ export class TokenService {
       return { result: await this.refreshFailed(profile, connection, error, rejected), release: true };
     }
     const apiBaseUrl = this.refreshedApiBaseUrl(profile, connection, tokens.apiBaseUrl ?? null);
-    // Row 17: no refresh_token in the answer means the old one stays valid.
+    // SECURITY.md #17: no refresh_token in the answer means the old one stays valid.
     const sealed = sealTokens(engine, connection.profileId, connection.subjectKey, {
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken ?? refreshToken,
@@ -345,7 +345,7 @@ export class TokenService {
       connectionId: connection.id,
       ...(base === undefined ? {} : { apiBaseUrl: base }),
     };
-    // Row 20: the provider may have rotated the refresh token already, so the write is retried, and
+    // SECURITY.md #20: the provider may have rotated the refresh token already, so the write is retried, and
     // the old refresh token is never used again from here (see UnsavedRefresh).
     const written = await this.writeRefreshed(connection.id, connection.version, patch, WRITE_ATTEMPTS);
     if (written === 'written') {
@@ -496,7 +496,7 @@ export class TokenService {
         connectionId: connection.id,
         profileId: profile.id,
         errorCode: code,
-        // Names the host and the refused address only (SECURITY #42), for the operator.
+        // Names the host and the refused address only (SECURITY.md #42), for the operator.
         ...(code === 'outbound-refused' ? { refusal: (error as Error).message } : {}),
         providerStatus: provider?.httpStatus,
         providerError: provider?.error,
@@ -505,12 +505,12 @@ export class TokenService {
     );
     const refusal = refusalOf(error);
     if (refusal !== null) {
-      // Rows 18 and SECURITY #49: the provider refused the saved authorization (invalid_grant, or any
+      // SECURITY.md #18 and SECURITY.md #49: the provider refused the saved authorization (invalid_grant, or any
       // other definite refusal such as Glewlwyd's empty 400). Asking again cannot help; a new consent can.
       await this.markNeedsReauthorization(connection, refusal);
       return needsReauthorization(profile, connection);
     }
-    // Row 19 and SECURITY #48: stored tokens stay as they are. After a timeout or 5xx the refresh
+    // SECURITY.md #19 and SECURITY.md #48: stored tokens stay as they are. After a timeout or 5xx the refresh
     // token was not sent again in this attempt (it may have been used); the caller may try later.
     await recordAudit(this.engine, {
       actor: 'system',
@@ -609,7 +609,7 @@ function refreshMarginOf(connection: StoredConnection, skewMs: number): number {
 const TRANSIENT_ERROR_CODES = new Set(['temporarily_unavailable', 'server_error']);
 
 /**
- * The `lastError` of a refresh the provider refused (SECURITY #49), or null when it did not refuse:
+ * The `lastError` of a refresh the provider refused (SECURITY.md #49), or null when it did not refuse:
  * `invalid_grant` wherever it came, or any other 4xx but 429, with or without a body (Glewlwyd
  * answers a dead refresh token with an empty 400), or an OAuth error in a 200 (GitHub). Records
  * the status and the error code, never the description or the body.

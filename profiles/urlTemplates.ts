@@ -4,7 +4,7 @@ import { AuthProfilesError } from './errors';
 /**
  * Profile URLs may contain `{{variable}}` placeholders (e.g. a Zendesk subdomain). The template
  * language is deliberately reduced to plain placeholders: no helpers, blocks, partials or raw
- * output, because profile text comes from bot developers and the admin API (SECURITY rows 37–38).
+ * output, because profile text comes from bot developers and the admin API (SECURITY.md #37–#38).
  */
 
 // A value fills one host label or one path segment; anything that could change the URL's
@@ -40,7 +40,7 @@ export function templateVariables(source: string, field: string): string[] {
       mustache.path.data === true ||
       parts.length !== 1 ||
       // `this.x`, `./x`, `this/x` and `../x` parse to the same single part as `x`; only the bare
-      // name is a placeholder, any path expression is refused (SECURITY row 38).
+      // name is a placeholder, any path expression is refused (SECURITY.md #38).
       mustache.path.original !== parts[0] ||
       (mustache.path.depth ?? 0) !== 0 ||
       mustache.params.length > 0 ||

@@ -21,7 +21,7 @@ import { buildOpenApiDocument, type OpenApiOperation } from './openApi';
 import { adminRequestContext } from './organizationGate';
 
 /**
- * The admin REST API under `/admin/api` (DESIGN flow 2, SECURITY rows 33–40).
+ * The admin REST API under `/admin/api` (DESIGN flow 2, SECURITY.md #33–#40).
  *
  * - JSON in and out; `Authorization: Bearer <key>` on every route except `openapi.json`, which only
  *   describes shapes (no data) and is public so tools can fetch it before they hold a key. Wrong keys

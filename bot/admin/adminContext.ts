@@ -15,7 +15,7 @@ export interface AdminContext {
   secureCookies: boolean;
   /**
    * HTTP client for "test connection" (swappable in tests); by default the engine's outbound client,
-   * which checks the URL and refuses internal addresses (SECURITY #41, #42).
+   * which checks the URL and refuses internal addresses (SECURITY.md #41, #42).
    */
   fetch?: OutboundFetch;
   /**

@@ -305,7 +305,7 @@ function componentSchemas(): Record<string, JsonSchema> {
         detail: {
           type: 'string',
           description:
-            "For `outbound-refused`: the refused host and address (SECURITY #41, #42); otherwise what the provider answered: the connection's lastError, or the API's error code",
+            "For `outbound-refused`: the refused host and address (SECURITY.md #41, #42); otherwise what the provider answered: the connection's lastError, or the API's error code",
         },
         ms: { type: 'integer' },
       },

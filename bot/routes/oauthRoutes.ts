@@ -13,7 +13,7 @@ import type { SigninResumer } from '../signinResumer';
  * request only for a browser signed in to the admin pages with the key that started it, SECURITY.md #44);
  * `GET /oauth/callback/:profileId` completes the flow, shows a page, resumes the conversation.
  * Only the path parameter and the raw query are read: no `returnUrl` or forwarded host is ever
- * used (SECURITY rows 11, 13), and no page echoes the code or state (row 12).
+ * used (SECURITY.md #11, #13), and no page echoes the code or state (SECURITY.md #12).
  */
 
 export const BINDING_COOKIE = 'authprofiles_binding';
@@ -174,7 +174,7 @@ function errorPage(error: unknown, log: Logger, where: string): ErrorPage {
   }
   if (error.code === 'outbound-refused') {
     // The refused host and address are for the operator's log, not for whoever holds the browser
-    // (SECURITY #42).
+    // (SECURITY.md #42).
     log.warn({ where, errorCode: error.code, refusal: error.message }, 'OAuth flow refused');
     return {
       status: 502,

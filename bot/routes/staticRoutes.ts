@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Request, Response, Server } from 'restify';
 import { repoRoot } from '../paths';
 
-/** The few assets pages need, served by us (no third-party scripts on the sign-in pages, row 12). */
+/** The few assets pages need, served by us (no third-party scripts on the sign-in pages, SECURITY.md #12). */
 const ASSETS: Record<string, { file: () => string; type: string }> = {
   'pages.css': {
     file: () => join(repoRoot(), 'bot', 'static', 'pages.css'),

@@ -50,7 +50,7 @@ export interface CrmTokenSource {
 export interface HubSpotClientOptions {
   /**
    * e.g. 'https://api.hubapi.com' or `${PUBLIC_URL}/demo/crm`, checked against the address rule
-   * (`engine.context.outbound.profileUrl(profile, 'apiBaseUrl')`, SECURITY #41).
+   * (`engine.context.outbound.profileUrl(profile, 'apiBaseUrl')`, SECURITY.md #41).
    */
   baseUrl: CheckedUrl;
   tokens: CrmTokenSource;
@@ -359,7 +359,7 @@ export class HubSpotClient {
       });
     } catch (error) {
       if (isAuthProfilesError(error, 'outbound-refused')) {
-        // The API's host is internal and not allow-listed (SECURITY #42): no retry, and the address
+        // The API's host is internal and not allow-listed (SECURITY.md #42): no retry, and the address
         // stays out of the chat.
         throw new CrmError(
           'unavailable',

@@ -6,7 +6,7 @@ import type { ConnectionAccount } from '../store/types';
 import { cleanProviderText } from './providerText';
 
 /**
- * OpenID Connect ID token validation (OpenID Connect Core §3.1.3.7, SECURITY #50) with jose: the
+ * OpenID Connect ID token validation (OpenID Connect Core §3.1.3.7, SECURITY.md #50) with jose: the
  * signature against the issuer's published keys, `iss`, `aud` (and `azp`), `exp`, and the `nonce`
  * of this very sign-in, which defeats a token replayed from another one. What it yields, who
  * signed in, is kept on the connection; the token itself is not kept.
@@ -19,7 +19,7 @@ export interface IdTokenExpectations {
   clientId: string;
   /** Rendered and address-checked `jwksUrl` of the profile. */
   jwksUrl: string;
-  /** The outbound agent for it, whose lookup refuses internal addresses in production (SECURITY #42). */
+  /** The outbound agent for it, whose lookup refuses internal addresses in production (SECURITY.md #42). */
   agent: Agent;
   /** sha256 of the nonce sent with this sign-in; null when none was sent. */
   nonceHash: string | null;

@@ -3,7 +3,7 @@ import { OutboundRefusedError } from '../outboundRequests';
 import { providerErrorFromCode } from './tokenResponse';
 
 /**
- * When a failed token-endpoint call may be sent again (SECURITY #48, #19).
+ * When a failed token-endpoint call may be sent again (SECURITY.md #48, #19).
  *
  * An authorization code is good for one exchange and many providers rotate refresh tokens; sending
  * either twice is read as theft and revokes the whole grant (RFC 9700 §4.14, oidc-provider,
@@ -141,7 +141,7 @@ interface BoomLike {
  * a token: only the status, the Retry-After header and an `error` code are looked at.
  */
 export function classifyFailure(error: unknown, now: number = Date.now()): CallFailure {
-  // The outbound lookup refused an internal address (SECURITY #42): nothing was sent, and nothing may
+  // The outbound lookup refused an internal address (SECURITY.md #42): nothing was sent, and nothing may
   // be; Wreck "boomifies" the refusal (prefixing its message), so hand on a clean copy.
   if (error instanceof OutboundRefusedError) {
     return { kind: 'answered', error: new OutboundRefusedError(error.refusal) };

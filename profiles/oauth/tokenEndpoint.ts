@@ -5,12 +5,12 @@ import { classifyFailure, failureError, repeatDelay, type HttpPolicy, type Token
 
 /**
  * Token-endpoint calls (code exchange, refresh, revocation) through simple-oauth2, with a timeout,
- * repeats only where retryPolicy.ts allows them (SECURITY #48, #19) and errors mapped to the
+ * repeats only where retryPolicy.ts allows them (SECURITY.md #48, #19) and errors mapped to the
  * catalogue without the response body, which may contain tokens.
  */
 
 // simple-oauth2 logs the Basic authorization header through `debug` when DEBUG names it; strip
-// its namespaces so an operator's DEBUG=* cannot put client secrets in the logs (row 32).
+// its namespaces so an operator's DEBUG=* cannot put client secrets in the logs (SECURITY.md #32).
 if (process.env.DEBUG) {
   const kept = process.env.DEBUG.split(',').filter(
     (ns) => ns.trim() !== '' && !/^(simple-oauth2|\*)/.test(ns.trim()),
@@ -33,7 +33,7 @@ function oauthFor(
   outbound: OutboundRequests,
 ): { oauth: AuthorizationCode; path: string } {
   // Only a checked URL is requested, and through the outbound lookup that refuses internal DNS
-  // answers in production (SECURITY #41, #42); Wreck hands `lookup` to http.request.
+  // answers in production (SECURITY.md #41, #42); Wreck hands `lookup` to http.request.
   const url = new URL(outbound.check(endpoint.href, endpoint.field).href);
   const options: ModuleOptions = {
     client: { id: client.clientId, secret: client.clientSecret },
@@ -109,7 +109,7 @@ export async function revokeToken(
 
 /**
  * Sends `send` and, after a failure, again only when `repeatDelay` allows it for this kind of call
- * (SECURITY #48): never a code or refresh token that may already have reached the provider.
+ * (SECURITY.md #48): never a code or refresh token that may already have reached the provider.
  */
 async function callTokenEndpoint<T>(call: TokenCall, policy: HttpPolicy, send: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {

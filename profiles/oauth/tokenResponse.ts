@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AuthProfilesError } from '../errors';
 
-/** The usable result of a token response, after validation (SECURITY rows 14–16). */
+/** The usable result of a token response, after validation (SECURITY.md #14–#16). */
 export interface TokenSet {
   accessToken: string;
   refreshToken: string | null;
@@ -55,7 +55,7 @@ export interface TokenResponsePolicy {
 
 /**
  * Validates a token endpoint's parsed body. Never includes the body in an error: it may hold a
- * token (row 15). An `error` member in a 200 body (GitHub, Slack do this) is treated as an error.
+ * token (SECURITY.md #15). An `error` member in a 200 body (GitHub, Slack do this) is treated as an error.
  */
 export function processTokenResponse(body: unknown, policy: TokenResponsePolicy, now: number): TokenSet {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

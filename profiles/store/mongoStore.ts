@@ -534,7 +534,7 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
             expiresAt: { $lte: now },
             $or: [
               { status: { $in: ['created', 'started'] } },
-              // Consumed but never completed: the process died mid-exchange (row 25).
+              // Consumed but never completed: the process died mid-exchange (SECURITY.md #25).
               { status: 'consumed', consumedAt: { $lte: now - 120_000 } },
             ],
           },

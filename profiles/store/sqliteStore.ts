@@ -31,7 +31,7 @@ export interface SqliteStoreOptions {
   busyRetryMs?: number;
 }
 
-/** One blocking wait stays well under what a chat turn or a health check notices (SECURITY #53). */
+/** One blocking wait stays well under what a chat turn or a health check notices (SECURITY.md #53). */
 export const DEFAULT_BUSY_TIMEOUT_MS = 50;
 export const DEFAULT_BUSY_RETRY_MS = 2_000;
 
@@ -85,7 +85,7 @@ export class SqliteStore implements Store {
   }
 }
 
-/** A request consumed this long ago without an outcome was abandoned mid-exchange (row 25). */
+/** A request consumed this long ago without an outcome was abandoned mid-exchange (SECURITY.md #25). */
 const CONSUMED_GRACE_MS = 120_000;
 
 function migrate(db: Database.Database): void {
@@ -113,7 +113,7 @@ function migrate(db: Database.Database): void {
 /**
  * Runs one synchronous SQLite operation. A `SQLITE_BUSY` (another connection holds the write lock
  * past the short busy timeout) is retried after a timer, with growing, jittered delays, until
- * `retryMs` has passed, so the event loop keeps serving everything else meanwhile (SECURITY #53);
+ * `retryMs` has passed, so the event loop keeps serving everything else meanwhile (SECURITY.md #53);
  * each attempt is a whole statement or transaction, so a retry never repeats half a write. What
  * still fails becomes `store-unavailable` with no SQL in the message; a unique-key violation is the
  * caller's `conflict`, not an outage. The fast path returns synchronously (getToken is hot).

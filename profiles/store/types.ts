@@ -7,7 +7,7 @@
 
 export type ConnectionStatus = 'active' | 'pending-verification' | 'needs-reauthorization' | 'revoked';
 
-/** Who signed in, from a verified OpenID Connect ID token (SECURITY #50). Not secret. */
+/** Who signed in, from a verified OpenID Connect ID token (SECURITY.md #50). Not secret. */
 export interface ConnectionAccount {
   /** The issuer's stable id of the account (`sub`). */
   sub: string;
@@ -26,16 +26,16 @@ export interface StoredConnection {
   refreshToken: string | null;
   tokenType: string;
   scopes: string[];
-  /** Epoch ms; estimated when the provider sent no `expires_in` (SECURITY row 16). */
+  /** Epoch ms; estimated when the provider sent no `expires_in` (SECURITY.md #16). */
   expiresAt: number;
   expiresAtEstimated: boolean;
-  /** Hash of the client, scopes and URLs the tokens were obtained with (SECURITY row 39). */
+  /** Hash of the client, scopes and URLs the tokens were obtained with (SECURITY.md #39). */
   profileFingerprint: string;
-  /** Pending verification (SECURITY row 9): hash of the code the user must type, and its expiry. */
+  /** Pending verification (SECURITY.md #9): hash of the code the user must type, and its expiry. */
   verification: { codeHash: string; expiresAt: number; attempts: number } | null;
   /**
    * The last failure: a stable code, then what the provider answered when it answered (e.g.
-   * `refresh-refused: HTTP 400, no error code`); never a provider message or body (SECURITY #49).
+   * `refresh-refused: HTTP 400, no error code`); never a provider message or body (SECURITY.md #49).
    */
   lastError: string | null;
   /** Who signed in (verified ID token claims); null or absent when the profile is not OpenID Connect. */
@@ -108,7 +108,7 @@ export interface StoredAuthorizationRequest {
   /** PKCE verifier, ciphertext; null when the profile does not use PKCE. */
   codeVerifier: string | null;
   /**
-   * sha256 of the OpenID Connect `nonce` sent with scope `openid` (SECURITY #50); the ID token must
+   * sha256 of the OpenID Connect `nonce` sent with scope `openid` (SECURITY.md #50); the ID token must
    * carry the nonce itself. Null or absent when no nonce was sent.
    */
   nonceHash?: string | null;
@@ -117,7 +117,7 @@ export interface StoredAuthorizationRequest {
   scopes: string[];
   /** The profile's fingerprint when the request was made; a callback after a profile edit is refused. */
   profileFingerprint?: string;
-  /** On success the connection waits for a code typed in the conversation (SECURITY row 9). */
+  /** On success the connection waits for a code typed in the conversation (SECURITY.md #9). */
   requireVerification: boolean;
   /** Opaque data of the host (e.g. a conversation reference); the engine does not read it. */
   context: Record<string, unknown>;
@@ -155,7 +155,7 @@ export interface AuthorizationRequestRepository {
   deleteExpired(before: number): Promise<number>;
   /**
    * Atomically moves up to `limit` unfinished requests that expired at `now` (`created`/`started`,
-   * or `consumed` over two minutes ago without an outcome: abandoned mid-exchange, row 25)
+   * or `consumed` over two minutes ago without an outcome: abandoned mid-exchange, SECURITY.md #25)
    * to `completed` with outcome `failed`/`expired`, and returns them; each is returned to exactly
    * one caller across instances, so the waiting conversation is told once.
    */

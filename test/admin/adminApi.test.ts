@@ -1,6 +1,6 @@
 // The admin REST API end to end: a real restify server on an ephemeral port, the real engine (SQLite,
 // encryption, profile files) and a real oidc-provider authorization server. Covers every route and
-// SECURITY rows 33–36, 39 and 40, pre-authorization through the browser flow, and connection tests
+// SECURITY.md #33–#36, #39 and #40, pre-authorization through the browser flow, and connection tests
 // against a fake CRM check endpoint that introspects tokens at the authorization server.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,7 +31,7 @@ const SECRETS = [CLIENT.client_secret, ACME_SECRET, HUBSPOT_SECRET];
 
 const ADMIN_KEY = 'admin-test-key-0123456789abcdef';
 const DEV_KEY = 'developer-test-key-0123456789abc';
-/** Another admin: may not finish a pre-authorization ADMIN_KEY started (SECURITY row 44). */
+/** Another admin: may not finish a pre-authorization ADMIN_KEY started (SECURITY.md #44). */
 const OTHER_ADMIN_KEY = 'second-admin-test-key-0123456789';
 const BOB = { kind: 'user' as const, channelId: 'webchat', userId: 'bob' };
 const CAROL = { kind: 'user' as const, channelId: 'msteams', userId: 'carol' };
@@ -44,7 +44,7 @@ let server: Server;
 let baseUrl: string;
 let crm: HttpServer;
 let crmUrl: string;
-/** Every response body this suite received, for the row 34 sweep at the end. */
+/** Every response body this suite received, for the SECURITY.md #34 sweep at the end. */
 const seen: string[] = [];
 
 interface ApiResponse {
@@ -192,7 +192,7 @@ beforeAll(async () => {
         { role: 'developer', key: DEV_KEY },
         { role: 'admin', key: OTHER_ADMIN_KEY },
       ],
-      // This suite sends dozens of wrong keys on purpose (row 33); throttling (row 46) has its own
+      // This suite sends dozens of wrong keys on purpose (SECURITY.md #33); throttling (SECURITY.md #46) has its own
       // suite, test/admin/keyThrottle.test.ts.
       { throttle: new AttemptThrottle({ clientFree: 10_000, overallFree: 10_000 }) },
     ),
@@ -227,7 +227,7 @@ function concrete(path: string): string {
   return path.replace(':id', 'crm-users');
 }
 
-describe('row 33: authentication and roles', () => {
+describe('SECURITY.md #33: authentication and roles', () => {
   test('every route but openapi.json answers 401 without a key or with a wrong key, with WWW-Authenticate', async () => {
     const protectedRoutes = ROUTES.filter((route) => route.access !== 'public');
     expect(protectedRoutes).toHaveLength(ROUTES.length - 1);
@@ -496,7 +496,7 @@ describe('profiles', () => {
     expectError(urls, 400, 'invalid-profile');
     expect(issuePaths(urls)).toEqual(['authorizationUrl']);
 
-    // The merged result is validated before anything is stored (row 35 on an override).
+    // The merged result is validated before anything is stored (SECURITY.md #35 on an override).
     const script = await api('PUT', 'profiles/hubspot', {
       body: { clientId: 'hub-client', checkUrl: 'javascript:alert(1)' },
     });
@@ -531,7 +531,7 @@ describe('profiles', () => {
   });
 });
 
-describe('row 35: profile URLs', () => {
+describe('SECURITY.md #35: profile URLs', () => {
   test.each([
     ['authorizationUrl', 'http://auth.acme.example/oauth/authorize', /https/],
     ['tokenUrl', 'javascript:alert(1)', /https|absolute/],
@@ -548,7 +548,7 @@ describe('row 35: profile URLs', () => {
   });
 });
 
-describe('row 36: input hardening', () => {
+describe('SECURITY.md #36: input hardening', () => {
   test('unknown fields and wrong types are 400 naming the field; nothing is persisted', async () => {
     const before = await api('GET', 'profiles/acme');
     const unknown = await api('PUT', 'profiles/acme', { body: { ...acmeBody(), colour: 'red' } });
@@ -662,7 +662,7 @@ describe('row 36: input hardening', () => {
   });
 });
 
-describe('row 39: changing a profile marks its connections for re-authorization', () => {
+describe('SECURITY.md #39: changing a profile marks its connections for re-authorization', () => {
   test('displayName alone marks nothing; scopes mark the active connections and the audit log says so', async () => {
     await authorize(harness, 'crm-users', USER);
     await authorize(harness, 'crm-users', BOB);
@@ -712,7 +712,7 @@ describe('row 39: changing a profile marks its connections for re-authorization'
   });
 });
 
-describe('row 40: deleting a profile revokes and removes its connections', () => {
+describe('SECURITY.md #40: deleting a profile revokes and removes its connections', () => {
   test('DELETE revokes at the provider, removes the connections and is in the audit log', async () => {
     const created = await api('POST', 'profiles', { body: crmProfile('doomed') });
     expect(created.status).toBe(201);
@@ -808,7 +808,7 @@ describe('pre-authorization through the API', () => {
     adminBrowser = jar;
 
     // The admin's browser opens the link. Not signed in to the admin pages yet: the sign-in page
-    // first (row 44), then the hand-over page of that request, whose link is the same start URL.
+    // first (SECURITY.md #44), then the hand-over page of that request, whose link is the same start URL.
     if (!signedIn) {
       const asked = await browse(jar, started.authorizationUrl);
       expect({ status: asked.status, location: asked.location, setCookie: asked.setCookie }).toEqual({
@@ -922,7 +922,7 @@ describe('pre-authorization through the API', () => {
           'status',
           'subjectKey',
           'updatedAt',
-          // Which key id a record is sealed with when this service cannot open it (SECURITY #52).
+          // Which key id a record is sealed with when this service cannot open it (SECURITY.md #52).
           'unreadable',
         ].sort(),
       );
@@ -984,7 +984,7 @@ describe('pre-authorization through the API', () => {
     expectError(await api('DELETE', 'profiles/crm-org/authorizations'), 404, 'not-connected');
   });
 
-  test('row 44: the link binds nothing for a stranger, a developer or another admin; the admin who started it completes it, and the audit log says who', async () => {
+  test('SECURITY.md #44: the link binds nothing for a stranger, a developer or another admin; the admin who started it completes it, and the audit log says who', async () => {
     const started = await startPreAuthorization();
     const link = started.authorizationUrl;
     const unbound = { status: 'created', stateHash: null, bindingHash: null };
@@ -1171,7 +1171,7 @@ describe('keys', () => {
   });
 });
 
-test('row 34: no response of this suite ever contained a client secret', async () => {
+test('SECURITY.md #34: no response of this suite ever contained a client secret', async () => {
   expect(seen.length).toBeGreaterThan(100);
   const everything = seen.join('\n');
   for (const secret of SECRETS) expect(everything).not.toContain(secret);

@@ -340,7 +340,7 @@ describe('admin pages over HTTP', () => {
     await harness.engine.revokeById(connection.id, 'test');
   });
 
-  test('field errors are shown next to their field, with the input kept (row 35)', async () => {
+  test('field errors are shown next to their field, with the input kept (SECURITY.md #35)', async () => {
     const client = await admin();
     const bad = await client.submit(
       '/admin/profiles/new',
@@ -476,7 +476,7 @@ describe('admin pages over HTTP', () => {
     expect(page.html).not.toContain('<b>Lovelace');
   });
 
-  test('editing scopes marks connections for re-authorization and says so (row 39); delete shows and revokes them (row 40)', async () => {
+  test('editing scopes marks connections for re-authorization and says so (SECURITY.md #39); delete shows and revokes them (SECURITY.md #40)', async () => {
     const client = await admin();
     const created = await client.submit(
       '/admin/profiles/new',
@@ -884,7 +884,7 @@ browserDescribe('admin pages in Chromium: pre-authorization against the demo pro
     expect(output).not.toMatch(/Bearer\s/i);
   });
 
-  test("row 44: the API's pre-authorization link gives a stranger only the sign-in page; the admin's own browser signs in there and goes on to the provider", async () => {
+  test("SECURITY.md #44: the API's pre-authorization link gives a stranger only the sign-in page; the admin's own browser signs in there and goes on to the provider", async () => {
     const api = async (method: string, path: string) =>
       (await (
         await fetch(`${publicUrl}/admin/api/${path}`, {

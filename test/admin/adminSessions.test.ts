@@ -1,4 +1,4 @@
-// SECURITY row 43: an admin page session belongs to its key. The whole app (bot/app.ts createApp) is
+// SECURITY.md #43: an admin page session belongs to its key. The whole app (bot/app.ts createApp) is
 // built over one SQLite store under a temporary DATA_DIR and rebuilt on the same store with other
 // ADMIN_API_KEYS, as a restart with a changed environment does; stored keys are created and revoked
 // with the real CLI (a child process on the same DATA_DIR) and through the admin API.

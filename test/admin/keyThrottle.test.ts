@@ -1,4 +1,4 @@
-// SECURITY row 46: admin key guessing is throttled per client and overall, with backoff, on the API's
+// SECURITY.md #46: admin key guessing is throttled per client and overall, with backoff, on the API's
 // Bearer check and on the admin pages' sign-in. A real restify server with the real admin API and
 // pages on a real engine (SQLite); clients are real sockets from different loopback addresses
 // (127.0.0.x). Only the throttle's clock is the test's, so the backoff is checked without waiting.

@@ -1,4 +1,4 @@
-// SECURITY #41 and #42 through the admin REST API of a production-mode engine: a developer key cannot
+// SECURITY.md #41 and #42 through the admin REST API of a production-mode engine: a developer key cannot
 // store a profile whose rendered URL (host from a template variable) or normalised host name is
 // internal; the answer is a 400 naming the field, and nothing is stored. The operator's allow-list
 // lets a named private provider be saved. Real restify server, real engine on a real SQLite file.

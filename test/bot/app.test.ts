@@ -158,7 +158,7 @@ async function adminPages(): Promise<(path: string) => Promise<{ status: number;
   return (path) => send(path);
 }
 
-// SECURITY #52: records sealed with a key this service does not have (what the README's first
+// SECURITY.md #52: records sealed with a key this service does not have (what the README's first
 // rotation recipe produced) are shown as unreadable, naming the key id, by the admin API, the admin
 // pages and "my connections"; everything else keeps working and both records can be deleted.
 test('records sealed with a key the service lacks are listed as unreadable by the API, the pages and chat, and can be deleted', async () => {
@@ -256,7 +256,7 @@ test('records sealed with a key the service lacks are listed as unreadable by th
   await services.store.profiles.delete('ledger');
 });
 
-// SECURITY #53: another process holds the SQLite write lock. /healthz notices (its write probe
+// SECURITY.md #53: another process holds the SQLite write lock. /healthz notices (its write probe
 // cannot write) within its bound, other requests are served meanwhile, and this process's event
 // loop keeps turning; after the lock is released /healthz is 200 again.
 test('GET /healthz answers 503 naming the failing write while another process locks the store, 200 after', async () => {

@@ -1,4 +1,4 @@
-// Row 2 on https deployments: the binding cookie is `__Host-` prefixed (Secure, Path=/, no Domain),
+// SECURITY.md #2 on https deployments: the binding cookie is `__Host-` prefixed (Secure, Path=/, no Domain),
 // so a sibling subdomain cannot plant a binding of its choice; the unprefixed name is ignored.
 import pino from 'pino';
 import restify from 'restify';

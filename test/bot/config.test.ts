@@ -52,7 +52,7 @@ test('bad values are named', () => {
 
 const BOT = { MicrosoftAppId: '00000000-0000-0000-0000-000000000001', MicrosoftAppPassword: 'secret' };
 
-test('production needs https PUBLIC_URL, ENCRYPTION_KEYS (row 31) and a bot app id, and has no dev features', () => {
+test('production needs https PUBLIC_URL, ENCRYPTION_KEYS (SECURITY.md #31) and a bot app id, and has no dev features', () => {
   const found = problems({ NODE_ENV: 'production' });
   expect(found).toContain('MicrosoftAppId: is required in production (the Azure Bot registration)');
   expect(found).toEqual(
@@ -91,7 +91,7 @@ test('admin keys and verification switches are parsed', () => {
   expect(config.env.SIGNIN_VERIFICATION_OFF).toEqual(['webchat', 'directline']);
 });
 
-test('OUTBOUND_ALLOWLIST (SECURITY #42): names, wildcards, addresses and networks; a bad entry is named', () => {
+test('OUTBOUND_ALLOWLIST (SECURITY.md #42): names, wildcards, addresses and networks; a bad entry is named', () => {
   const list = loadConfig({
     OUTBOUND_ALLOWLIST: ' idp.corp.example , *.intra.example,10.20.0.0/16, fd00::/8,192.168.7.7,',
   }).outboundAllowList;
@@ -172,7 +172,7 @@ test('npm start with a bad setting stops with exit code 2 and names the variable
   expect(production.stderr).toMatch(/ENCRYPTION_KEYS: is required in production/);
 }, 90_000);
 
-describe('SECURITY row 46: weak admin keys are refused in production', () => {
+describe('SECURITY.md #46: weak admin keys are refused in production', () => {
   const PRODUCTION = {
     NODE_ENV: 'production',
     PUBLIC_URL: 'https://bot.example.com',
@@ -239,7 +239,7 @@ test('TRUSTED_PROXY_HOPS: 0 by default, a small whole number', () => {
   expect(problems({ TRUSTED_PROXY_HOPS: '-1' })[0]).toMatch(/^TRUSTED_PROXY_HOPS: /);
 });
 
-// SECURITY #47: dev mode (unauthenticated Direct Line and /api/messages) only on loopback.
+// SECURITY.md #47: dev mode (unauthenticated Direct Line and /api/messages) only on loopback.
 describe('dev mode stays on loopback (HOST, PUBLIC_URL, DEV_ALLOW_NETWORK)', () => {
   test('dev mode listens on 127.0.0.1 unless HOST names another loopback address; production on every interface', () => {
     expect(loadConfig({}).host).toBe('127.0.0.1');

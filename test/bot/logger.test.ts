@@ -1,4 +1,4 @@
-// Row 32, second line of defence: fields that would carry secrets are redacted by the logger.
+// SECURITY.md #32, second line of defence: fields that would carry secrets are redacted by the logger.
 import { Writable } from 'node:stream';
 import { createLogger } from '../../bot/logger';
 
@@ -49,7 +49,7 @@ test('errors are reduced to type, code and message', () => {
   expect(text).not.toContain('LEAK-8');
 });
 
-// SECURITY #51: secrets at any depth, in arrays and errors; the caller's objects untouched; cycles
+// SECURITY.md #51: secrets at any depth, in arrays and errors; the caller's objects untouched; cycles
 // harmless; `err.code` kept for diagnostics. Each test parses the JSON line the logger wrote.
 function lastLine(lines: string[]): Record<string, unknown> {
   expect(lines.length).toBeGreaterThan(0);

@@ -1,4 +1,4 @@
-// The HTTP edge of the flow: SECURITY rows 7, 11, 12, 13, 48, 49 and the binding cookie.
+// The HTTP edge of the flow: SECURITY.md #7, #11, #12, #13, #48, #49 and the binding cookie.
 import { subjectKey } from '../../profiles/subjects';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
@@ -80,7 +80,7 @@ test('the start route sets an HttpOnly SameSite binding cookie and redirects to 
   expect(start.status).toBe(302);
   const location = new URL(start.headers.get('location') as string);
   expect(location.origin).toBe(server.issuer);
-  // Row 11 and 13: neither the query nor forwarded headers change where the browser comes back to.
+  // SECURITY.md #11 and #13: neither the query nor forwarded headers change where the browser comes back to.
   expect(location.searchParams.get('redirect_uri')).toBe(`${bot.baseUrl}/oauth/callback/edge`);
   expect(start.headers.get('location')).not.toContain('evil.example');
   const cookie = start.headers.get('set-cookie') as string;
@@ -91,7 +91,7 @@ test('the start route sets an HttpOnly SameSite binding cookie and redirects to 
   expect(start.headers.get('cache-control')).toBe('no-store');
 });
 
-test('row 12 and 7: the callback page has no-store, no-referrer, a strict CSP, and escapes the profile name', async () => {
+test('SECURITY.md #12 and #7: the callback page has no-store, no-referrer, a strict CSP, and escapes the profile name', async () => {
   const start = await fetch(await newStartUrl('edge2'), { redirect: 'manual' });
   const cookie = (start.headers.get('set-cookie') as string).split(';')[0] as string;
   const callback = await completeConsent(start.headers.get('location') as string, {
@@ -129,7 +129,7 @@ async function callbackWith(userId: string, params: Record<string, string>): Pro
 
 // Issue 7 point 10 changed this test: the description was hidden altogether ("invalid_request" was
 // all a user saw); now it is shown, escaped, so markup in it stays text.
-test('row 7: an error_description with markup is shown as escaped text, never rendered', async () => {
+test('SECURITY.md #7: an error_description with markup is shown as escaped text, never rendered', async () => {
   const page = await callbackWith('edge3', {
     error: 'server_error',
     error_description: '<b onmouseover=alert(1)>boom</b>',
@@ -158,7 +158,7 @@ test('the error_description is shown cleaned: control characters removed, at mos
   expect(shown.endsWith('…')).toBe(true);
 });
 
-test('SECURITY #48: a code exchange whose answer was lost fails with "start again", and the code is not sent twice', async () => {
+test('SECURITY.md #48: a code exchange whose answer was lost fails with "start again", and the code is not sent twice', async () => {
   // The edge-lost profile is not the bot's CRM profile: its sign-in link comes from the engine.
   const profile = await harness.engine.catalog.get('edge-lost');
   const created = await harness.engine.createAuthorizationRequest({
@@ -183,7 +183,7 @@ test('SECURITY #48: a code exchange whose answer was lost fails with "start agai
   expect(fakes.replays('serverError500AfterReceipt')).toBe(0);
 });
 
-test('SECURITY #49: a dead refresh token (empty 400) gets the user a new sign-in card, not "try again later"', async () => {
+test('SECURITY.md #49: a dead refresh token (empty 400) gets the user a new sign-in card, not "try again later"', async () => {
   const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'dead-user' };
   const { outcome } = await authorize(harness, 'edge-dead', subject);
   expect(outcome.kind).toBe('connected');
@@ -218,7 +218,7 @@ test('bad request ids and profile ids get a 400 page, not a stack trace', async 
   }
 });
 
-test('a callback without the binding cookie is refused and can still be completed by the right browser (row 2)', async () => {
+test('a callback without the binding cookie is refused and can still be completed by the right browser (SECURITY.md #2)', async () => {
   const start = await fetch(await newStartUrl('edge4'), { redirect: 'manual' });
   const cookie = (start.headers.get('set-cookie') as string).split(';')[0] as string;
   const callback = await completeConsent(start.headers.get('location') as string, {
@@ -232,7 +232,7 @@ test('a callback without the binding cookie is refused and can still be complete
   expect(owner.status).toBe(200);
 });
 
-test("row 44: without the admin pages' gate an organisation link is refused (403) and binds nothing", async () => {
+test("SECURITY.md #44: without the admin pages' gate an organisation link is refused (403) and binds nothing", async () => {
   const created = await harness.engine.createAuthorizationRequest({
     profile: await harness.engine.catalog.get('edge-org'),
     subject: ORGANIZATION,

@@ -1,4 +1,4 @@
-// SECURITY #42 at the browser edge: when the code exchange is refused because the provider's name
+// SECURITY.md #42 at the browser edge: when the code exchange is refused because the provider's name
 // resolves to an internal address, the person holding the browser gets a plain page without the host
 // or address, and the operator's log gets both. Real restify server with the real OAuth routes, a
 // production-mode engine, and a FAKE resolver (no DNS server here publishes the name).

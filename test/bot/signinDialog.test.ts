@@ -123,7 +123,7 @@ describe('per-user sign-in in Web Chat', () => {
     const page = await openCallback(callback, cookie, w.bot.baseUrl);
     expect(page.status).toBe(200);
     const code = codeFrom(page.html);
-    // The page never echoes the authorization code or state (row 12).
+    // The page never echoes the authorization code or state (SECURITY.md #12).
     expect(page.html).not.toContain(callback.searchParams.get('code') as string);
     expect(page.html).not.toContain(callback.searchParams.get('state') as string);
     const resumed = w.bot.drain();
@@ -153,7 +153,7 @@ describe('per-user sign-in in Web Chat', () => {
     expect(await w.harness.store.connections.get('crm', 'user:webchat:u2')).toBeNull();
   });
 
-  test('denied consent ends the wait with a clear message (row 6)', async () => {
+  test('denied consent ends the wait with a clear message (SECURITY.md #6)', async () => {
     const startUrl = signinUrl(await w.bot.say('show my deals', { userId: 'u3' })) as string;
     const { callback, cookie } = await browserConsent(startUrl, { deny: true });
     const page = await openCallback(callback, cookie, w.bot.baseUrl);
@@ -163,7 +163,7 @@ describe('per-user sign-in in Web Chat', () => {
     expect(allText(await w.bot.say('hello again', { userId: 'u3' }))).toMatch(/didn't understand/);
   });
 
-  test('the same callback delivered twice resumes once and makes one connection (row 23)', async () => {
+  test('the same callback delivered twice resumes once and makes one connection (SECURITY.md #23)', async () => {
     const startUrl = signinUrl(await w.bot.say('show my deals', { userId: 'u4' })) as string;
     const { callback, cookie } = await browserConsent(startUrl);
     const pages = await Promise.all([
@@ -306,7 +306,7 @@ describe('Teams', () => {
     expect(allText(replies)).toMatch(/You're connected to Test crm/);
   });
 
-  test("verifyState from another Teams user cannot complete someone else's sign-in (row 9)", async () => {
+  test("verifyState from another Teams user cannot complete someone else's sign-in (SECURITY.md #9)", async () => {
     const victim = { userId: '29:victim', channelId: 'msteams', conversationId: 'a:victim' };
     const card = (await w.bot.say('show my deals', victim))[0]?.attachments?.[0]?.content as {
       buttons: { value: string }[];

@@ -1,4 +1,4 @@
-// SECURITY row 26: dialog state written by two instances at once is a detected conflict.
+// SECURITY.md #26: dialog state written by two instances at once is a detected conflict.
 import { ConversationState, TestAdapter, TurnContext } from 'botbuilder';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

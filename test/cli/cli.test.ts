@@ -781,7 +781,7 @@ describe('--remote against a running admin API (bot/admin/adminApi.ts on restify
   });
 });
 
-// SECURITY #52: the README's key rotation recipe, run as written against a dev store, with the real
+// SECURITY.md #52: the README's key rotation recipe, run as written against a dev store, with the real
 // service (bot/main.ts) running on the same SQLite file. The first version of the recipe rotated to
 // a key the service did not have and every list failed; now the command refuses that, the corrected
 // steps work, and a forced rotation leaves every list working with the unreadable records named.

@@ -1,4 +1,4 @@
-// The authorization-code flow against a real oidc-provider: happy paths and SECURITY rows 1–8,
+// The authorization-code flow against a real oidc-provider: happy paths and SECURITY.md #1–#8,
 // 11, 13, 23–25. Each protection has a test that fails when the check is removed.
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
@@ -198,8 +198,8 @@ describe('happy paths', () => {
   });
 });
 
-describe('callback validation (SECURITY rows 1–8)', () => {
-  test('row 1: missing, unknown or already used state is rejected and nothing is stored', async () => {
+describe('callback validation (SECURITY.md #1–#8)', () => {
+  test('SECURITY.md #1: missing, unknown or already used state is rejected and nothing is stored', async () => {
     const before = await connectionCount();
     const flow = await startedFlow();
     const noState = new URLSearchParams(flow.query);
@@ -235,7 +235,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     );
   });
 
-  test('row 1: an expired request is rejected before any code exchange', async () => {
+  test('SECURITY.md #1: an expired request is rejected before any code exchange', async () => {
     const flow = await startedFlow();
     const stats = await server.stats();
     harness.clock.advance(11 * 60_000);
@@ -255,7 +255,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     expect(await harness.store.connections.get('crm', subjectKey(flow.subject))).toBeNull();
   });
 
-  test('row 2: a callback completed in another browser (other or no binding cookie) is rejected', async () => {
+  test('SECURITY.md #2: a callback completed in another browser (other or no binding cookie) is rejected', async () => {
     const flow = await startedFlow();
     await expectRejected(
       harness.engine.completeCallback({
@@ -278,7 +278,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     expect(outcome.kind).toBe('connected');
   });
 
-  test('row 2: the start link opened in a second browser is refused', async () => {
+  test('SECURITY.md #2: the start link opened in a second browser is refused', async () => {
     const profile = await harness.engine.catalog.get('crm');
     const created = await harness.engine.createAuthorizationRequest({
       profile,
@@ -293,7 +293,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     );
   });
 
-  test('row 3: the state of profile A arriving at profile B is rejected (mix-up)', async () => {
+  test('SECURITY.md #3: the state of profile A arriving at profile B is rejected (mix-up)', async () => {
     const flow = await startedFlow('crm');
     await expectRejected(
       harness.engine.completeCallback({
@@ -305,7 +305,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     );
   });
 
-  test('row 4: a different iss, or a missing iss where the provider always sends it, is rejected before the token request', async () => {
+  test('SECURITY.md #4: a different iss, or a missing iss where the provider always sends it, is rejected before the token request', async () => {
     const flow = await startedFlow();
     const stats = await server.stats();
     const wrong = new URLSearchParams(flow.query);
@@ -331,7 +331,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     expect((await server.stats()).token.authorization_code).toBe(stats.token.authorization_code);
   });
 
-  test('row 5: duplicate code or state parameters are rejected', async () => {
+  test('SECURITY.md #5: duplicate code or state parameters are rejected', async () => {
     const flow = await startedFlow();
     for (const name of ['code', 'state']) {
       const params = new URLSearchParams(flow.query);
@@ -347,7 +347,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     }
   });
 
-  test('row 6: access_denied consumes the request and reports denied', async () => {
+  test('SECURITY.md #6: access_denied consumes the request and reports denied', async () => {
     const profile = await harness.engine.catalog.get('crm');
     const created = await harness.engine.createAuthorizationRequest({
       profile,
@@ -375,7 +375,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     );
   });
 
-  test('row 8: a code injected from another session fails the exchange (PKCE) and stores nothing', async () => {
+  test('SECURITY.md #8: a code injected from another session fails the exchange (PKCE) and stores nothing', async () => {
     const victim = await startedFlow();
     const attacker = await startedFlow();
     // The attacker's code, delivered with the victim's state and browser.
@@ -392,7 +392,7 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     expect(await harness.store.connections.get('crm', subjectKey(victim.subject))).toBeNull();
   });
 
-  test('row 23: the same callback delivered twice at once makes one connection', async () => {
+  test('SECURITY.md #23: the same callback delivered twice at once makes one connection', async () => {
     const flow = await startedFlow();
     const results = await Promise.allSettled(
       Array.from({ length: 5 }, () =>
@@ -414,15 +414,15 @@ describe('callback validation (SECURITY rows 1–8)', () => {
     expect(await harness.store.connections.count({ subjectKey: subjectKey(flow.subject) })).toBe(1);
   });
 
-  test('row 13: the redirect URI comes from PUBLIC_URL only', async () => {
+  test('SECURITY.md #13: the redirect URI comes from PUBLIC_URL only', async () => {
     const flow = await startedFlow();
     const stored = await harness.store.authorizationRequests.get(flow.created.requestId);
     expect(stored?.redirectUri).toBe(`${PUBLIC_URL}/oauth/callback/crm`);
   });
 });
 
-describe('faults during the callback (rows 24–25)', () => {
-  test('row 24: store unavailable while consuming leaves the request usable for a retry', async () => {
+describe('faults during the callback (SECURITY.md #24–#25)', () => {
+  test('SECURITY.md #24: store unavailable while consuming leaves the request usable for a retry', async () => {
     const { callbackUrl, binding, created } = await startedFlow('crm', 'retry-user');
     const requests = harness.store.authorizationRequests;
     const original = requests.consume.bind(requests);
@@ -451,7 +451,7 @@ describe('faults during the callback (rows 24–25)', () => {
     expect(outcome.kind).toBe('connected');
   });
 
-  test('row 25: a failure between exchange and storing leaves no active connection and a new sign-in works', async () => {
+  test('SECURITY.md #25: a failure between exchange and storing leaves no active connection and a new sign-in works', async () => {
     const { callbackUrl, binding, subject } = await startedFlow('crm', 'crash-user');
     const connections = harness.store.connections;
     const original = connections.upsert.bind(connections);
@@ -475,7 +475,7 @@ describe('faults during the callback (rows 24–25)', () => {
   });
 });
 
-describe('verification against forwarded links (row 9)', () => {
+describe('verification against forwarded links (SECURITY.md #9)', () => {
   test('a connection with verification stays pending until the code is typed; wrong codes count', async () => {
     const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'verify-user' };
     const { outcome } = await authorize(harness, 'crm', subject, { requireVerification: true });
@@ -546,7 +546,7 @@ describe('revocation (RFC 7009) and sign-out', () => {
   });
 });
 
-test('row 32: nothing logged during these flows contains a token, code, secret or state', async () => {
+test('SECURITY.md #32: nothing logged during these flows contains a token, code, secret or state', async () => {
   const { callbackUrl, outcome } = await authorize(harness, 'crm', {
     kind: 'user',
     channelId: 'webchat',

@@ -1,4 +1,4 @@
-// Secrets at rest: SECURITY rows 27–31. A real authorization flow against the oidc-provider test
+// Secrets at rest: SECURITY.md #27–#31. A real authorization flow against the oidc-provider test
 // server fills a real SQLite file; the tests then read that file byte by byte, move ciphertext
 // between records with raw SQL, rotate keys and load key rings the way start-up does.
 import Database from 'better-sqlite3';
@@ -57,7 +57,7 @@ function expectError(work: () => unknown, code: ErrorCode): AuthProfilesError {
   return error;
 }
 
-describe('with a real authorization flow (rows 27, 28, 30)', () => {
+describe('with a real authorization flow (SECURITY.md #27, #28, #30)', () => {
   const CLIENT = {
     client_id: 'enc-client',
     client_secret: 'enc-client-secret-value-7781',
@@ -172,7 +172,7 @@ describe('with a real authorization flow (rows 27, 28, 30)', () => {
     expect((outcome.error as AuthProfilesError).status).toBe(500);
   }
 
-  test('row 27: the database file holds no plaintext token or client secret', async () => {
+  test('SECURITY.md #27: the database file holds no plaintext token or client secret', async () => {
     const alice = await stored('crm', ALICE);
     const bob = await stored('crm', BOB);
     const opened = [openTokens(harness.context, alice), openTokens(harness.context, bob)];
@@ -236,7 +236,7 @@ describe('with a real authorization flow (rows 27, 28, 30)', () => {
     }
   });
 
-  test('row 28: an access token copied into another connection does not open there', async () => {
+  test('SECURITY.md #28: an access token copied into another connection does not open there', async () => {
     const alice = await stored('crm', ALICE);
     const bob = await stored('crm', BOB);
     const bobToken = openTokens(harness.context, bob).accessToken;
@@ -254,7 +254,7 @@ describe('with a real authorization flow (rows 27, 28, 30)', () => {
     expect(await liveToken('crm', BOB)).toBe(bobToken);
   });
 
-  test('row 28: ciphertext moved between fields, profiles or via the repository fails too', async () => {
+  test('SECURITY.md #28: ciphertext moved between fields, profiles or via the repository fails too', async () => {
     const alice = await stored('crm', ALICE);
     // Refresh token into the access token field of the same record.
     rawSet(alice.id, 'accessToken', alice.refreshToken as string);
@@ -290,7 +290,7 @@ describe('with a real authorization flow (rows 27, 28, 30)', () => {
       0,
     );
     // It does not open (the secret stays out of reach), and the profile says so instead of failing
-    // every list it is in (SECURITY #52; before, catalog.get threw and took the lists down).
+    // every list it is in (SECURITY.md #52; before, catalog.get threw and took the lists down).
     const vault2 = await harness.engine.catalog.get('vault2');
     expect(vault2.clientSecret).toBeUndefined();
     expect(vault2.unreadableSecret).toEqual({
@@ -304,7 +304,7 @@ describe('with a real authorization flow (rows 27, 28, 30)', () => {
     expect((await harness.engine.catalog.list()).map((profile) => profile.id)).toContain('vault2');
   });
 
-  test('row 30: a record sealed under a key that is not configured names the key id', async () => {
+  test('SECURITY.md #30: a record sealed under a key that is not configured names the key id', async () => {
     const bob = await stored('crm', BOB);
     const foreign = new KeyRing(parseEncryptionKeys(generateKeySpec('retired7')));
     const resealed = foreign.encrypt(
@@ -319,7 +319,7 @@ describe('with a real authorization flow (rows 27, 28, 30)', () => {
   });
 });
 
-describe('KeyRing (rows 28, 30)', () => {
+describe('KeyRing (SECURITY.md #28, #30)', () => {
   const ring = new KeyRing(parseEncryptionKeys(generateKeySpec('k1')));
   const CONTEXT = secretContext('connections', 'crm|user:webchat:alice', 'accessToken');
   const PLAIN = 'plain-access-token-0123456789';
@@ -346,7 +346,7 @@ describe('KeyRing (rows 28, 30)', () => {
     expect(error.message).not.toContain(PLAIN);
   });
 
-  test('row 30: an unknown key id is encryption-key-unknown naming the key id', () => {
+  test('SECURITY.md #30: an unknown key id is encryption-key-unknown naming the key id', () => {
     const other = new KeyRing(parseEncryptionKeys(generateKeySpec('ghost9')));
     const sealed = other.encrypt(PLAIN, CONTEXT);
     const error = expectError(() => ring.decrypt(sealed, CONTEXT), 'encryption-key-unknown');
@@ -355,7 +355,7 @@ describe('KeyRing (rows 28, 30)', () => {
     expect(error.message).not.toContain(sealed);
   });
 
-  test('row 30: a tampered tag, body or IV is decryption-failed, without the plaintext', () => {
+  test('SECURITY.md #30: a tampered tag, body or IV is decryption-failed, without the plaintext', () => {
     const sealed = ring.encrypt(PLAIN, CONTEXT);
     const flip = (part: string) => {
       const bytes = Buffer.from(part, 'base64url');
@@ -371,7 +371,7 @@ describe('KeyRing (rows 28, 30)', () => {
     }
   });
 
-  test('row 30: a truncated tag (a valid prefix) does not open', () => {
+  test('SECURITY.md #30: a truncated tag (a valid prefix) does not open', () => {
     const sealed = ring.encrypt(PLAIN, CONTEXT);
     for (const bytes of [4, 8, 12, 15]) {
       const truncated = withPart(sealed, 4, (tag) =>
@@ -402,7 +402,7 @@ describe('KeyRing (rows 28, 30)', () => {
   });
 });
 
-describe('row 29: key rotation', () => {
+describe('SECURITY.md #29: key rotation', () => {
   const K1 = generateKeySpec('k1');
   const K2 = generateKeySpec('k2');
   const PROFILE_SECRET = 'rotation-profile-secret-99';
@@ -550,7 +550,7 @@ describe('row 29: key rotation', () => {
     expect(JSON.stringify(audit)).not.toContain('plain');
   });
 
-  // SECURITY #52: the README's first rotation recipe re-encrypted to a key the running service did
+  // SECURITY.md #52: the README's first rotation recipe re-encrypted to a key the running service did
   // not have, and every list that touched one of those records failed. Each record must fail alone.
   test('records rotated to a key this service lacks are listed as unreadable by key id; getToken and deletes still work', async () => {
     await seed(2);
@@ -697,7 +697,7 @@ describe('row 29: key rotation', () => {
   });
 });
 
-describe('row 31: loading the key ring', () => {
+describe('SECURITY.md #31: loading the key ring', () => {
   let dataDir: string;
 
   beforeEach(() => {

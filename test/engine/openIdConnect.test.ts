@@ -1,4 +1,4 @@
-// SECURITY #50 and issue 7 point 10: OpenID Connect sign-ins against the REAL oidc-provider, which
+// SECURITY.md #50 and issue 7 point 10: OpenID Connect sign-ins against the REAL oidc-provider, which
 // signs ID tokens with its own key and puts the nonce it was sent into them. Tampered and replayed ID
 // tokens come from FAKE proxies in front of it (test/support/fakeTokenEndpoints.ts), since a real
 // provider never sends one. The checks jose makes on claims we cannot get the real server to break

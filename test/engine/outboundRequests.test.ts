@@ -1,4 +1,4 @@
-// SECURITY #41 and #42 at request time: in production the engine resolves a profile's host when it
+// SECURITY.md #41 and #42 at request time: in production the engine resolves a profile's host when it
 // connects and refuses a loopback, private or link-local answer, so a name that points at the service's
 // own network gets no connection at all; the operator's allow-list lets a private provider through.
 //
@@ -386,7 +386,7 @@ describe('#42: the operator allow-list lets a provider on a private network be r
 
       // The TLS handshake reached the server (which speaks no TLS, so the refresh then fails as an
       // provider whose answer was lost would: the connection was made, so the outcome is unknown,
-      // SECURITY #48); the ClientHello names the profile's host.
+      // SECURITY.md #48); the ClientHello names the profile's host.
       expect(server.connections).toBe(1);
       expect(server.firstBytes[0]?.charCodeAt(0)).toBe(0x16);
       expect(server.firstBytes[0]).toContain('auth.provider.example');

@@ -1,4 +1,4 @@
-// Profile edits must never route stored tokens somewhere new (rows 39–40), and a sign-in that
+// Profile edits must never route stored tokens somewhere new (SECURITY.md #39–#40), and a sign-in that
 // straddles an edit must not store tokens under the new settings.
 import { createServer, type Server } from 'node:http';
 import { deleteProfile, saveProfile } from '../../profiles/profileAdmin';
@@ -67,7 +67,7 @@ async function createAcme(): Promise<void> {
   await saveProfile(harness.context, 'acme', body, admin);
 }
 
-test('a developer who repoints revocationUrl and deletes the profile receives no token (row 40 without exfiltration)', async () => {
+test('a developer who repoints revocationUrl and deletes the profile receives no token (SECURITY.md #40 without exfiltration)', async () => {
   await createAcme();
   const { outcome } = await authorize(harness, 'acme');
   expect(outcome.kind).toBe('connected');

@@ -1,8 +1,8 @@
-// Refresh against the REAL authorization server (oidc-provider in a child process): SECURITY rows
-// 17–22, tokens the API rejected, and profile changes (row 39 groundwork). Provider-side effects are
+// Refresh against the REAL authorization server (oidc-provider in a child process): SECURITY.md
+// #17–#22, tokens the API rejected, and profile changes (SECURITY.md #39 groundwork). Provider-side effects are
 // read from the server's /_stats counters; faults come from its /_faults hook. Our clock is moved
-// with the harness clock instead of sleeping, except where other processes share the store (rows
-// 21–22), which use real time on a harness whose clock is never moved.
+// with the harness clock instead of sleeping, except where other processes share the store (SECURITY.md
+// #21–#22), which use real time on a harness whose clock is never moved.
 import { generateKeySpec } from '../../profiles/encryption';
 import { AuthProfilesError } from '../../profiles/errors';
 import { openTokens } from '../../profiles/connections';
@@ -57,7 +57,7 @@ beforeAll(async () => {
   profiles = [
     serverProfile(server, 'rotating', ROTATING),
     serverProfile(server, 'static', STATIC),
-    // Non-rotating provider that also leaves refresh_token out of refresh answers (row 17).
+    // Non-rotating provider that also leaves refresh_token out of refresh answers (SECURITY.md #17).
     serverProfile(server, 'static-stripped', STATIC, { refreshUrl: fakes.url('refreshWithoutRefreshToken') }),
     serverProfile(server, 'refused', ROTATING, { refreshUrl: refusing }),
   ];
@@ -163,7 +163,7 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, wha
   }
 }
 
-describe('row 17: refresh tokens across refreshes', () => {
+describe('SECURITY.md #17: refresh tokens across refreshes', () => {
   test('an answer without refresh_token keeps the old one, which works again on the next refresh', async () => {
     const { profile, subject, connection } = await connect(main, 'static-stripped');
     const original = openTokens(main.context, connection);
@@ -220,7 +220,7 @@ describe('row 17: refresh tokens across refreshes', () => {
   });
 });
 
-describe('row 18: invalid_grant on refresh', () => {
+describe('SECURITY.md #18: invalid_grant on refresh', () => {
   test('a grant revoked at the provider: needs-reauthorization, then no more provider calls', async () => {
     const { profile, subject, connection } = await connect(main, 'rotating');
     const { refreshToken } = openTokens(main.context, connection);
@@ -240,7 +240,7 @@ describe('row 18: invalid_grant on refresh', () => {
     expect(await refreshCalls()).toBe(before + 1);
     const marked = await storedOf(main, profile, subject);
     expect(marked.status).toBe('needs-reauthorization');
-    // SECURITY #49: what the provider answered, status and error code.
+    // SECURITY.md #49: what the provider answered, status and error code.
     expect(marked.lastError).toBe('invalid-grant: HTTP 400 invalid_grant');
     expect(marked.accessToken).toBe(expired.accessToken);
     const audit = await main.store.audit.list({ limit: 10, target: `connection:${connection.id}` });
@@ -291,7 +291,7 @@ describe('row 18: invalid_grant on refresh', () => {
   });
 });
 
-describe('rows 19 and SECURITY #48: 5xx, timeout, connection refused, Retry-After', () => {
+describe('SECURITY.md #19 and SECURITY.md #48: 5xx, timeout, connection refused, Retry-After', () => {
   // Until issue 7 a 503 or a timeout was retried inside the refresh, sending a rotating refresh token
   // again that the provider may already have used (reuse revokes the grant). Now only what provably
   // never reached the provider, or what the provider asked to retry (Retry-After), is sent again.
@@ -433,7 +433,7 @@ describe('rows 19 and SECURITY #48: 5xx, timeout, connection refused, Retry-Afte
   });
 });
 
-describe('row 20: the provider rotated the refresh token but our write failed', () => {
+describe('SECURITY.md #20: the provider rotated the refresh token but our write failed', () => {
   test('the write is retried: one provider call, and the stored refresh token is the new one', async () => {
     const { profile, subject, connection } = await connect(main, 'rotating');
     const original = openTokens(main.context, connection);
@@ -533,7 +533,7 @@ describe('row 20: the provider rotated the refresh token but our write failed', 
   });
 });
 
-describe('row 21: one refresh for many callers', () => {
+describe('SECURITY.md #21: one refresh for many callers', () => {
   test('in one process: 100 concurrent getToken on an expired token make 1 refresh, and all get its token', async () => {
     const { profile, subject, connection } = await connect(main, 'rotating');
     const old = openTokens(main.context, connection).accessToken;
@@ -585,7 +585,7 @@ describe('row 21: one refresh for many callers', () => {
   }, 60_000);
 });
 
-describe('row 22: the lease holder crashes mid-refresh', () => {
+describe('SECURITY.md #22: the lease holder crashes mid-refresh', () => {
   test('a lease that is never released: the next caller waits for it to expire, re-reads, refreshes once', async () => {
     const { profile, subject, connection } = await connect(live, 'rotating');
     const expired = await expireInRealTime(live, connection);
@@ -704,7 +704,7 @@ describe('a token the API rejected (401)', () => {
   });
 });
 
-describe('row 39 groundwork: the profile changed after connecting', () => {
+describe('SECURITY.md #39 groundwork: the profile changed after connecting', () => {
   test.each([
     ['client id', (profile: Profile) => ({ ...profile, clientId: 'another-client' })],
     [
@@ -744,7 +744,7 @@ describe('opened access tokens kept in memory (the getToken hot path)', () => {
     await main.store.connections.update(b.connection.id, b.connection.version, {
       accessToken: a.connection.accessToken,
     });
-    // Row 30: the unreadable record is reported, not served (and not a crash).
+    // SECURITY.md #30: the unreadable record is reported, not served (and not a crash).
     const copied = await main.engine.getToken(b.profile, b.subject);
     expect(copied).toMatchObject({
       ok: false,

@@ -1,4 +1,4 @@
-// SECURITY #48 and #49: which token-endpoint calls are sent again, and what a refused refresh does.
+// SECURITY.md #48 and #49: which token-endpoint calls are sent again, and what a refused refresh does.
 // The answers come from FAKE endpoints named by behaviour (test/support/fakeTokenEndpoints.ts),
 // because oidc-provider cannot be made to time out after spending a code, nor to answer an empty
 // 400 as Glewlwyd does. Each fake that "processes" a request spends its credential like a real
@@ -133,7 +133,7 @@ async function expiredConnection(profileId: string) {
   return { profile, subject, connection };
 }
 
-describe('the policy: which token-endpoint calls may be sent again (SECURITY #48)', () => {
+describe('the policy: which token-endpoint calls may be sent again (SECURITY.md #48)', () => {
   const policy = { ...DEFAULT_HTTP_POLICY, attempts: 3, backoffMs: 100, maxRetryAfterMs: 2000 };
   const failures: Record<string, CallFailure> = {
     'never sent (connection refused)': { kind: 'not-sent', detail: 'connection refused' },
@@ -183,7 +183,7 @@ describe('the policy: which token-endpoint calls may be sent again (SECURITY #48
   });
 });
 
-describe('code exchange (SECURITY #48)', () => {
+describe('code exchange (SECURITY.md #48)', () => {
   test.each(['timeoutAfterReceipt', 'serverError500AfterReceipt'] as const)(
     '%s: the sign-in fails as outcome unknown, and the code is sent exactly once',
     async (behaviour) => {
@@ -258,7 +258,7 @@ describe('code exchange (SECURITY #48)', () => {
   });
 });
 
-describe('refresh (SECURITY #48)', () => {
+describe('refresh (SECURITY.md #48)', () => {
   test.each(['timeoutAfterReceipt', 'serverError500AfterReceipt'] as const)(
     '%s: stored tokens unchanged, "not answering", and the refresh token is sent once',
     async (behaviour) => {
@@ -302,7 +302,7 @@ describe('refresh (SECURITY #48)', () => {
   });
 });
 
-describe('refresh refused by the provider (SECURITY #49)', () => {
+describe('refresh refused by the provider (SECURITY.md #49)', () => {
   test('an empty 400 (Glewlwyd): needs-reauthorization, lastError with the status, no further provider calls', async () => {
     const { profile, subject, connection } = await expiredConnection('refresh-empty-bad-request');
 

@@ -1,4 +1,4 @@
-// SECURITY rows 14–16: what the engine does with token-endpoint answers a real authorization server
+// SECURITY.md #14–#16: what the engine does with token-endpoint answers a real authorization server
 // never gives. oidc-provider cannot be made to send them, so FAKE endpoints named by behaviour
 // (test/support/fakeTokenEndpoints.ts) answer, and the real engine path runs against them:
 // createAuthorizationRequest → startAuthorization → completeCallback (code exchange), and
@@ -118,7 +118,7 @@ function expireForRefresh(connection: StoredConnection): void {
   harness.clock.advance(connection.expiresAt - harness.clock() + 1);
 }
 
-describe('row 14: a 200 answer without access_token', () => {
+describe('SECURITY.md #14: a 200 answer without access_token', () => {
   test('fails with invalid-token-response and stores nothing', async () => {
     const subject = newSubject();
     const connectionsBefore = await harness.store.connections.count({});
@@ -144,7 +144,7 @@ describe('row 14: a 200 answer without access_token', () => {
   });
 });
 
-describe('row 15: HTML, array, wrong types, unknown token_type', () => {
+describe('SECURITY.md #15: HTML, array, wrong types, unknown token_type', () => {
   test.each(MALFORMED.filter((m) => m.behaviour !== 'tokenSuccessWithoutAccessToken'))(
     'code exchange answered by $behaviour is rejected and its body is neither stored nor logged',
     async ({ behaviour, message }) => {
@@ -207,7 +207,7 @@ describe('row 15: HTML, array, wrong types, unknown token_type', () => {
   });
 });
 
-describe('row 16: a token response without expires_in', () => {
+describe('SECURITY.md #16: a token response without expires_in', () => {
   test('is stored with an estimated expiry of now + the profile default lifetime', async () => {
     const subject = newSubject();
     const { profile, outcome, before, after } = await connect('no-expires-in', subject);
@@ -303,7 +303,7 @@ describe('row 16: a token response without expires_in', () => {
   });
 });
 
-describe('failures of the code exchange that may come after the code was used (SECURITY #48)', () => {
+describe('failures of the code exchange that may come after the code was used (SECURITY.md #48)', () => {
   // These asserted the opposite until issue 7: a 503 or a timeout was retried, sending the one-time
   // code again although the provider may already have spent it.
   test('a 503 without Retry-After is not retried: one request, outcome unknown, nothing stored', async () => {

@@ -198,7 +198,7 @@ describeWithGlewlwyd('Glewlwyd 2.7.5 as the authorization server', () => {
       expect(after.status).toBe('active');
       expect(after.refreshedAt).toBeGreaterThanOrEqual(refreshStarted);
       expect(after.lastError).toBeNull();
-      // Glewlwyd's refresh answer has no refresh_token: the one we hold stays (SECURITY row 17),
+      // Glewlwyd's refresh answer has no refresh_token: the one we hold stays (SECURITY.md #17),
       // and the second round proves Glewlwyd still honours it.
       expect(openTokens(harness.context, after).refreshToken).toBe(before.refreshToken);
     }

@@ -1,4 +1,4 @@
-// The address rule for profile URLs (SECURITY #41, #42): template-variable hosts are judged rendered,
+// The address rule for profile URLs (SECURITY.md #41, #42): template-variable hosts are judged rendered,
 // host names are normalised before the check, every special-purpose range is refused in production,
 // and the operator's allow-list lets named internal providers through. Each test fails when the
 // corresponding part of profiles/outboundAddress.ts or the rendered check in profileSchema.ts is removed.

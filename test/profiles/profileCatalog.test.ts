@@ -424,7 +424,7 @@ describe('stored profiles', () => {
   });
 });
 
-describe('fingerprint (row 39)', () => {
+describe('fingerprint (SECURITY.md #39)', () => {
   const doc = (extra: Record<string, unknown> = {}): ProfileDocument =>
     parseProfile(custom('fp', extra), VALIDATION);
   const original = fingerprintOf(doc());

@@ -1,4 +1,4 @@
-// Profile validation and URL templates: defaults, field paths in errors, and SECURITY rows 35–38.
+// Profile validation and URL templates: defaults, field paths in errors, and SECURITY.md #35–#38.
 // Each protection has a test that fails when the check is removed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,7 +120,7 @@ describe('errors name the field', () => {
   });
 });
 
-describe('row 35: URLs must be https without credentials or fragments', () => {
+describe('SECURITY.md #35: URLs must be https without credentials or fragments', () => {
   const cases: [string, string, RegExp][] = [
     ['plain http', 'http://auth.acme.example/authorize', /https/],
     ['javascript:', 'javascript:alert(document.cookie)', /https/],
@@ -189,7 +189,7 @@ describe('row 35: URLs must be https without credentials or fragments', () => {
   });
 });
 
-describe('row 36: unknown fields, wrong types, reserved parameters', () => {
+describe('SECURITY.md #36: unknown fields, wrong types, reserved parameters', () => {
   test('unknown top-level fields are each named', () => {
     expect(invalidPaths(base({ clientSecretPlain: 'x', admin: true })).sort()).toEqual([
       'admin',
@@ -261,7 +261,7 @@ describe('row 36: unknown fields, wrong types, reserved parameters', () => {
   });
 });
 
-describe('row 37: template variables', () => {
+describe('SECURITY.md #37: template variables', () => {
   const zendesk = (values: Record<string, string> = {}) =>
     base({
       authorizationUrl: 'https://{{subdomain}}.zendesk.com/oauth/authorizations/new',
@@ -335,7 +335,7 @@ describe('row 37: template variables', () => {
   });
 });
 
-describe('row 38: only plain placeholders are compiled', () => {
+describe('SECURITY.md #38: only plain placeholders are compiled', () => {
   test.each([
     ['helper', 'https://a.example/{{lookup this "x"}}'],
     ['helper with a hash', 'https://a.example/{{x y=1}}'],
@@ -466,7 +466,7 @@ describe('outside dev, profile URLs may not aim at internal addresses (SSRF thro
 });
 
 describe('provider quirks and OpenID Connect fields (issue 7 points 10 and 15)', () => {
-  test('scope openid needs an issuer and a jwksUrl, to verify ID tokens (SECURITY #50)', () => {
+  test('scope openid needs an issuer and a jwksUrl, to verify ID tokens (SECURITY.md #50)', () => {
     expect(invalidPaths(base({ scopes: ['openid', 'email'] })).sort()).toEqual(['issuer', 'jwksUrl']);
     expect(invalidPaths(base({ optionalScopes: ['openid'], issuer: 'https://auth.acme.example' }))).toEqual([
       'jwksUrl',

@@ -145,7 +145,7 @@ describe('the other providers', () => {
     expect(google.refreshUrl).toBe('https://oauth2.googleapis.com/token');
     expect(google.pkce).toBe(true);
     expect(google.authorizationParams).toEqual({ access_type: 'offline', prompt: 'consent' });
-    // OpenID Connect: its ID tokens are verified against Google's published keys (SECURITY #50).
+    // OpenID Connect: its ID tokens are verified against Google's published keys (SECURITY.md #50).
     expect(google.scopes).toContain('openid');
     expect(google.issuer).toBe('https://accounts.google.com');
     expect(google.jwksUrl).toBe('https://www.googleapis.com/oauth2/v3/certs');
@@ -168,7 +168,7 @@ describe('the other providers', () => {
       'https://login.microsoftonline.com/organizations/oauth2/v2.0/token',
     );
     // Multi-tenant ID tokens carry each tenant's own issuer, which no fixed `issuer` can match: no
-    // openid until the ID token can be verified (SECURITY #50); Graph needs only User.Read.
+    // openid until the ID token can be verified (SECURITY.md #50); Graph needs only User.Read.
     expect(entra.scopes).toEqual(['offline_access', 'User.Read']);
   });
 

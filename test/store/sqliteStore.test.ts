@@ -126,7 +126,7 @@ describe('SqliteStore on a file', () => {
   });
 });
 
-// SECURITY #53: another process holds the write lock. better-sqlite3 is synchronous, so a long
+// SECURITY.md #53: another process holds the write lock. better-sqlite3 is synchronous, so a long
 // busy timeout froze the whole service (5 s per write); now each attempt blocks at most the short
 // busy timeout and the retries wait on timers, so a 10 ms interval keeps firing meanwhile.
 describe('SqliteStore while another process holds the write lock', () => {

@@ -480,7 +480,7 @@ export function describeStoreContract(
         expect(again?.status).toBe('started');
         expect(again?.stateHash).toBe('state-hash-2');
         expect(again?.codeVerifier).toBeNull();
-        // Each opening sends its own nonce (SECURITY #50): the earlier one no longer counts.
+        // Each opening sends its own nonce (SECURITY.md #50): the earlier one no longer counts.
         expect(again?.nonceHash).toBeNull();
         expect(await store.authorizationRequests.findByStateHash('state-hash-1')).toBeNull();
         expect((await store.authorizationRequests.findByStateHash('state-hash-2'))?.id).toBe('ar_request1');

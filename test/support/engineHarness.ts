@@ -33,7 +33,7 @@ export function testClock(): TestClock {
   return clock;
 }
 
-/** Collects every log line so tests can assert that no secret was logged (row 32). */
+/** Collects every log line so tests can assert that no secret was logged (SECURITY.md #32). */
 export class CapturingLogger implements EngineLogger {
   readonly lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
   info(fields: Record<string, unknown>, message: string): void {

@@ -1,7 +1,7 @@
 // FAKE token endpoints, named by behaviour (as simple-oauth2's own tests do). They exist because a
 // real authorization server (oidc-provider) never answers with a malformed body, times out after
-// using a code, answers an empty 400 (Glewlwyd) or a tampered ID token, and SECURITY rows 14–16 and
-// 48–50 are about exactly those answers. Everything else is tested against the real server.
+// using a code, answers an empty 400 (Glewlwyd) or a tampered ID token, and SECURITY.md #14–#16 and
+// #48–#50 are about exactly those answers. Everything else is tested against the real server.
 //
 // The fakes that "process" a request (timeoutAfterReceipt, serverError500AfterReceipt, ...) spend
 // its code or refresh token as a real provider would: the same credential sent again is answered
@@ -16,39 +16,39 @@ import type { AddressInfo } from 'node:net';
 export const FAKE_TOKEN_MARKER = 'FAKE-TOKEN-MARKER-7f3c9a';
 
 export const FAKE_BEHAVIOURS = [
-  /** 200 with token_type and expires_in but no access_token (row 14). */
+  /** 200 with token_type and expires_in but no access_token (SECURITY.md #14). */
   'tokenSuccessWithoutAccessToken',
-  /** 200 text/html page that contains a token (row 15). */
+  /** 200 text/html page that contains a token (SECURITY.md #15). */
   'htmlBody',
-  /** 200 JSON array around an otherwise valid token response (row 15). */
+  /** 200 JSON array around an otherwise valid token response (SECURITY.md #15). */
   'arrayBody',
-  /** 200 JSON string (a bare token) instead of an object (row 15). */
+  /** 200 JSON string (a bare token) instead of an object (SECURITY.md #15). */
   'stringBody',
-  /** 200 object whose fields have the wrong types (row 15). */
+  /** 200 object whose fields have the wrong types (SECURITY.md #15). */
   'wrongTypes',
-  /** 200 valid body with token_type "MAC" (row 15). */
+  /** 200 valid body with token_type "MAC" (SECURITY.md #15). */
   'unknownTokenType',
-  /** 200 valid bodies without expires_in; refresh works and also omits it (row 16). */
+  /** 200 valid bodies without expires_in; refresh works and also omits it (SECURITY.md #16). */
   'noExpiresIn',
   /** Like noExpiresIn but never issues a refresh token. */
   'noExpiresInNoRefreshToken',
   /** 200 with an OAuth error and no token, as GitHub answers a bad code. */
   'errorIn200Body',
-  /** 503 with a JSON error body, every time (row 19). */
+  /** 503 with a JSON error body, every time (SECURITY.md #19). */
   'serverError503',
-  /** Accepts the request and never answers (row 19). */
+  /** Accepts the request and never answers (SECURITY.md #19). */
   'hangs',
-  /** Sends 200 headers, then never finishes the body (row 19). */
+  /** Sends 200 headers, then never finishes the body (SECURITY.md #19). */
   'hangsAfterHeaders',
-  /** Proxies to `upstream` and drops refresh_token from refresh answers (row 17). */
+  /** Proxies to `upstream` and drops refresh_token from refresh answers (SECURITY.md #17). */
   'refreshWithoutRefreshToken',
-  /** Spends the code or refresh token, then never answers: a timeout after receipt (SECURITY #48). */
+  /** Spends the code or refresh token, then never answers: a timeout after receipt (SECURITY.md #48). */
   'timeoutAfterReceipt',
-  /** Spends the code or refresh token, then answers 500 without Retry-After (SECURITY #48). */
+  /** Spends the code or refresh token, then answers 500 without Retry-After (SECURITY.md #48). */
   'serverError500AfterReceipt',
-  /** 400 with an empty body, as Glewlwyd answers a dead refresh token (SECURITY #49). */
+  /** 400 with an empty body, as Glewlwyd answers a dead refresh token (SECURITY.md #49). */
   'emptyBadRequest',
-  /** 400 {"error":"invalid_grant"} to every refresh (SECURITY #18, #49). */
+  /** 400 {"error":"invalid_grant"} to every refresh (SECURITY.md #18, #49). */
   'invalidGrant',
   /** 429 with `Retry-After: 1` the first time a credential is sent, a valid answer the second time. */
   'rateLimitedWithRetryAfter',
@@ -64,7 +64,7 @@ export const FAKE_BEHAVIOURS = [
   'withInstanceUrl',
   /** Valid answers whose `instance_url` is `http://169.254.169.254/latest` (cloud metadata). */
   'withUnsafeInstanceUrl',
-  /** Proxies to `upstream` and changes the ID token's `sub`, keeping its signature (SECURITY #50). */
+  /** Proxies to `upstream` and changes the ID token's `sub`, keeping its signature (SECURITY.md #50). */
   'idTokenTampered',
   /** Proxies to `upstream` and answers with the first ID token it ever saw: valid signature, another sign-in's nonce. */
   'idTokenFromAnotherSignIn',

@@ -1,5 +1,5 @@
-// One "instance" of the service for the cross-process refresh tests and the bench (SECURITY rows
-// 21–22): its own engine on a SQLite file shared with other processes, firing `calls` concurrent
+// One "instance" of the service for the cross-process refresh tests and the bench (SECURITY.md
+// #21–#22): its own engine on a SQLite file shared with other processes, firing `calls` concurrent
 // getToken calls at one moment. Runs as TypeScript (`node --import tsx`) or compiled (dist/).
 //
 // Config: REFRESH_WORKER_CONFIG (JSON, see RefreshWorkerConfig). Protocol on stdout, one JSON line

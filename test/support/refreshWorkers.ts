@@ -1,4 +1,4 @@
-// Starts refreshWorker processes that share one SQLite file (SECURITY rows 21–22), for the tests
+// Starts refreshWorker processes that share one SQLite file (SECURITY.md #21–#22), for the tests
 // (TypeScript through tsx) and the bench (compiled JavaScript in dist/, no tsx needed).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';

@@ -1,5 +1,5 @@
 // Another process holding the write lock of a SQLite file, and a watch on this process's event loop:
-// the two halves of the SECURITY #53 tests (a locked store must not stall everything else).
+// the two halves of the SECURITY.md #53 tests (a locked store must not stall everything else).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -1,4 +1,4 @@
-// A second process that holds SQLite's write lock on a file (SECURITY #53 tests): it opens the file
+// A second process that holds SQLite's write lock on a file (SECURITY.md #53 tests): it opens the file
 // with better-sqlite3, runs `BEGIN IMMEDIATE` (or `BEGIN EXCLUSIVE`), prints "locked", and commits
 // when it reads "release" on stdin (printing "released"). It exits when its stdin closes, so it
 // never outlives the test that started it. Usage: node sqliteLockHolder.mjs <file> [IMMEDIATE|EXCLUSIVE]
