@@ -237,10 +237,12 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         );
         return dc.endDialog({ status: 'timed-out', profileId: profile.id });
       default:
-        await say(
-          dc,
-          `Signing in to ${inertText(profile.displayName)} failed (${describeError(value.error)}). Please try again.`,
-        );
+        await say(dc, signinFailedMessage(inertText(profile.displayName), value.error));
+        if (value.error === 'provider-outcome-unknown') {
+          // SECURITY.md #48: the provider may have spent the one-time code, which is never sent again; a
+          // new sign-in (new code, new link) is the only way on, so the card comes with the message.
+          return this.sendSignin(dc, profile, false);
+        }
         return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
   }
@@ -323,20 +325,38 @@ export function organizationUnavailableMessage(
   }
 }
 
-function describeError(code: string | undefined): string {
+/**
+ * What the chat user is told when the sign-in failed after the provider's redirect, by the engine's
+ * error code (profiles/errors.ts) stored with the request. `name` is already inert. Each message says
+ * what the user can do: try again, or ask an administrator when trying again cannot help.
+ */
+export function signinFailedMessage(name: string, code: string | undefined): string {
   switch (code) {
+    case 'provider-outcome-unknown':
+      return `${name} didn't answer in time, so the sign-in could not finish. Please start again with this new sign-in:`;
+    case 'id-token-invalid':
+      return `The sign-in to ${name} could not be verified, so I did not connect it. Ask me again to start over.`;
+    case 'outbound-refused':
+      return `Signing in to ${name} failed: this service is not allowed to reach ${name}'s address. Please ask an administrator.`;
+    case 'invalid-configuration':
+      return `Signing in to ${name} failed: the integration is not fully set up. Please ask an administrator.`;
+    case 'encryption-key-unknown':
+    case 'decryption-failed':
+      return `Signing in to ${name} failed: this service could not read the sign-in it had saved. Please ask an administrator.`;
     case 'invalid-grant':
-      return 'the provider rejected the sign-in';
+      return `Signing in to ${name} failed (${name} rejected the sign-in). Please try again.`;
     case 'provider-unavailable':
-      return 'the provider did not answer';
+      return `Signing in to ${name} failed (${name} could not be reached). Please try again in a minute.`;
     case 'invalid-token-response':
-      return 'the provider sent an invalid answer';
+      return `Signing in to ${name} failed (${name} sent an answer this service cannot use). Please try again, or ask an administrator if it keeps happening.`;
     case 'store-unavailable':
-      return 'our storage was unavailable';
+      return `Signing in to ${name} failed (our storage was unavailable). Please try again in a minute.`;
     case 'cancelled':
-      return 'it was cancelled';
+      return `The sign-in to ${name} was cancelled. Ask again when you are ready.`;
+    case 'provider-error':
+      return `Signing in to ${name} failed (${name} reported an error). Please try again.`;
     default:
-      return 'the provider reported an error';
+      return `Signing in to ${name} did not complete. Please try again.`;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { TurnContext } from 'botbuilder';
 import { unreadableTokens } from '../profiles/connections';
 import { describeUnreadable } from '../profiles/encryption';
-import type { ConnectionStatus } from '../profiles/store/types';
+import type { ConnectionAccount, ConnectionStatus, StoredConnection } from '../profiles/store/types';
 import { subjectKey } from '../profiles/subjects';
 import { userSubject, type DialogServices } from './dialogServices';
 import { inertText } from './inertText';
@@ -15,8 +15,8 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
 
 /**
  * "my connections": per-user connections of this user and the organisation's shared ones. No secrets.
- * Plain text (send it with `plainMessage`), one line per profile; display names through `inertText`
- * (SECURITY.md #45).
+ * Plain text (send it with `plainMessage`), one line per profile; display names, and the account a
+ * connection signed in as (written by the provider), through `inertText` (SECURITY.md #45).
  */
 export async function connectionsReport(services: DialogServices, context: TurnContext): Promise<string> {
   const { engine } = services;
@@ -47,7 +47,9 @@ export async function connectionsReport(services: DialogServices, context: TurnC
             ? `${describeUnreadable(unreadable)}; an admin must reconnect it`
             : org?.status === 'needs-reauthorization'
               ? 'an admin must reconnect it'
-              : status
+              : org
+                ? withAccount(status, org)
+                : status
         }`,
       );
       continue;
@@ -59,7 +61,7 @@ export async function connectionsReport(services: DialogServices, context: TurnC
         unreadable
           ? `${describeUnreadable(unreadable)}; sign in again to replace it`
           : connection
-            ? STATUS_TEXT[connection.status]
+            ? withAccount(STATUS_TEXT[connection.status], connection)
             : 'not connected'
       }`,
     );
@@ -68,4 +70,19 @@ export async function connectionsReport(services: DialogServices, context: TurnC
   return ['Your connections:', ...lines, 'Say "sign out of" and a name to revoke my access to one.'].join(
     '\n',
   );
+}
+
+/** "connected as Alice (alice@example.com)": which account, when the sign-in's ID token named one. */
+function withAccount(status: string, connection: StoredConnection): string {
+  const account = connection.account ? accountLabel(connection.account) : null;
+  if (account === null) return status;
+  return connection.status === 'active' ? `${status} as ${account}` : `${status} (account ${account})`;
+}
+
+/** The provider wrote these claims, so each is inert text (SECURITY.md #45): one line, length capped. */
+function accountLabel(account: ConnectionAccount): string | null {
+  const name = account.name?.trim() ? inertText(account.name) : null;
+  const email = account.email?.trim() ? inertText(account.email) : null;
+  if (name && email) return `${name} (${email})`;
+  return name ?? email ?? (account.sub.trim() ? inertText(account.sub) : null);
 }

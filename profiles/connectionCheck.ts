@@ -129,7 +129,8 @@ export async function successFieldVerdict(profile: Profile, response: Response):
   return {
     ok: false,
     reason: 'rejected',
-    detail: `the API answered "${field}": ${JSON.stringify(record[field]) ?? 'undefined'}${error}`,
+    // The API's value is shown to admins: bounded, it may be anything.
+    detail: `the API answered "${field}": ${(JSON.stringify(record[field]) ?? 'undefined').slice(0, 100)}${error}`,
   };
 }
 

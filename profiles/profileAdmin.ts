@@ -1,7 +1,13 @@
 import { secretContext, type UnreadableSecret } from './encryption';
 import { recordAudit, type EngineContext } from './engineContext';
 import { AuthProfilesError } from './errors';
-import { parseProfile, parseSystemOverride, invalidProfile, type ProfileDocument } from './profileSchema';
+import {
+  invalidProfile,
+  parseProfile,
+  parseSystemOverride,
+  profileFields,
+  type ProfileDocument,
+} from './profileSchema';
 import { profileUrl, type Profile } from './profileCatalog';
 import { revokeConnection } from './revocation';
 import type { StoredProfile } from './store/types';
@@ -209,24 +215,13 @@ export async function deleteProfile(engine: EngineContext, id: string, actor: Ac
   return { connectionsRemoved, removedOverride: catalog.isSystem(id) };
 }
 
-const COMPARED: readonly (keyof ProfileDocument)[] = [
-  'displayName',
-  'authorizationUrl',
-  'tokenUrl',
-  'refreshUrl',
-  'revocationUrl',
-  'issuer',
-  'clientId',
-  'scopes',
-  'optionalScopes',
-  'pkce',
-  'tokenEndpointAuthMethod',
-  'authorizationParams',
-  'variableValues',
-  'authorization',
-  'apiBaseUrl',
-  'checkUrl',
-];
+/**
+ * Every field of the schema, so a field added there is audited without touching this list; the
+ * secret is named separately (whether it was sent, never compared), and id and kind cannot change.
+ */
+const COMPARED = (Object.keys(profileFields) as (keyof ProfileDocument)[]).filter(
+  (field) => field !== 'id' && field !== 'kind' && field !== 'clientSecret',
+);
 
 /** Names (never values) of what changed, for the audit log. */
 function changedFields(before: Profile, after: Profile, secretChanged: boolean): string[] {

@@ -159,10 +159,28 @@ const CUSTOM_FIELDS: readonly FieldSpec[] = [
   { name: 'authorization', label: 'Authorization', kind: 'select', options: AUTHORIZATION_OPTIONS },
   { name: 'apiBaseUrl', label: 'API base URL', kind: 'url' },
   {
+    name: 'apiBaseUrlFrom',
+    label: 'API base URL from the token response',
+    kind: 'text',
+    hint: "Optional: the token response member that holds each connection's own API base URL (Salesforce: instance_url); it is used instead of the API base URL and must meet the same address rules.",
+  },
+  {
     name: 'checkUrl',
     label: 'Check URL',
     kind: 'url',
     hint: 'Optional: a URL that answers 2xx to a working token (Test connection).',
+  },
+  {
+    name: 'responseSuccessField',
+    label: 'Response success field',
+    kind: 'text',
+    hint: 'Optional: a JSON member that must be true in a 2xx answer for it to count as success (Slack: ok).',
+  },
+  {
+    name: 'jwksUrl',
+    label: 'JWKS URL',
+    kind: 'url',
+    hint: "The issuer's JSON Web Key Set, to verify ID tokens. Required, with the issuer, when the scopes include openid.",
   },
 ];
 
@@ -353,7 +371,17 @@ const AUTHORIZATION_RESULTS: Record<string, { text: string; tone: string }> = {
   },
 };
 
+/** The check's outcome, with what the provider answered when the check has it (`detail`, never a token). */
 function describeCheck(check: ConnectionCheck): string {
+  const text = checkOutcome(check);
+  // outbound-refused already names the refused host in its sentence. The detail may quote the API's
+  // answer (a success field's value): bounded here, escaped by the template like every value.
+  if (!check.detail || check.reason === 'outbound-refused') return text;
+  const detail = check.detail.length > 300 ? `${check.detail.slice(0, 299)}…` : check.detail;
+  return `${text} Detail: ${detail}.`;
+}
+
+function checkOutcome(check: ConnectionCheck): string {
   switch (check.reason) {
     case 'ok':
       return `OK: the check URL accepted the token (HTTP ${check.status ?? 200})${check.refreshed ? ' after a refresh' : ''}.`;
@@ -369,6 +397,8 @@ function describeCheck(check: ConnectionCheck): string {
       return 'The provider did not answer; try again in a minute.';
     case 'rejected':
       return `The API refused the token (HTTP ${check.status ?? 401}).`;
+    case 'unexpected-answer':
+      return `The check URL answered HTTP ${check.status ?? 200}, but not as the profile's response success field expects.`;
     case 'unreachable':
       return 'The check URL could not be reached.';
     case 'outbound-refused':
@@ -910,7 +940,10 @@ class AdminPages {
       { label: 'PKCE', value: shown.pkce ? 'yes (S256)' : 'no' },
       { label: 'Token endpoint authentication', value: shown.tokenEndpointAuthMethod },
       { label: 'API base URL', value: shown.apiBaseUrl ?? '' },
+      { label: 'API base URL from the token response', value: shown.apiBaseUrlFrom ?? '' },
       { label: 'Check URL', value: shown.checkUrl ?? '' },
+      { label: 'Response success field', value: shown.responseSuccessField ?? '' },
+      { label: 'JWKS URL', value: shown.jwksUrl ?? '' },
     ].map((row) => ({ ...row, value: row.value || '—' }));
     const editable = system ? isAdmin : profile.source !== 'file';
     const deletable = system ? isAdmin && stored !== null : stored !== null;

@@ -712,6 +712,36 @@ describe('SECURITY.md #39: changing a profile marks its connections for re-autho
   });
 });
 
+describe('audit of profile changes', () => {
+  test('the changed fields include every schema field, the newer ones too (names only, never values)', async () => {
+    const created = await api('POST', 'profiles', { body: acmeBody({ id: 'audited' }) });
+    expect(created.status).toBe(201);
+    const { clientSecret: _secret, ...withoutSecret } = acmeBody({ id: 'audited' });
+    const changed = await api('PUT', 'profiles/audited', {
+      body: {
+        ...withoutSecret,
+        apiBaseUrlFrom: 'instance_url',
+        responseSuccessField: 'ok',
+        jwksUrl: 'https://auth.acme.example/jwks',
+        tokenTypes: ['bearer', 'mac'],
+        defaultTokenTtlSeconds: 600,
+      },
+    });
+    expect(changed.status).toBe(200);
+    const audit = await api('GET', `audit?target=${encodeURIComponent('profile:audited')}&limit=1`);
+    expect(audit.json.entries[0]).toMatchObject({
+      action: 'profile.updated',
+      details: {
+        changed: 'apiBaseUrlFrom,responseSuccessField,jwksUrl,tokenTypes,defaultTokenTtlSeconds',
+        connectionsMarked: 0,
+      },
+    });
+    expect(audit.text).not.toContain('instance_url');
+    expect(audit.text).not.toContain('auth.acme.example/jwks');
+    expect((await api('DELETE', 'profiles/audited')).status).toBe(200);
+  });
+});
+
 describe('SECURITY.md #40: deleting a profile revokes and removes its connections', () => {
   test('DELETE revokes at the provider, removes the connections and is in the audit log', async () => {
     const created = await api('POST', 'profiles', { body: crmProfile('doomed') });

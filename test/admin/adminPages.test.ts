@@ -89,6 +89,7 @@ describe('admin pages over HTTP', () => {
   let server: restify.Server;
   let base: string;
   const checked: string[] = [];
+  let checkAnswer = '{}';
 
   beforeAll(async () => {
     harness = await createHarness({
@@ -119,10 +120,11 @@ describe('admin pages over HTTP', () => {
       log: createLogger({ level: 'silent' }),
       publicUrl: base,
       secureCookies: false,
-      // FAKE check endpoint (api.org.example does not exist here): records the checked URL.
+      // FAKE check endpoint (api.org.example does not exist here): records the checked URL and
+      // answers `checkAnswer`.
       fetch: async (url: CheckedUrl) => {
         checked.push(url.href);
-        return new Response('{}', { status: 200 });
+        return new Response(checkAnswer, { status: 200 });
       },
     };
     registerStaticRoutes(server);
@@ -411,6 +413,125 @@ describe('admin pages over HTTP', () => {
     expect(fieldErrors(taken.html, 'id').join(' ')).toMatch(/exists already/);
   });
 
+  test('the newer profile fields (jwksUrl, apiBaseUrlFrom, responseSuccessField): on the form, checked by the schema next to the field, saved and shown', async () => {
+    const client = await admin();
+    const bad = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields({
+        id: 'new-fields-bad',
+        apiBaseUrlFrom: 'access_token',
+        responseSuccessField: 'not a field',
+      }),
+    );
+    expect(bad.status).toBe(400);
+    expect(fieldErrors(bad.html, 'apiBaseUrlFrom')).toEqual([
+      'API base URL from the token response must not name a token',
+    ]);
+    expect(fieldErrors(bad.html, 'responseSuccessField')).toEqual([
+      'Response success field must be a JSON member name',
+    ]);
+    expect(inputValue(bad.html, 'apiBaseUrlFrom')).toBe('access_token');
+    expect(inputValue(bad.html, 'responseSuccessField')).toBe('not a field');
+    // openid needs both, to verify ID tokens (SECURITY.md #50).
+    const openid = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields({ id: 'new-fields-bad', scopes: 'openid read' }),
+    );
+    expect(openid.status).toBe(400);
+    expect(fieldErrors(openid.html, 'jwksUrl')).toEqual([
+      'JWKS URL is required when the scopes include openid (to verify ID tokens)',
+    ]);
+    expect(fieldErrors(openid.html, 'issuer')).toEqual([
+      'Issuer is required when the scopes include openid (to verify ID tokens)',
+    ]);
+    const insecure = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields({ id: 'new-fields-bad', jwksUrl: 'http://keys.acme.example/jwks' }),
+    );
+    expect(fieldErrors(insecure.html, 'jwksUrl')).toEqual([
+      'JWKS URL must use https (http only on loopback)',
+    ]);
+    expect(await harness.store.profiles.get('new-fields-bad')).toBeNull();
+
+    const fields = {
+      scopes: 'openid read',
+      issuer: 'https://auth.acme.example',
+      jwksUrl: 'https://auth.acme.example/jwks',
+      apiBaseUrlFrom: 'instance_url',
+      responseSuccessField: 'ok',
+    };
+    const created = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields({ id: 'new-fields', ...fields }),
+    );
+    expect(created.status).toBe(303);
+    expect(await harness.engine.catalog.get('new-fields')).toMatchObject({
+      jwksUrl: 'https://auth.acme.example/jwks',
+      apiBaseUrlFrom: 'instance_url',
+      responseSuccessField: 'ok',
+    });
+    const edit = await client.get('/admin/profiles/new-fields/edit');
+    expect(inputValue(edit.html, 'jwksUrl')).toBe('https://auth.acme.example/jwks');
+    expect(inputValue(edit.html, 'apiBaseUrlFrom')).toBe('instance_url');
+    expect(inputValue(edit.html, 'responseSuccessField')).toBe('ok');
+    expect(fieldBlock(edit.html, 'jwksUrl')).toContain(
+      'Required, with the issuer, when the scopes include openid',
+    );
+    const detail = await client.get('/admin/profiles/new-fields');
+    expect(detail.html).toMatch(/<th>JWKS URL<\/th><td>https:\/\/auth\.acme\.example\/jwks<\/td>/);
+    expect(detail.html).toMatch(/<th>API base URL from the token response<\/th><td>instance_url<\/td>/);
+    expect(detail.html).toMatch(/<th>Response success field<\/th><td>ok<\/td>/);
+
+    // Emptying a field on the edit form removes it; the audit names it.
+    const cleared = await client.submit(
+      '/admin/profiles/new-fields/edit',
+      '/admin/profiles/new-fields/edit',
+      {
+        ...editFields({ ...fields, responseSuccessField: '', clientSecret: '' }),
+        version: '1',
+      },
+    );
+    expect(cleared.status).toBe(303);
+    expect((await harness.engine.catalog.get('new-fields')).responseSuccessField).toBeUndefined();
+    const [entry] = await harness.store.audit.list({ limit: 1, target: 'profile:new-fields' });
+    expect(entry?.details).toMatchObject({ changed: 'responseSuccessField' });
+  });
+
+  test("Test connection shows the check's detail, escaped: the API's success field said no", async () => {
+    const client = await admin();
+    const created = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields({
+        id: 'slackish',
+        authorization: 'pre-authorized',
+        checkUrl: 'https://api.slackish.example/auth.test',
+        responseSuccessField: 'ok',
+      }),
+    );
+    expect(created.status).toBe(303);
+    const connection = await addConnection('slackish', 'org', 'active');
+    const detail = await client.get('/admin/profiles/slackish');
+    checkAnswer = JSON.stringify({ ok: '<img src=x onerror=alert(1)>', error: 'invalid_auth' });
+    try {
+      const tested = await client.post(`/admin/connections/${connection.id}/test`, {
+        _csrf: csrfOf(detail.html),
+      });
+      expect(tested.status).toBe(200);
+      const result = /<p [^>]*id="test-result"[^>]*>([^<]*)<\/p>/.exec(tested.html)?.[1];
+      expect(result).toBe(
+        'Test connection: The API refused the token (HTTP 200). Detail: the API answered &quot;ok&quot;: &quot;&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;&quot; (error &quot;invalid_auth&quot;).',
+      );
+      expect(tested.html).not.toContain('<img src=x');
+    } finally {
+      checkAnswer = '{}';
+    }
+  });
+
   test('HTML in a display name is rendered inert, and the client secret never appears in any page', async () => {
     const client = await admin();
     const name = '<script>alert("x")</script><img src=x onerror=alert(1)>';
@@ -631,6 +752,8 @@ describe('admin pages over HTTP', () => {
     const test = await client.post(`/admin/connections/${broken.id}/test`, { _csrf: csrfOf(detail.html) });
     expect(test.status).toBe(200);
     expect(test.html).toMatch(/id="test-result" data-ok="false" data-reason="needs-reauthorization"/);
+    // What the provider answered, as recorded on the connection.
+    expect(test.html).toContain('an admin must reconnect it. Detail: invalid-grant.');
 
     await harness.store.connections.update(broken.id, broken.version, { status: 'active', lastError: null });
     const ok = await client.post(`/admin/connections/${broken.id}/test`, { _csrf: csrfOf(detail.html) });

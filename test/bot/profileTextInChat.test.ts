@@ -6,7 +6,7 @@ import type { Activity } from 'botbuilder';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createBotHarness, freePort, signinUrl, type BotHarness } from '../support/botHarness';
-import { createHarness, serverProfile, type Harness } from '../support/engineHarness';
+import { authorize, createHarness, serverProfile, type Harness } from '../support/engineHarness';
 import { hasAutolink, visibleText, webChatHtml } from '../support/webChatMarkdown';
 
 const CLIENT = {
@@ -18,6 +18,13 @@ const EVIL = 'Acme [verify here](https://evil.example/login)\n# **Urgent** <b>x<
 /** What a reader must see: the same characters, on one line. */
 const SEEN = 'Acme [verify here](https://evil.example/login) # **Urgent** <b>x</b> evil.com/x';
 const ZWSP = /\u200B/g;
+/** The provider writes the account's name and e-mail (ID token claims): inert too. */
+const EVIL_ACCOUNT = {
+  name: 'Mallory [reset your password](https://evil.example/reset)\n<img src=x>',
+  email: 'mallory@evil.example',
+};
+const ACCOUNT_SEEN =
+  'Mallory [reset your password](https://evil.example/reset) <img src=x> (mallory@evil.example)';
 
 let server: RunningAuthServer;
 let harness: Harness;
@@ -29,9 +36,14 @@ beforeAll(async () => {
   const port = await freePort();
   server = await startAuthServer({
     clients: [
-      { ...CLIENT, redirect_uris: [`http://127.0.0.1:${port}/oauth/callback/evil`], pkceRequired: true },
+      {
+        ...CLIENT,
+        redirect_uris: ['evil', 'evil-oidc'].map((id) => `http://127.0.0.1:${port}/oauth/callback/${id}`),
+        pkceRequired: true,
+      },
     ],
     scopes: 'crm.objects.deals.read',
+    users: { mallory: { ...EVIL_ACCOUNT, email_verified: true } },
   });
   const base = serverProfile(server, 'evil', CLIENT, {
     displayName: EVIL,
@@ -44,6 +56,13 @@ beforeAll(async () => {
       { ...base, id: 'evil-org', authorization: 'pre-authorized' },
       // Not set up: its client id comes from an environment variable that is not set.
       { ...withoutClientId, id: 'evil-unset', clientIdEnv: 'EVIL_CLIENT_ID' },
+      // OpenID Connect: the verified ID token's name and e-mail are stored as the connection's account.
+      {
+        ...base,
+        id: 'evil-oidc',
+        scopes: ['openid', 'email', 'profile', 'crm.objects.deals.read'],
+        jwksUrl: server.url('/jwks'),
+      },
     ],
     publicUrl: `http://127.0.0.1:${port}`,
   });
@@ -165,6 +184,24 @@ test('"my connections" names each profile inertly, one line each', async () => {
   const lines = text.replace(ZWSP, '').split('\n');
   expect(lines).toContain(`• ${SEEN}: connected`);
   expect(lines).toContain(`• ${SEEN} — shared by your organisation: not connected`);
+});
+
+test('"my connections" shows the account a connection signed in as, inertly (the provider wrote it)', async () => {
+  const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'w6' };
+  const { outcome } = await authorize(harness, 'evil-oidc', subject, { login: 'mallory' });
+  expect(outcome.kind).toBe('connected');
+  // Stored as the provider wrote it (one line): the link syntax is still there for the chat to defuse.
+  const stored = await harness.store.connections.get('evil-oidc', 'user:webchat:w6');
+  expect(stored?.account?.name).toBe('Mallory [reset your password](https://evil.example/reset) <img src=x>');
+  expect(stored?.account?.email).toBe(EVIL_ACCOUNT.email);
+  const replies = await bot.say('my connections', { userId: 'w6' });
+  const text = expectInertMessage(replies, /Your connections/);
+  const lines = text.replace(ZWSP, '').split('\n');
+  expect(lines).toContain(`• ${SEEN}: connected as ${ACCOUNT_SEEN}`);
+  // Nothing of the account's name or address can become a link or an image in Web Chat.
+  expect(webChatHtml(text)).not.toMatch(/<(a|img)\b/);
+  expect(text).not.toContain('<img');
+  expect(hasAutolink(text)).toBe(false);
 });
 
 test('sign-out: the confirmation and the answers name the profile inertly', async () => {

@@ -265,6 +265,88 @@ describe('per-user sign-in in Web Chat', () => {
     }
   });
 
+  // Every engine error code a failed sign-in can store reaches the user as its own truthful message;
+  // the callback stores it, and the next message (or the resume) delivers it.
+  const failures: [code: string, message: RegExp][] = [
+    [
+      'id-token-invalid',
+      /^The sign-in to Test crm could not be verified, so I did not connect it\. Ask me again to start over\.$/,
+    ],
+    [
+      'outbound-refused',
+      /^Signing in to Test crm failed: this service is not allowed to reach Test crm's address\. Please ask an administrator\.$/,
+    ],
+    [
+      'invalid-configuration',
+      /^Signing in to Test crm failed: the integration is not fully set up\. Please ask an administrator\.$/,
+    ],
+    ['encryption-key-unknown', /could not read the sign-in it had saved\. Please ask an administrator\.$/],
+    ['decryption-failed', /could not read the sign-in it had saved\. Please ask an administrator\.$/],
+    [
+      'invalid-grant',
+      /^Signing in to Test crm failed \(Test crm rejected the sign-in\)\. Please try again\.$/,
+    ],
+    [
+      'provider-unavailable',
+      /^Signing in to Test crm failed \(Test crm could not be reached\)\. Please try again in a minute\.$/,
+    ],
+    [
+      'invalid-token-response',
+      /^Signing in to Test crm failed \(Test crm sent an answer this service cannot use\)/,
+    ],
+    ['store-unavailable', /^Signing in to Test crm failed \(our storage was unavailable\)/],
+    ['provider-error', /^Signing in to Test crm failed \(Test crm reported an error\)\. Please try again\.$/],
+    ['cancelled', /^The sign-in to Test crm was cancelled\. Ask again when you are ready\.$/],
+    ['conflict', /^Signing in to Test crm did not complete\. Please try again\.$/],
+  ];
+  test.each(failures)(
+    'a sign-in that failed with %s is told truthfully and ends the wait',
+    async (code, message) => {
+      const user = { userId: `fail-${code}` };
+      const startUrl = signinUrl(await w.bot.say('show my deals', user)) as string;
+      const requestId = startUrl.split('/oauth/start/')[1] as string;
+      await w.harness.store.authorizationRequests.complete(requestId, { result: 'failed', error: code });
+      const told = await w.bot.say('hello', user);
+      expect(texts(told)).toHaveLength(1);
+      expect(texts(told)[0]).toMatch(message);
+      expect(signinUrl(told)).toBeUndefined();
+      expect(allText(await w.bot.say('hello', user))).toMatch(/Here is what I can do/);
+    },
+  );
+
+  // SECURITY.md #48: the provider may have spent the code; the old link is done, a new sign-in is offered.
+  test('provider-outcome-unknown: "didn\'t answer in time", a new sign-in card, and the new link connects', async () => {
+    const user = { userId: 'u-unknown' };
+    const firstUrl = signinUrl(await w.bot.say('show my deals', user)) as string;
+    const firstId = firstUrl.split('/oauth/start/')[1] as string;
+    await w.harness.store.authorizationRequests.complete(firstId, {
+      result: 'failed',
+      error: 'provider-outcome-unknown',
+    });
+    const request = await w.harness.store.authorizationRequests.get(firstId);
+    expect(
+      await w.bot.resumer.resume(request!, {
+        requestId: firstId,
+        outcome: 'failed',
+        error: 'provider-outcome-unknown',
+      }),
+    ).toBe(true);
+    const told = w.bot.drain();
+    expect(texts(told)[0]).toBe(
+      "Test crm didn't answer in time, so the sign-in could not finish. Please start again with this new sign-in:",
+    );
+    const secondUrl = signinUrl(told) as string;
+    expect(secondUrl).toMatch(/\/oauth\/start\//);
+    expect(secondUrl).not.toBe(firstUrl);
+    // The wait goes on for the new link, which connects.
+    expect(allText(await w.bot.say('hello', user))).toMatch(/still waiting for you to sign in to Test crm/);
+    const { callback, cookie } = await browserConsent(secondUrl);
+    const page = await openCallback(callback, cookie, w.bot.baseUrl);
+    expect(page.status).toBe(200);
+    expect(allText(w.bot.drain())).toMatch(/Almost done/);
+    expect(allText(await w.bot.say(codeFrom(page.html), user))).toMatch(/You're connected to Test crm/);
+  });
+
   test('"my connections" lists status without secrets; "sign out" revokes after confirmation', async () => {
     const report = allText(await w.bot.say('my connections', { userId: 'u1' }));
     expect(report).toMatch(/Test crm: connected/);
