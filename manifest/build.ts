@@ -422,7 +422,7 @@ export async function buildPackage(options: ManifestOptions): Promise<Buffer> {
 // ---------------------------------------------------------------------------------------------------
 // CLI
 
-const USAGE = `Usage: node dist/manifest/build.js [--dev] [--out <file>]
+const USAGE = `Usage: npm run manifest -- [--dev] [--out <file>]
 
 Builds the Teams app package (manifest.json, color.png, outline.png).
 
