@@ -24,6 +24,8 @@ import { registerStaticRoutes } from './routes/staticRoutes';
 import type { Services } from './services';
 import { SigninResumer } from './signinResumer';
 import { StorageConflictError, StoreStorage } from './storeStorage';
+import { createCallerAuthenticator } from './tokenService/callerAuthentication';
+import { registerTokenService } from './tokenService/routes';
 
 /** The restify server with every route, built from configuration and services. */
 export interface App {
@@ -109,6 +111,19 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     // Organisation links go to the provider only for the admin who started them (SECURITY.md #44);
     // `admin` is built below, before the server takes any request.
     organizationGate: (req, res, request) => organizationGate(req, res, request),
+  });
+
+  // The Bot Framework token service for other bots (OAuthUrl pointing here), DESIGN flow 4.
+  registerTokenService(server, {
+    engine: services.engine,
+    log,
+    authenticate: createCallerAuthenticator({
+      allowedAppIds: env.TOKEN_SERVICE_ALLOWED_APP_IDS,
+      issuers: env.TOKEN_SERVICE_JWT_ISSUER,
+      audience: env.TOKEN_SERVICE_JWT_AUDIENCE,
+      jwksUrl: env.TOKEN_SERVICE_JWKS_URL,
+      allowAnonymousLoopback: config.devFeatures,
+    }),
   });
 
   if (config.devFeatures) {
