@@ -81,6 +81,7 @@ function unauthenticated(message: string): TokenServiceError {
 
 /** A stable reason without any part of the token: jose's error code, or the failed claim. */
 function reasonOf(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'claim "exp": expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) return `claim "${error.claim}" ${error.reason}`;
   if (error instanceof joseErrors.JOSEError) return error.code;
   return 'keys unavailable';

@@ -39,6 +39,8 @@ export interface TokenServiceWorld {
   harness: Harness;
   authServer: RunningAuthServer;
   entra: FakeEntra;
+  /** Every line the service logged (pino JSON), to prove no code or token reaches a log. */
+  logs: string[];
   /** Plays the person who opens the sign-in link: consent at the provider, return the code page's code. */
   consent(signInLink: string, login?: string): Promise<string>;
   close(): Promise<void>;
@@ -84,7 +86,8 @@ export async function startTokenServiceWorld(
     TOKEN_SERVICE_JWKS_URL: entra.jwksUrl,
     ...options.env,
   });
-  const log = pino({ level: 'silent' });
+  const logs: string[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
   const app = createApp(
     config,
     {
@@ -103,6 +106,7 @@ export async function startTokenServiceWorld(
     harness,
     authServer,
     entra,
+    logs,
     async consent(signInLink, login = 'alice') {
       const start = await fetch(signInLink, { redirect: 'manual' });
       if (start.status !== 302) throw new Error(`sign-in link answered ${start.status}`);
