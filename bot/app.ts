@@ -16,6 +16,7 @@ import { AuthProfilesBot } from './authProfilesBot';
 import type { Config } from './config';
 import { oauthIntrospector, registerDemoCrm } from './demo/demoCrm';
 import { registerLocalDirectLine } from './dev/directLine';
+import { tokenServiceSignInLinks } from './dev/oauthCardLinks';
 import { registerWebChat } from './dev/webChat';
 import { startExpirySweeper } from './expirySweeper';
 import type { Logger } from './logger';
@@ -131,6 +132,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
       publicUrl: config.publicUrl,
       botEndpoint: `http://127.0.0.1:${config.port}/api/messages`,
       log,
+      signInLinks: tokenServiceSignInLinks(`http://127.0.0.1:${config.port}`),
     });
     registerWebChat(server, { publicUrl: config.publicUrl, botName: 'Auth Profiles' });
     if (services.demo) {
