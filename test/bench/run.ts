@@ -18,11 +18,7 @@ import { sha256 } from '../../profiles/ids';
 import type { TokenSet } from '../../profiles/oauth/tokenResponse';
 import type { Profile } from '../../profiles/profileCatalog';
 import { subjectKey, type Subject } from '../../profiles/subjects';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import pino from 'pino';
-import restify from 'restify';
-import { createCallerAuthenticator } from '../../bot/tokenService/callerAuthentication';
-import { registerTokenService } from '../../bot/tokenService/routes';
+import type { Request, Response } from 'restify';
 import { startAuthServer } from '../support/authServer';
 import {
   authorize,
@@ -131,6 +127,12 @@ async function benchReads(harness: Harness, profile: Profile) {
  * every call (keys cached), the query validated, then the same engine.getToken as in (a).
  */
 async function benchHttp(harness: Harness, profile: Profile) {
+  // Loaded here, not at the top: the memory phase's child process runs this file and must not carry them.
+  const { exportJWK, generateKeyPair, SignJWT } = await import('jose');
+  const { default: pino } = await import('pino');
+  const { default: restify } = await import('restify');
+  const { createCallerAuthenticator } = await import('../../bot/tokenService/callerAuthentication');
+  const { registerTokenService } = await import('../../bot/tokenService/routes');
   const botAppId = 'bench-bot';
   const subject: Subject = { kind: 'user', channelId: 'bench', userId: 'http-reader', botAppId };
   await saveConnection(harness.context, profile, subjectKey(subject), tokenSet('http', harness.clock()), {
@@ -157,7 +159,7 @@ async function benchHttp(harness: Harness, profile: Profile) {
     }),
   });
   // The floor: an empty route on the same server, through the same client.
-  server.get('/bench/empty', async (_req: restify.Request, res: restify.Response) => {
+  server.get('/bench/empty', async (_req: Request, res: Response) => {
     res.writeHead(200, { 'content-length': 0 });
     res.end();
   });
