@@ -2,7 +2,9 @@
 // cases (unknown connection, bad state, wrong code, wrong user, expired, unauthenticated caller),
 // against the composed service, the real oidc-provider and caller tokens from the FAKE Entra.
 import { networkInterfaces } from 'node:os';
+import type { IncomingMessage } from 'node:http';
 import { MicrosoftAppCredentials, TokenApiClient } from 'botframework-connector';
+import { createCallerAuthenticator } from '../../bot/tokenService/callerAuthentication';
 import { ORGANIZATION } from '../../profiles/subjects';
 import { authorize } from '../support/engineHarness';
 import {
@@ -465,4 +467,21 @@ describe('who may call (SECURITY: unauthenticated caller)', () => {
     expect(answer.status).toBe(401);
     expect(errorOf(answer).message).toMatch(/bearer token .* is required/);
   });
+});
+
+test('production (no dev features): a call without a token is refused even from loopback', async () => {
+  const authenticate = createCallerAuthenticator({
+    allowedAppIds: [BOT_A.appId],
+    issuers: [world.entra.issuer],
+    audience: 'https://api.botframework.com',
+    jwksUrl: world.entra.jwksUrl,
+    allowAnonymousLoopback: false,
+  });
+  const fromLoopback = { headers: {}, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+  await expect(authenticate(fromLoopback)).rejects.toMatchObject({ status: 401, code: 'unauthenticated' });
+  const withToken = {
+    headers: { authorization: `Bearer ${tokenA}` },
+    socket: { remoteAddress: '192.0.2.7' },
+  } as unknown as IncomingMessage;
+  await expect(authenticate(withToken)).resolves.toEqual({ appId: BOT_A.appId, anonymous: false });
 });
