@@ -19,6 +19,7 @@ import { AuthProfilesBot } from './authProfilesBot';
 import type { Config } from './config';
 import { oauthIntrospector, registerDemoCrm } from './demo/demoCrm';
 import { registerLocalDirectLine } from './dev/directLine';
+import { tokenServiceSignInLinks } from './dev/oauthCardLinks';
 import { registerWebChat } from './dev/webChat';
 import { startExpirySweeper } from './expirySweeper';
 import type { Logger } from './logger';
@@ -28,6 +29,8 @@ import type { Services } from './services';
 import { SigninResumer } from './signinResumer';
 import { storeHealthCheck } from './storeHealth';
 import { StorageConflictError, StoreStorage } from './storeStorage';
+import { createCallerAuthenticator } from './tokenService/callerAuthentication';
+import { registerTokenService } from './tokenService/routes';
 
 /** The restify server with every route, built from configuration and services. */
 export interface App {
@@ -110,11 +113,25 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     organizationGate: (req, res, request) => organizationGate(req, res, request),
   });
 
+  // The Bot Framework token service for other bots (OAuthUrl pointing here), DESIGN flow 4.
+  registerTokenService(server, {
+    engine: services.engine,
+    log,
+    authenticate: createCallerAuthenticator({
+      allowedAppIds: env.TOKEN_SERVICE_ALLOWED_APP_IDS,
+      issuers: env.TOKEN_SERVICE_JWT_ISSUER,
+      audience: env.TOKEN_SERVICE_JWT_AUDIENCE,
+      jwksUrl: env.TOKEN_SERVICE_JWKS_URL,
+      allowAnonymousLoopback: config.devFeatures,
+    }),
+  });
+
   if (config.devFeatures) {
     registerLocalDirectLine(server, {
       publicUrl: config.publicUrl,
       botEndpoint: `http://${localAddress(config.host)}:${config.port}/api/messages`,
       log,
+      signInLinks: tokenServiceSignInLinks(`http://127.0.0.1:${config.port}`),
     });
     registerWebChat(server, { publicUrl: config.publicUrl, botName: 'Auth Profiles' });
     if (services.demo) {

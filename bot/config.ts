@@ -24,6 +24,14 @@ const flagList = z
       .filter(Boolean),
   );
 
+const APP_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** The botframework.com tenant's v1 and v2 issuers: where a multi-tenant bot gets its tokens. */
+export const DEFAULT_TOKEN_ISSUERS = [
+  'https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/',
+  'https://login.microsoftonline.com/d6d49420-f39b-4df7-a1dc-d59a935871db/v2.0',
+];
+
 const adminKeyPair = /^(admin|developer):([A-Za-z0-9._~+/=-]{16,200})$/;
 
 /** Where dev mode listens unless HOST says otherwise. */
@@ -135,6 +143,51 @@ const environmentSchema = z
           return z.NEVER;
         }
       }),
+    /**
+     * The Bot Framework token service (bot/tokenService/): app ids of the bots allowed to call it,
+     * and how their bearer tokens (from their Microsoft Entra app registration) are verified.
+     * Defaults: what botbuilder's adapter sends for a multi-tenant bot (tokens from the
+     * botframework.com tenant for https://api.botframework.com, as botframework-connector's
+     * ToBotFromBotOrEmulatorTokenValidationParameters and ToChannelFromBotOAuthScope say).
+     */
+    TOKEN_SERVICE_ALLOWED_APP_IDS: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        const ids = (value ?? '')
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean);
+        for (const [index, id] of ids.entries()) {
+          if (!APP_ID.test(id)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `entry ${index + 1} must be an app id (1-128 letters, digits, ".", "_" or "-")`,
+            });
+          }
+        }
+        return ids;
+      }),
+    TOKEN_SERVICE_JWT_ISSUER: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        const issuers = (value ?? DEFAULT_TOKEN_ISSUERS.join(','))
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean);
+        for (const [index, issuer] of issuers.entries()) {
+          if (!URL.canParse(issuer)) {
+            ctx.addIssue({ code: 'custom', message: `entry ${index + 1} must be an issuer URL` });
+          }
+        }
+        return issuers;
+      }),
+    TOKEN_SERVICE_JWKS_URL: z
+      .string()
+      .url()
+      .default('https://login.microsoftonline.com/common/discovery/v2.0/keys'),
+    TOKEN_SERVICE_JWT_AUDIENCE: z.string().min(1).max(500).default('https://api.botframework.com'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Dev only: use an already running demo provider instead of starting one (several instances, tests). */
     DEMO_PROVIDER_URL: z.string().url().optional(),
@@ -206,6 +259,13 @@ const environmentSchema = z
           });
         }
       }
+    }
+    if (production && !env.TOKEN_SERVICE_JWKS_URL.startsWith('https://')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TOKEN_SERVICE_JWKS_URL'],
+        message: 'must be https in production',
+      });
     }
     if (production && !env.MicrosoftAppId) {
       // Without an app id botbuilder accepts unauthenticated activities: anyone could post as any

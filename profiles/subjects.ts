@@ -1,27 +1,50 @@
 import { AuthProfilesError } from './errors';
 
-/** Whose access a connection holds: one chat user, or the whole organisation (pre-authorized). */
-export type Subject = { kind: 'organization' } | { kind: 'user'; channelId: string; userId: string };
+/**
+ * Whose access a connection holds: one chat user, or the whole organisation (pre-authorized).
+ * A user of another bot that calls the token service (`bot/tokenService/`) also names that bot:
+ * `botAppId` is its app id (`''` for an anonymous bot on loopback in dev), so one bot never sees
+ * the connections another bot's users made, even for the same channel and user id.
+ */
+export type Subject =
+  { kind: 'organization' } | { kind: 'user'; channelId: string; userId: string; botAppId?: string };
 
 export const ORGANIZATION: Subject = { kind: 'organization' };
 
+/** Marks the bot segment of a subject key, so it can never be read as part of a user id. */
+const BOT_SEGMENT = 'bot=';
+
 /**
  * The store key of a subject. A user is keyed by channel and user id together: the same id on two
- * channels is two people as far as we can prove.
+ * channels is two people as far as we can prove. A token-service user adds `:bot=<app id>`.
  */
 export function subjectKey(subject: Subject): string {
   if (subject.kind === 'organization') return 'org';
   if (!subject.channelId || !subject.userId) {
     throw new AuthProfilesError('invalid-configuration', 'a user subject needs a channel id and a user id');
   }
-  return `user:${encodeURIComponent(subject.channelId)}:${encodeURIComponent(subject.userId)}`;
+  const user = `user:${encodeURIComponent(subject.channelId)}:${encodeURIComponent(subject.userId)}`;
+  return subject.botAppId === undefined
+    ? user
+    : `${user}:${BOT_SEGMENT}${encodeURIComponent(subject.botAppId)}`;
 }
 
 export function subjectFromKey(key: string): Subject {
   if (key === 'org') return ORGANIZATION;
-  const [kind, channelId, userId] = key.split(':');
-  if (kind !== 'user' || channelId === undefined || userId === undefined) {
+  const [kind, channelId, userId, bot, ...rest] = key.split(':');
+  if (
+    kind !== 'user' ||
+    channelId === undefined ||
+    userId === undefined ||
+    rest.length > 0 ||
+    (bot !== undefined && !bot.startsWith(BOT_SEGMENT))
+  ) {
     throw new AuthProfilesError('invalid-configuration', 'malformed subject key');
   }
-  return { kind: 'user', channelId: decodeURIComponent(channelId), userId: decodeURIComponent(userId) };
+  const user = {
+    kind: 'user' as const,
+    channelId: decodeURIComponent(channelId),
+    userId: decodeURIComponent(userId),
+  };
+  return bot === undefined ? user : { ...user, botAppId: decodeURIComponent(bot.slice(BOT_SEGMENT.length)) };
 }

@@ -249,7 +249,11 @@ function componentSchemas(): Record<string, JsonSchema> {
       properties: {
         id: { type: 'string' },
         profileId: { type: 'string' },
-        subjectKey: { type: 'string', description: '`org`, or `user:<channel>:<user id>`' },
+        subjectKey: {
+          type: 'string',
+          description:
+            '`org`, `user:<channel>:<user id>`, or `user:<channel>:<user id>:bot=<app id>` for a user of another bot (token service)',
+        },
         status: { $ref: '#/components/schemas/ConnectionStatus' },
         scopes: { type: 'array', items: { type: 'string' } },
         expiresAt: { type: 'integer', description: 'Epoch milliseconds' },

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 
 import type { Request, Response, Server } from 'restify';
+import { fillOAuthCardLinks, type SignInLinkSource } from './oauthCardLinks';
 
 const CLIENT_PATH = '/v3/directline';
 const CONNECTOR_PATH = '/v3/directline/connector';
@@ -43,6 +44,8 @@ export interface LocalDirectLineOptions {
   botEndpoint: string;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
   limits?: Partial<LocalDirectLineLimits>;
+  /** Fills link-less OAuthCards from a token service, as Azure's Direct Line does (oauthCardLinks.ts). */
+  signInLinks?: SignInLinkSource;
 }
 
 export interface LocalDirectLine {
@@ -413,8 +416,31 @@ export function registerLocalDirectLine(server: Server, options: LocalDirectLine
     const body = await readJsonObject(req);
     const activity = botActivity(conversation, body, nextId(conversation), nextTimestamp(conversation));
     if (replyToId && activity.replyToId === undefined) activity.replyToId = replyToId;
+    await fillCardLinks(conversation, activity);
     store(conversation, activity);
     res.send(200, { id: activity.id });
+  }
+
+  async function fillCardLinks(conversation: Conversation, activity: Activity): Promise<void> {
+    if (!options.signInLinks) return;
+    try {
+      await fillOAuthCardLinks(
+        activity,
+        {
+          conversationId: conversation.id,
+          channelId: CHANNEL_ID,
+          serviceUrl,
+          user: conversation.user ? { id: conversation.user.id, name: conversation.user.name } : undefined,
+          bot: BOT,
+        },
+        options.signInLinks,
+      );
+    } catch (error) {
+      log.warn(
+        { conversationId: conversation.id, error: errorSummary(error) },
+        'local Direct Line: no sign-in link for an OAuthCard',
+      );
+    }
   }
 
   const conversationPath = `${CONNECTOR_PATH}/v3/conversations/:conversationId`;

@@ -1,10 +1,14 @@
 // `npm run bench`: the engine's token path measured in one run, on this machine.
 //   (a) getToken on a valid token (SQLite) against a raw read of the same row from the same store;
+//   (a') GetToken of the Bot Framework token service over HTTP (caller JWT verified each call)
+//        against the direct getToken of the same connection;
 //   (b) a refresh storm: 200 callers in 4 processes on one expired connection, real oidc-provider;
 //   (c) memory: 100k encrypted connections stored through the real upsert path and read back.
 // Prints a table, then one JSON line with every figure. Exits non-zero when an invariant breaks
 // (more than one refresh, callers with different tokens, something left in memory).
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { saveConnection } from '../../profiles/connections';
@@ -14,6 +18,7 @@ import { sha256 } from '../../profiles/ids';
 import type { TokenSet } from '../../profiles/oauth/tokenResponse';
 import type { Profile } from '../../profiles/profileCatalog';
 import { subjectKey, type Subject } from '../../profiles/subjects';
+import type { Request, Response } from 'restify';
 import { startAuthServer } from '../support/authServer';
 import {
   authorize,
@@ -33,6 +38,7 @@ const CLIENT = {
 };
 
 const READ_OPS = 20_000;
+const HTTP_OPS = 4_000;
 const READ_ROUNDS = 4;
 const STORM_PROCESSES = 4;
 const STORM_CALLS_PER_PROCESS = 50;
@@ -114,6 +120,101 @@ async function benchReads(harness: Harness, profile: Profile) {
   const rawRead = summarize(rawSamples, rawSeconds);
   const getToken = summarize(tokenSamples, tokenSeconds);
   return { rawRead, getToken, ratio: round(getToken.opsPerSecond / rawRead.opsPerSecond, 2) };
+}
+
+/**
+ * GetToken as a bot calls it: HTTP on loopback with keep-alive, the bearer JWT verified by jose on
+ * every call (keys cached), the query validated, then the same engine.getToken as in (a).
+ */
+async function benchHttp(harness: Harness, profile: Profile) {
+  // Loaded here, not at the top: the memory phase's child process runs this file and must not carry them.
+  const { exportJWK, generateKeyPair, SignJWT } = await import('jose');
+  const { default: pino } = await import('pino');
+  const { default: restify } = await import('restify');
+  const { createCallerAuthenticator } = await import('../../bot/tokenService/callerAuthentication');
+  const { registerTokenService } = await import('../../bot/tokenService/routes');
+  const botAppId = 'bench-bot';
+  const subject: Subject = { kind: 'user', channelId: 'bench', userId: 'http-reader', botAppId };
+  await saveConnection(harness.context, profile, subjectKey(subject), tokenSet('http', harness.clock()), {
+    createdBy: 'user:bench',
+    requireVerification: false,
+  });
+  const { publicKey, privateKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'RS256' };
+  const keys = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((resolve) => keys.listen(0, '127.0.0.1', () => resolve()));
+  const server = restify.createServer();
+  registerTokenService(server, {
+    engine: harness.engine,
+    log: pino({ level: 'silent' }),
+    authenticate: createCallerAuthenticator({
+      allowedAppIds: [botAppId],
+      issuers: ['https://bench.invalid/'],
+      audience: 'https://api.botframework.com',
+      jwksUrl: `http://127.0.0.1:${(keys.address() as AddressInfo).port}/keys`,
+      allowAnonymousLoopback: false,
+    }),
+  });
+  // The floor: an empty route on the same server, through the same client.
+  server.get('/bench/empty', async (_req: Request, res: Response) => {
+    res.writeHead(200, { 'content-length': 0 });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  try {
+    const bearer = await new SignJWT({ appid: botAppId, ver: '1.0' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'bench' })
+      .setIssuer('https://bench.invalid/')
+      .setAudience('https://api.botframework.com')
+      .setExpirationTime('1h')
+      .sign(privateKey);
+    const query = new URLSearchParams({
+      userId: 'http-reader',
+      connectionName: profile.id,
+      channelId: 'bench',
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/usertoken/GetToken?${query}`;
+    const overHttp = async () => {
+      const response = await fetch(url, { headers: { authorization: `Bearer ${bearer}` } });
+      if (response.status !== 200) throw new Error(`GetToken answered ${response.status}`);
+      await response.arrayBuffer();
+    };
+    const direct = () => harness.engine.getToken(profile, subject);
+    const emptyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bench/empty`;
+    const empty = async () => {
+      await (await fetch(emptyUrl)).arrayBuffer();
+    };
+    const emptySamples: number[] = [];
+    let emptySeconds = 0;
+    const httpSamples: number[] = [];
+    const directSamples: number[] = [];
+    let httpSeconds = 0;
+    let directSeconds = 0;
+    await timeCalls(500, overHttp, []);
+    await timeCalls(500, empty, []);
+    await timeCalls(2_000, direct, []);
+    for (let round = 0; round < READ_ROUNDS; round += 1) {
+      httpSeconds += await timeCalls(HTTP_OPS / READ_ROUNDS, overHttp, httpSamples);
+      emptySeconds += await timeCalls(HTTP_OPS / READ_ROUNDS, empty, emptySamples);
+      directSeconds += await timeCalls(HTTP_OPS / READ_ROUNDS, direct, directSamples);
+    }
+    const overHttpFigures = summarize(httpSamples, httpSeconds);
+    const directFigures = summarize(directSamples, directSeconds);
+    return {
+      getTokenHttp: overHttpFigures,
+      emptyHttpRoute: summarize(emptySamples, emptySeconds),
+      getTokenDirect: directFigures,
+      ratio: round(overHttpFigures.opsPerSecond / directFigures.opsPerSecond, 3),
+    };
+  } finally {
+    server.server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    keys.closeAllConnections();
+    await new Promise<void>((resolve) => keys.close(() => resolve()));
+  }
 }
 
 async function benchStorm(harness: Harness, server: Awaited<ReturnType<typeof startAuthServer>>) {
@@ -270,10 +371,12 @@ async function main(): Promise<void> {
   });
   harness.context.log = silentLogger;
   let reads;
+  let overHttp;
   let storm;
   try {
     const profile = await harness.engine.catalog.get('bench');
     reads = await benchReads(harness, profile);
+    overHttp = await benchHttp(harness, profile);
     storm = await benchStorm(harness, server);
   } finally {
     await harness.close();
@@ -315,6 +418,34 @@ async function main(): Promise<void> {
     ),
   );
   console.log(row('ratio getToken / raw read (aim >= 0.5)', reads.ratio, mark(ok.ratio)));
+  console.log('');
+  console.log("(a') token service GetToken over HTTP (JWT caller) vs direct getToken, same connection");
+  console.log(row('', 'ops/s', 'p50 µs', 'p99 µs'));
+  console.log(
+    row(
+      'GET /api/usertoken/GetToken',
+      overHttp.getTokenHttp.opsPerSecond,
+      overHttp.getTokenHttp.p50Us,
+      overHttp.getTokenHttp.p99Us,
+    ),
+  );
+  console.log(
+    row(
+      'floor: empty route, same server and client',
+      overHttp.emptyHttpRoute.opsPerSecond,
+      overHttp.emptyHttpRoute.p50Us,
+      overHttp.emptyHttpRoute.p99Us,
+    ),
+  );
+  console.log(
+    row(
+      'engine.getToken',
+      overHttp.getTokenDirect.opsPerSecond,
+      overHttp.getTokenDirect.p50Us,
+      overHttp.getTokenDirect.p99Us,
+    ),
+  );
+  console.log(row('ratio over HTTP / direct', overHttp.ratio));
   console.log('');
   console.log(
     `(b) refresh storm: ${storm.callers} callers in ${storm.processes} processes, one expired connection`,
@@ -374,6 +505,7 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       seconds,
       reads,
+      overHttp,
       storm,
       memory,
       ok,

@@ -371,3 +371,32 @@ describe('the service process in dev mode', () => {
     }
   });
 });
+
+test('token service settings: Microsoft defaults, lists parsed, bad entries named, https keys in production', () => {
+  const defaults = loadConfig({}).env;
+  expect(defaults.TOKEN_SERVICE_ALLOWED_APP_IDS).toEqual([]);
+  expect(defaults.TOKEN_SERVICE_JWT_ISSUER).toEqual([
+    'https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/',
+    'https://login.microsoftonline.com/d6d49420-f39b-4df7-a1dc-d59a935871db/v2.0',
+  ]);
+  expect(defaults.TOKEN_SERVICE_JWKS_URL).toBe(
+    'https://login.microsoftonline.com/common/discovery/v2.0/keys',
+  );
+  expect(defaults.TOKEN_SERVICE_JWT_AUDIENCE).toBe('https://api.botframework.com');
+  const set = loadConfig({
+    TOKEN_SERVICE_ALLOWED_APP_IDS: ' app-1 , 00000000-0000-4000-8000-000000000002 ',
+    TOKEN_SERVICE_JWT_ISSUER: 'https://sts.windows.net/tenant-1/',
+  }).env;
+  expect(set.TOKEN_SERVICE_ALLOWED_APP_IDS).toEqual(['app-1', '00000000-0000-4000-8000-000000000002']);
+  expect(set.TOKEN_SERVICE_JWT_ISSUER).toEqual(['https://sts.windows.net/tenant-1/']);
+  expect(problems({ TOKEN_SERVICE_ALLOWED_APP_IDS: 'ok,not an id' })[0]).toMatch(
+    /^TOKEN_SERVICE_ALLOWED_APP_IDS: entry 2 must be an app id/,
+  );
+  expect(problems({ TOKEN_SERVICE_JWT_ISSUER: 'nope' })[0]).toMatch(
+    /^TOKEN_SERVICE_JWT_ISSUER: entry 1 must be an issuer URL/,
+  );
+  expect(problems({ TOKEN_SERVICE_JWKS_URL: 'keys' })[0]).toMatch(/^TOKEN_SERVICE_JWKS_URL: /);
+  expect(problems({ NODE_ENV: 'production', TOKEN_SERVICE_JWKS_URL: 'http://keys.example/' })).toContain(
+    'TOKEN_SERVICE_JWKS_URL: must be https in production',
+  );
+});
