@@ -40,7 +40,13 @@ function sdkState(
 
 async function tokenOrSignIn(
   userId: string,
-  options: { code?: string; state?: string; connectionName?: string; token?: string | null } = {},
+  options: {
+    code?: string;
+    state?: string;
+    connectionName?: string;
+    token?: string | null;
+    redirect?: string;
+  } = {},
 ) {
   const query = new URLSearchParams({
     userId,
@@ -48,8 +54,8 @@ async function tokenOrSignIn(
     channelId: 'webchat',
     state: options.state ?? sdkState(userId),
     code: options.code ?? '',
-    finalRedirect: '',
-    fwdUrl: '',
+    finalRedirect: options.redirect ?? '',
+    fwdUrl: options.redirect ?? '',
   });
   const token = options.token === undefined ? tokenA : options.token;
   const response = await fetch(`${world.base}/api/usertoken/GetTokenOrSignInResource?${query}`, {
@@ -122,6 +128,16 @@ test('a pre-authorized profile gives the organisation token; before an admin con
     ORGANIZATION,
   );
   expect(after.body).toHaveProperty('tokenResponse.token', org.ok && org.accessToken);
+});
+
+test('finalRedirect and fwdUrl pointing elsewhere are ignored: our link, ending on our code page (SECURITY.md #11)', async () => {
+  const answer = await tokenOrSignIn('olga', { redirect: 'https://evil.example/steal' });
+  const link = (answer.body?.signInResource as { signInLink: string }).signInLink;
+  expect(link).toMatch(new RegExp(`^${world.base}/oauth/start/req_`));
+  expect(link).not.toContain('evil');
+  // consent() follows the flow to the callback page and fails unless it shows the code there.
+  const code = await world.consent(link, 'olga');
+  expect((await tokenOrSignIn('olga', { code })).body).toHaveProperty('tokenResponse.token');
 });
 
 describe('refused', () => {
