@@ -27,11 +27,6 @@ export function sendNoToken(res: Response): void {
   res.end();
 }
 
-export function sendNoContent(res: Response): void {
-  res.writeHead(204, HEADERS);
-  res.end();
-}
-
 export function sendServiceError(res: Response, error: TokenServiceError): void {
   if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
   if (error.status === 503) res.setHeader('Retry-After', '5');

@@ -15,14 +15,8 @@ import {
   tokenStatusQuery,
   userConnectionQuery,
 } from './requests';
-import {
-  sendJson,
-  sendNoContent,
-  sendNoToken,
-  sendServiceError,
-  TokenServiceError,
-  unexpectedError,
-} from './responses';
+import { sendJson, sendNoToken, sendServiceError, TokenServiceError, unexpectedError } from './responses';
+import { tokenOrSignInResource } from './tokenOrSignInResource';
 import { UserTokens } from './userTokens';
 
 /**
@@ -86,11 +80,19 @@ export function registerTokenService(server: Server, options: TokenServiceOption
     }),
   );
 
+  server.get(
+    '/api/usertoken/GetTokenOrSignInResource',
+    handle(async ({ res, caller, query }) => {
+      sendJson(res, 200, await tokenOrSignInResource(tokens, caller, query));
+    }),
+  );
+
   server.del(
     '/api/usertoken/SignOut',
     handle(async ({ res, caller, query }) => {
       await tokens.signOut(caller, parseQuery(query, signOutQuery));
-      sendNoContent(res);
+      // 200, not 204: the Agents SDK's UserTokenClient.signOut throws on any other status.
+      sendJson(res, 200, {});
     }),
   );
 

@@ -122,7 +122,9 @@ export async function startFakeEntra(options: {
       });
       return;
     }
-    if (req.method === 'GET' && url.pathname === '/keys') {
+    // `/keys` for the service under test; `<authority>/discovery/v2.0/keys` is where the Agents SDK
+    // looks for the keys of an Entra-issued token sent to an agent (jwt-middleware.js buildJwksUri).
+    if (req.method === 'GET' && (url.pathname === '/keys' || url.pathname.endsWith('/discovery/v2.0/keys'))) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(keySet);
       return;
