@@ -11,23 +11,20 @@ import { AdminKeys, devAdminKey } from '../profiles/adminKeys';
 import { newId } from '../profiles/ids';
 import { startKeyHolderHeartbeat } from '../profiles/keyHolders';
 import type { AdminContext } from './admin/adminContext';
-import { registerAdminApi } from './admin/adminApi';
-import { registerAdminPages } from './admin/adminPages';
+import { registerAdminApi } from './admin/api/adminApi';
+import { registerAdminPages } from './admin/pages/adminPages';
 import { createOrganizationGate } from './admin/organizationGate';
 import type { DialogServices } from '../dialogs/dialogServices';
-import { AuthProfilesBot } from './authProfilesBot';
+import { AuthProfilesBot } from './web/authProfilesBot';
 import type { Config } from './config';
-import { oauthIntrospector, registerDemoCrm } from './demo/demoCrm';
-import { registerLocalDirectLine } from './dev/directLine';
-import { registerWebChat } from './dev/webChat';
-import { startExpirySweeper } from './expirySweeper';
+import { startExpirySweeper } from './web/expirySweeper';
 import type { Logger } from './logger';
-import { registerOAuthRoutes } from './routes/oauthRoutes';
-import { registerStaticRoutes } from './routes/staticRoutes';
+import { registerOAuthRoutes } from './web/oauthRoutes';
+import { registerStaticRoutes } from './web/staticRoutes';
 import type { Services } from './services';
-import { SigninResumer } from './signinResumer';
+import { SigninResumer } from './web/signinResumer';
 import { storeHealthCheck } from './storeHealth';
-import { StorageConflictError, StoreStorage } from './storeStorage';
+import { StorageConflictError, StoreStorage } from './web/storeStorage';
 
 /** The restify server with every route, built from configuration and services. */
 export interface App {
@@ -110,24 +107,10 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     organizationGate: (req, res, request) => organizationGate(req, res, request),
   });
 
-  if (config.devFeatures) {
-    registerLocalDirectLine(server, {
-      publicUrl: config.publicUrl,
-      botEndpoint: `http://${localAddress(config.host)}:${config.port}/api/messages`,
-      log,
-    });
-    registerWebChat(server, { publicUrl: config.publicUrl, botName: 'Auth Profiles' });
-    if (services.demo) {
-      registerDemoCrm(server, {
-        basePath: '/demo/crm',
-        introspect: oauthIntrospector({
-          introspectionUrl: `${services.demo.issuer}/token/introspection`,
-          clientId: services.demo.clientId,
-          clientSecret: services.demo.clientSecret,
-        }),
-      });
-    }
-  }
+  // Dev mode only: Web Chat at `/`, the local Direct Line and the demo CRM (bot/devSurface.ts).
+  services.demo?.registerRoutes(server, {
+    botEndpoint: `http://${localAddress(config.host)}:${config.port}/api/messages`,
+  });
 
   const configuredKeys = [...env.ADMIN_API_KEYS];
   if (configuredKeys.length === 0 && config.devFeatures) {
@@ -145,7 +128,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     trustedProxyHops: env.TRUSTED_PROXY_HOPS,
   };
   const organizationGate = createOrganizationGate(admin);
-  // Admin routes are registered here (bot/admin/adminApi.ts, bot/admin/adminPages.ts).
+  // The admin surface: REST API (bot/admin/api/) and pages (bot/admin/pages/).
   registerAdminApi(server, admin);
   registerAdminPages(server, admin);
 

@@ -8,7 +8,7 @@ import { ProfileCatalog } from '../profiles/profileCatalog';
 import { SqliteStore } from '../profiles/store/sqliteStore';
 import type { Store } from '../profiles/store/types';
 import type { Config } from './config';
-import { startDemoProvider, type DemoProvider } from './demo/demoProvider';
+import { DEV_PROFILE_IDS, startDevSurface, type DevSurface } from './devSurface';
 import type { Logger } from './logger';
 
 /** The engine and what it stands on, built once from the configuration. */
@@ -16,7 +16,8 @@ export interface Services {
   store: Store;
   engine: AuthorizationEngine;
   catalog: ProfileCatalog;
-  demo: DemoProvider | null;
+  /** The dev-only surface (demo provider, Web Chat, local Direct Line, demo CRM); null outside dev mode. */
+  demo: DevSurface | null;
   close(): Promise<void>;
 }
 
@@ -29,9 +30,9 @@ export interface EngineServices {
 }
 
 export async function createServices(config: Config, log: Logger): Promise<Services> {
-  const demo = config.devFeatures ? await startDemoProvider(config, log) : null;
+  const demo = config.devFeatures ? await startDevSurface(config, log) : null;
   try {
-    const core = await createEngine(config, log, { extraSystemProfiles: demo?.profiles ?? [] });
+    const core = await createEngine(config, log, { extraSystemProfiles: demo?.systemProfiles ?? [] });
     return {
       ...core,
       demo,
@@ -44,6 +45,11 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     await demo?.stop();
     throw error;
   }
+}
+
+/** Profile ids the service bundles in this configuration beyond the catalog (dev mode's demo profiles). */
+export function reservedProfileIds(config: Config): readonly string[] {
+  return config.devFeatures ? DEV_PROFILE_IDS : [];
 }
 
 /**

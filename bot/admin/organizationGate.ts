@@ -1,7 +1,7 @@
 import type { Request, Response } from 'restify';
 import { recordAudit } from '../../profiles/engineContext';
 import type { StoredAuthorizationRequest } from '../../profiles/store/types';
-import { PAGE_HEADERS, renderView } from '../pages';
+import { PAGE_HEADERS, renderView } from './adminViews';
 import type { AdminContext, AdminPrincipal } from './adminContext';
 import { AdminSessions } from './adminSessions';
 

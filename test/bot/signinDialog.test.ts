@@ -1,7 +1,7 @@
 // The in-conversation consent flow (DESIGN flow 1) through the real bot, dialogs, store, OAuth
 // routes and oidc-provider; TestAdapter stands in for the channel. Covers issue 3 point 3's cases.
 import type { Activity } from 'botbuilder';
-import { sweepExpired } from '../../bot/expirySweeper';
+import { sweepExpired } from '../../bot/web/expirySweeper';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createBotHarness, freePort, signinUrl, texts, type BotHarness } from '../support/botHarness';

@@ -1,26 +1,26 @@
 import { TextDecoder } from 'node:util';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, Response, Server } from 'restify';
-import { TooManyAttemptsError } from '../../profiles/attemptThrottle';
-import { checkConnection, type ConnectionCheck } from '../../profiles/connectionCheck';
-import { summarize, type ConnectionSummary } from '../../profiles/connections';
-import { describeUnreadable } from '../../profiles/encryption';
-import { isAuthProfilesError, type FieldIssue } from '../../profiles/errors';
-import { randomToken, safeEqual, sha256 } from '../../profiles/ids';
-import { deleteProfile, publicProfile, saveProfile, type Actor } from '../../profiles/profileAdmin';
-import type { Profile } from '../../profiles/profileCatalog';
-import type { AuditEntry, ConnectionFilter, ConnectionStatus } from '../../profiles/store/types';
-import { ORGANIZATION } from '../../profiles/subjects';
-import { PAGE_HEADERS, renderView } from '../pages';
-import { clientAddress, type AdminContext } from './adminContext';
-import { AdminSessions, type Session } from './adminSessions';
-import { adminRequestContext, requestKeyHash } from './organizationGate';
+import { TooManyAttemptsError } from '../../../profiles/attemptThrottle';
+import { checkConnection, type ConnectionCheck } from '../../../profiles/connectionCheck';
+import { summarize, type ConnectionSummary } from '../../../profiles/connections';
+import { describeUnreadable } from '../../../profiles/encryption';
+import { isAuthProfilesError, type FieldIssue } from '../../../profiles/errors';
+import { randomToken, safeEqual, sha256 } from '../../../profiles/ids';
+import { deleteProfile, publicProfile, saveProfile, type Actor } from '../../../profiles/profileAdmin';
+import type { Profile } from '../../../profiles/profileCatalog';
+import type { AuditEntry, ConnectionFilter, ConnectionStatus } from '../../../profiles/store/types';
+import { ORGANIZATION } from '../../../profiles/subjects';
+import { PAGE_HEADERS, renderView } from '../adminViews';
+import { clientAddress, type AdminContext } from '../adminContext';
+import { AdminSessions, type Session } from '../adminSessions';
+import { adminRequestContext, requestKeyHash } from '../organizationGate';
 
-export { SESSION_KEY_PREFIX, SESSION_TTL_MS } from './adminSessions';
+export { SESSION_KEY_PREFIX, SESSION_TTL_MS } from '../adminSessions';
 
 /**
  * The admin pages at `/admin` (issue 4 point 3): server-rendered Handlebars, no external assets,
- * the same engine functions as the REST API (bot/admin/adminApi.ts).
+ * the same engine functions as the REST API (bot/admin/api/adminApi.ts).
  *
  * - Sign-in with an admin key (form POST) starts a session (bot/admin/adminSessions.ts): an opaque
  *   random id in an HttpOnly, SameSite=Strict cookie; the session lives in the store and belongs to

@@ -6,15 +6,15 @@ import { repoRoot } from '../paths';
 /** The few assets pages need, served by us (no third-party scripts on the sign-in pages, SECURITY.md #12). */
 const ASSETS: Record<string, { file: () => string; type: string }> = {
   'pages.css': {
-    file: () => join(repoRoot(), 'bot', 'static', 'pages.css'),
+    file: () => join(repoRoot(), 'bot', 'web', 'static', 'pages.css'),
     type: 'text/css; charset=utf-8',
   },
   'teams-signin.js': {
-    file: () => join(repoRoot(), 'bot', 'static', 'teams-signin.js'),
+    file: () => join(repoRoot(), 'bot', 'web', 'static', 'teams-signin.js'),
     type: 'text/javascript; charset=utf-8',
   },
   'admin.js': {
-    file: () => join(repoRoot(), 'bot', 'static', 'admin.js'),
+    file: () => join(repoRoot(), 'bot', 'web', 'static', 'admin.js'),
     type: 'text/javascript; charset=utf-8',
   },
   'teams-js.js': {

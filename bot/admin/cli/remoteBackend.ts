@@ -1,5 +1,5 @@
-import type { ConnectionSummary } from '../../profiles/connections';
-import type { FieldIssue } from '../../profiles/errors';
+import type { ConnectionSummary } from '../../../profiles/connections';
+import type { FieldIssue } from '../../../profiles/errors';
 import {
   CliError,
   CONNECTION_STATUSES,

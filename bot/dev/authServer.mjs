@@ -2,7 +2,7 @@
 // The test suite uses it to exercise genuine authorization-code flows, and the product's dev mode uses
 // it as the "demo provider" so that a bot can be tried without registering an app at a third party.
 //
-// Run with: AUTH_SERVER_CONFIG='{"port":0,"clients":[...]}' node bot/demo/authServer.mjs
+// Run with: AUTH_SERVER_CONFIG='{"port":0,"clients":[...]}' node bot/dev/authServer.mjs
 // Prints exactly one line on stdout once listening: {"ready":true,"port":<n>,"issuer":"..."}.
 // Everything else goes to stderr, so a parent process can read stdout as a protocol.
 

@@ -1,9 +1,9 @@
 // A demo CRM API in the shape of HubSpot's CRM v3 objects API, served by the dev server so that the
 // whole flow (consent → token → API call → card) works without a HubSpot account. It accepts only access
-// tokens issued by the demo OAuth provider (bot/demo/authServer.mjs), checked by RFC 7662 introspection,
+// tokens issued by the demo OAuth provider (bot/dev/authServer.mjs), checked by RFC 7662 introspection,
 // and enforces HubSpot's read scopes per object type.
 //
-// The demo has one shared sample account (bot/demo/sampleCrmData.ts): every user sees the same records,
+// The demo has one shared sample account (bot/dev/demoCrm/sampleCrmData.ts): every user sees the same records,
 // so "my deals" is every deal.
 import { createHash, randomUUID } from 'node:crypto';
 

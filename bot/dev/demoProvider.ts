@@ -7,7 +7,7 @@ import type { Logger } from '../logger';
 import { repoRoot } from '../paths';
 
 /**
- * Dev mode's demo authorization server: the real oidc-provider (bot/demo/authServer.mjs) in a
+ * Dev mode's demo authorization server: the real oidc-provider (bot/dev/authServer.mjs) in a
  * child process, plus the two profiles wired to it and to the demo CRM API. Never in production.
  */
 
@@ -59,7 +59,7 @@ export async function startDemoProvider(config: Config, log: Logger): Promise<De
     refreshTokenTtl: 14 * 86400,
   };
   const launch = () =>
-    spawn(process.execPath, [join(repoRoot(), 'bot', 'demo', 'authServer.mjs')], {
+    spawn(process.execPath, [join(repoRoot(), 'bot', 'dev', 'authServer.mjs')], {
       env: { ...process.env, AUTH_SERVER_CONFIG: JSON.stringify(serverConfig) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

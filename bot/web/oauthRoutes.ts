@@ -5,8 +5,8 @@ import type { AuthorizationEngine, CallbackOutcome } from '../../profiles/engine
 import { AuthProfilesError, isAuthProfilesError } from '../../profiles/errors';
 import type { OrganizationGate } from '../admin/organizationGate';
 import type { Logger } from '../logger';
-import { PAGE_HEADERS, sendErrorPage, sendPage, type ErrorPage } from '../pages';
-import type { SigninResumer } from '../signinResumer';
+import { PAGE_HEADERS, sendErrorPage, sendPage, type ErrorPage } from './pages';
+import type { SigninResumer } from './signinResumer';
 
 /**
  * `GET /oauth/start/:requestId` binds the browser and redirects to the provider (an organisation

@@ -1,5 +1,5 @@
-import type { Store } from '../profiles/store/types';
-import type { Logger } from './logger';
+import type { Store } from '../../profiles/store/types';
+import type { Logger } from '../logger';
 import type { SigninResumer } from './signinResumer';
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import type { Response } from 'restify';
-import { repoRoot } from './paths';
+import { repoRoot } from '../paths';
 
 /**
  * Server-rendered pages (Handlebars, auto-escaped) with the headers of SECURITY.md #12: no caching,
@@ -21,18 +21,26 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
 
 const views = Handlebars.create();
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
-const viewsDir = join(repoRoot(), 'bot', 'views');
+const loadedDirs = new Set<string>();
 
-function loadViews(): void {
-  for (const file of readdirSync(viewsDir)) {
+/**
+ * Adds the `.hbs` files of `dir` (a folder under the repository root, e.g. `bot/admin/views`) to the
+ * pages: `_name.hbs` as partial `name`, the others as views. Each room keeps its own views; they all
+ * share this layout (`_layout`), its headers and its stylesheet. Loading a folder twice is a no-op.
+ */
+export function addViews(...dir: string[]): void {
+  const path = join(repoRoot(), ...dir);
+  if (loadedDirs.has(path)) return;
+  loadedDirs.add(path);
+  for (const file of readdirSync(path)) {
     if (!file.endsWith('.hbs')) continue;
     const name = file.slice(0, -4);
-    const source = readFileSync(join(viewsDir, file), 'utf8');
+    const source = readFileSync(join(path, file), 'utf8');
     if (name.startsWith('_')) views.registerPartial(name.slice(1), source);
     else compiled.set(name, views.compile(source, { strict: false }));
   }
 }
-loadViews();
+addViews('bot', 'web', 'views');
 
 export function renderView(name: string, data: Record<string, unknown>): string {
   const template = compiled.get(name);

@@ -7,9 +7,9 @@ import {
   type TurnContext,
 } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
-import { HELP_TEXT } from '../dialogs/commands';
-import { SIGNIN_EVENT } from '../dialogs/dialogServices';
-import { MainDialog } from '../dialogs/mainDialog';
+import { HELP_TEXT } from '../../dialogs/commands';
+import { SIGNIN_EVENT } from '../../dialogs/dialogServices';
+import { MainDialog } from '../../dialogs/mainDialog';
 
 /**
  * The bot: every message, sign-in event (the OAuth callback resuming a wait) and Teams

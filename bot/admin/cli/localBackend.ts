@@ -1,11 +1,9 @@
-import { AdminKeys } from '../../profiles/adminKeys';
-import { summarize, type ConnectionSummary } from '../../profiles/connections';
-import { AuthProfilesError, isAuthProfilesError } from '../../profiles/errors';
-import { saveProfile, type Actor } from '../../profiles/profileAdmin';
-import type { ConnectionFilter } from '../../profiles/store/types';
-import { DEMO_PROFILE_IDS } from '../demo/demoProvider';
-import type { Config } from '../config';
-import type { EngineServices } from '../services';
+import { AdminKeys } from '../../../profiles/adminKeys';
+import { summarize, type ConnectionSummary } from '../../../profiles/connections';
+import { AuthProfilesError, isAuthProfilesError } from '../../../profiles/errors';
+import { saveProfile, type Actor } from '../../../profiles/profileAdmin';
+import type { ConnectionFilter } from '../../../profiles/store/types';
+import type { Config } from '../../config';
 import {
   CliError,
   CONNECTION_STATUSES,
@@ -18,6 +16,7 @@ import {
   type ExportedProfile,
   type ImportResult,
   type KeyRow,
+  type OpenedEngine,
   type ProfileRow,
   type RevokeResult,
 } from './common';
@@ -31,8 +30,10 @@ export class LocalBackend implements Backend {
 
   constructor(
     private readonly config: Config,
-    private readonly services: EngineServices,
+    private readonly services: OpenedEngine,
     private readonly actor: Actor,
+    /** Bundled by the running dev-mode service (its demo provider); this CLI runs without them. */
+    private readonly reservedProfileIds: readonly string[] = [],
   ) {
     this.description = config.env.MONGODB_URI
       ? `local mongodb store (database ${config.env.MONGODB_DB})`
@@ -41,7 +42,7 @@ export class LocalBackend implements Backend {
   }
 
   async listProfiles(): Promise<ProfileRow[]> {
-    const { catalog, store } = this.services;
+    const { catalog, store } = this.services.engine;
     const rows: ProfileRow[] = [];
     for (const profile of await catalog.list()) {
       const connections = emptyCounts();
@@ -64,7 +65,7 @@ export class LocalBackend implements Backend {
   }
 
   async importProfile(id: string, document: Record<string, unknown>): Promise<ImportResult> {
-    if (this.config.devFeatures && (DEMO_PROFILE_IDS as readonly string[]).includes(id)) {
+    if (this.reservedProfileIds.includes(id)) {
       // The CLI runs without the demo provider, so it would store these as custom profiles, which
       // the dev service (where they are bundled) then refuses to load.
       throw new CliError(
@@ -76,7 +77,7 @@ export class LocalBackend implements Backend {
   }
 
   async exportProfiles(ids: readonly string[]): Promise<ExportedProfile[]> {
-    const { catalog, store } = this.services;
+    const { catalog, store } = this.services.engine;
     const stored = new Map((await store.profiles.list()).map((record) => [record.id, record]));
     const wanted = ids.length > 0 ? [...ids] : await this.exportableIds([...stored.keys()]);
     const exported: ExportedProfile[] = [];
@@ -105,7 +106,7 @@ export class LocalBackend implements Backend {
 
   /** Every stored record plus the custom profiles defined in PROFILES_DIR, by id. */
   private async exportableIds(storedIds: string[]): Promise<string[]> {
-    const fileCustom = (await this.services.catalog.list())
+    const fileCustom = (await this.services.engine.catalog.list())
       .filter((profile) => profile.kind === 'custom' && profile.source === 'file')
       .map((profile) => profile.id);
     return [...new Set([...storedIds, ...fileCustom])].sort();
@@ -145,7 +146,7 @@ export class LocalBackend implements Backend {
     const found: ConnectionSummary[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await this.services.store.connections.list(filter, {
+      const page = await this.services.engine.store.connections.list(filter, {
         limit: PAGE,
         ...(after ? { after } : {}),
       });

@@ -1,12 +1,19 @@
-import type { ConnectionSummary } from '../../profiles/connections';
-import type { FieldIssue } from '../../profiles/errors';
-import type { ConnectionStatus } from '../../profiles/store/types';
+import type { ConnectionSummary } from '../../../profiles/connections';
+import type { AuthorizationEngine } from '../../../profiles/engine';
+import type { FieldIssue } from '../../../profiles/errors';
+import type { ConnectionStatus } from '../../../profiles/store/types';
 
 /**
- * What the CLI's commands need from "the store": the local one (bot/cli/localBackend.ts) or a
- * running service's admin REST API (bot/cli/remoteBackend.ts). Neither ever hands back a token,
+ * What the CLI's commands need from "the store": the local one (bot/admin/cli/localBackend.ts) or a
+ * running service's admin REST API (bot/admin/cli/remoteBackend.ts). Neither ever hands back a token,
  * a client secret or an encryption key; an admin key only once, from `createKey`.
  */
+
+/** The engine the local commands work on, opened by the host (bot/cli.ts) on the configured store. */
+export interface OpenedEngine {
+  engine: AuthorizationEngine;
+  close(): Promise<void>;
+}
 
 export const EXIT_OK = 0;
 /** The operation failed (invalid input, a record that could not be handled, a refused request). */

@@ -1,8 +1,8 @@
 import type { ConversationReference, TurnContext } from 'botbuilder';
-import { SIGNIN_EVENT, type SigninEventValue } from '../dialogs/dialogServices';
-import type { StoredAuthorizationRequest } from '../profiles/store/types';
+import { SIGNIN_EVENT, type SigninEventValue } from '../../dialogs/dialogServices';
+import type { StoredAuthorizationRequest } from '../../profiles/store/types';
 import type { AuthProfilesBot } from './authProfilesBot';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /**
  * Resumes the dialog that waits for a sign-in, proactively, on whichever instance received the

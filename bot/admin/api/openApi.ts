@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { profileSchema, systemOverrideSchema } from '../../profiles/profileSchema';
+import { profileSchema, systemOverrideSchema } from '../../../profiles/profileSchema';
 import type { Access, HttpMethod } from './adminApi';
 
 /**
- * The OpenAPI 3.1 document of the admin API, built from the route table (bot/admin/adminApi.ts) so
+ * The OpenAPI 3.1 document of the admin API, built from the route table (bot/admin/api/adminApi.ts) so
  * a route cannot exist without its description. Schemas of profile bodies are derived from the one
  * zod profile schema (`z.toJSONSchema`), so the document and the validation cannot drift apart.
  */

@@ -1,4 +1,4 @@
-// Sample records served by the demo CRM API (bot/demo/demoCrm.ts). Plain data in HubSpot's shape:
+// Sample records served by the demo CRM API (bot/dev/demoCrm/demoCrm.ts). Plain data in HubSpot's shape:
 // every property value is a string, ids are numeric strings, dates are ISO 8601 in UTC. Deal stages and
 // ticket stages use the ids of HubSpot's default pipelines ("closedwon", "1" = New, ...).
 //

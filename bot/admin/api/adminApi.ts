@@ -1,24 +1,24 @@
 import { TextDecoder } from 'node:util';
 import type { Request, Response, Server } from 'restify';
 import { z } from 'zod';
-import { checkConnection } from '../../profiles/connectionCheck';
-import { summarize, type ConnectionSummary } from '../../profiles/connections';
-import { AuthProfilesError, isAuthProfilesError, type FieldIssue } from '../../profiles/errors';
+import { checkConnection } from '../../../profiles/connectionCheck';
+import { summarize, type ConnectionSummary } from '../../../profiles/connections';
+import { AuthProfilesError, isAuthProfilesError, type FieldIssue } from '../../../profiles/errors';
 import {
   deleteProfile,
   publicProfile,
   saveProfile,
   type Actor,
   type PublicProfile,
-} from '../../profiles/profileAdmin';
-import type { Profile } from '../../profiles/profileCatalog';
-import { invalidProfile, profileSchema, zodIssues } from '../../profiles/profileSchema';
-import type { ConnectionStatus } from '../../profiles/store/types';
-import { ORGANIZATION } from '../../profiles/subjects';
-import { TooManyAttemptsError } from '../../profiles/attemptThrottle';
-import { bearerKey, clientAddress, type AdminContext, type AdminPrincipal } from './adminContext';
+} from '../../../profiles/profileAdmin';
+import type { Profile } from '../../../profiles/profileCatalog';
+import { invalidProfile, profileSchema, zodIssues } from '../../../profiles/profileSchema';
+import type { ConnectionStatus } from '../../../profiles/store/types';
+import { ORGANIZATION } from '../../../profiles/subjects';
+import { TooManyAttemptsError } from '../../../profiles/attemptThrottle';
+import { bearerKey, clientAddress, type AdminContext, type AdminPrincipal } from '../adminContext';
 import { buildOpenApiDocument, type OpenApiOperation } from './openApi';
-import { adminRequestContext } from './organizationGate';
+import { adminRequestContext } from '../organizationGate';
 
 /**
  * The admin REST API under `/admin/api` (DESIGN flow 2, SECURITY.md #33–#40).
