@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: getToken's refresh is one state machine (single flight in the process, a lease across processes, re-read under the lease, unsaved tokens retried; SECURITY.md #17–#22) and reads best in one place.
 import { recordAudit, type EngineContext } from './engineContext';
 import { AuthProfilesError, isAuthProfilesError } from './errors';
 import { newId, safeEqual } from './ids';

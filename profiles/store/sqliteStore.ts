@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: one adapter implements the whole Store contract (test/store/storeContract.ts) on one database handle and its transactions; a file per repository would only pass the handle around.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
