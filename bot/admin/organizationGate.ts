@@ -36,15 +36,12 @@ export function requestKeyHash(request: StoredAuthorizationRequest): string | un
 }
 
 /**
- * Decides whether `/oauth/start` may go on for an organisation request; when not, it has answered.
+ * The gate the OAuth routes ask before `/oauth/start` of an organisation request goes on
+ * (bot/web/oauthRoutes.ts `OrganizationGate`); when it says no, it has answered.
  */
-export type OrganizationGate = (
-  req: Request,
-  res: Response,
-  request: StoredAuthorizationRequest,
-) => Promise<boolean>;
-
-export function createOrganizationGate(ctx: AdminContext): OrganizationGate {
+export function createOrganizationGate(
+  ctx: AdminContext,
+): (req: Request, res: Response, request: StoredAuthorizationRequest) => Promise<boolean> {
   const sessions = new AdminSessions(ctx);
   return async (req, res, request) => {
     const startedBy = requestKeyHash(request);

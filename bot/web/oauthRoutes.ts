@@ -2,8 +2,8 @@ import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, Response, Server } from 'restify';
 import type { SigninEventValue } from '../../dialogs/dialogServices';
 import type { AuthorizationEngine, CallbackOutcome } from '../../profiles/engine';
+import type { StoredAuthorizationRequest } from '../../profiles/store/types';
 import { AuthProfilesError, isAuthProfilesError } from '../../profiles/errors';
-import type { OrganizationGate } from '../admin/organizationGate';
 import type { Logger } from '../logger';
 import { PAGE_HEADERS, sendErrorPage, sendPage, type ErrorPage } from './pages';
 import type { SigninResumer } from './signinResumer';
@@ -21,6 +21,16 @@ export const BINDING_COOKIE = 'authprofiles_binding';
 export const SECURE_BINDING_COOKIE = '__Host-authprofiles_binding';
 const REQUEST_ID = /^req_[A-Za-z0-9_-]{24}$/;
 const PROFILE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+/**
+ * Decides whether `/oauth/start` may go on for an organisation request; when not, it has answered.
+ * The admin surface provides it (bot/admin/organizationGate.ts); composition passes it in.
+ */
+export type OrganizationGate = (
+  req: Request,
+  res: Response,
+  request: StoredAuthorizationRequest,
+) => Promise<boolean>;
 
 export interface OAuthRouteOptions {
   engine: AuthorizationEngine;
