@@ -5,7 +5,8 @@ import tseslint from 'typescript-eslint';
 // ---------------------------------------------------------------------------------------------------
 // Rooms: who may import whom (README "How it works"). Each rule below is the whole list for its room.
 //
-//   profiles/        the engine: imports no bot SDK, no HTTP server, nothing of bot/ or dialogs/
+//   profiles/        the engine: imports no bot SDK, no HTTP server, nothing of bot/ or dialogs/;
+//                    everyone else imports it through profiles/index.ts and uses the engine's methods
 //   dialogs/         botbuilder-dialogs on the engine; never bot/
 //   bot/*.ts         composition: config, logger, services, app, the entries main.ts and cli.ts
 //   bot/web/         the channel and OAuth web edge (and bot/tokenService/, which belongs to it)
@@ -42,7 +43,34 @@ const NO_BOT = rule(
   'dialogs/ never imports bot/: the host passes what dialogs need (DialogServices).',
 );
 
-const restrict = (...patterns) => ['error', { patterns }];
+/** bot/ and dialogs/ use the engine through profiles/index.ts only. */
+const ENGINE_ENTRY = rule(
+  '(^|/)profiles/',
+  "Import the engine from its entry ('profiles', profiles/index.ts), not its modules: add what a host needs there.",
+);
+
+const restrict = (...patterns) => ['error', { patterns: [ENGINE_ENTRY, ...patterns] }];
+
+/**
+ * The engine's parts stay behind its methods: `engine.store`, `engine.context`, `engine.tokens` and
+ * `engine.catalog` (and the same on `services`) are for profiles/ and the tests. A heuristic on names,
+ * which is how these objects are called throughout bot/ and dialogs/.
+ */
+const ENGINE_INTERNALS = [
+  'error',
+  {
+    selector:
+      'MemberExpression[property.name=/^(store|context|tokens|catalog)$/][object.name=/^(engine|services|core)$/]',
+    message:
+      'Use an engine method (profiles/engine.ts): the store, context, tokens and catalog are engine internals.',
+  },
+  {
+    selector:
+      'MemberExpression[property.name=/^(store|context|tokens|catalog)$/][object.property.name=/^(engine|services)$/]',
+    message:
+      'Use an engine method (profiles/engine.ts): the store, context, tokens and catalog are engine internals.',
+  },
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', 'manifest/build/**'] },
@@ -66,6 +94,10 @@ export default tseslint.config(
         { patterns: ['botbuilder*', 'botframework-*', '**/bot/**', '**/dialogs/**', 'restify'] },
       ],
     },
+  },
+  {
+    files: ['bot/**/*.ts', 'dialogs/**/*.ts'],
+    rules: { 'no-restricted-syntax': ENGINE_INTERNALS },
   },
   {
     files: ['dialogs/**/*.ts'],

@@ -7,9 +7,7 @@ import {
 import { hostname } from 'node:os';
 import restify, { type Request, type Response, type Server } from 'restify';
 import { MainDialog } from '../dialogs/mainDialog';
-import { AdminKeys, devAdminKey } from '../profiles/adminKeys';
-import { newId } from '../profiles/ids';
-import { startKeyHolderHeartbeat } from '../profiles/keyHolders';
+import { devAdminKey, newId } from '../profiles';
 import type { AdminContext } from './admin/adminContext';
 import { registerAdminApi } from './admin/api/adminApi';
 import { registerAdminPages } from './admin/pages/adminPages';
@@ -23,7 +21,6 @@ import { registerOAuthRoutes } from './web/oauthRoutes';
 import { registerStaticRoutes } from './web/staticRoutes';
 import type { Services } from './services';
 import { SigninResumer } from './web/signinResumer';
-import { storeHealthCheck } from './storeHealth';
 import { StorageConflictError, StoreStorage } from './web/storeStorage';
 
 /** The restify server with every route, built from configuration and services. */
@@ -64,7 +61,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
       .catch(() => undefined);
   };
 
-  const conversationState = new ConversationState(new StoreStorage(services.store.documents));
+  const conversationState = new ConversationState(new StoreStorage(services.engine.hostDocuments()));
   const crmProfileId =
     env.CRM_PROFILE ?? (config.devFeatures && !config.raw.HUBSPOT_CLIENT_ID ? 'demo' : 'hubspot');
   const verificationOff = new Set(env.SIGNIN_VERIFICATION_OFF.map((channel) => channel.toLowerCase()));
@@ -87,7 +84,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   );
 
   // Reads and a small write, bounded (SECURITY.md #53): a locked or read-only store answers 503.
-  const storeHealth = storeHealthCheck(services.store, { timeoutMs: 1_000 });
+  const storeHealth = services.engine.storeHealthCheck({ timeoutMs: 1_000 });
   server.get('/healthz', async (_req: Request, res: Response) => {
     const { status, ...store } = await storeHealth.check();
     if (status === 'ok') res.send(200, { status: 'ok', store: { kind: store.kind, status, ms: store.ms } });
@@ -121,7 +118,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   }
   const admin: AdminContext = {
     engine: services.engine,
-    keys: new AdminKeys(services.engine.context, configuredKeys),
+    keys: services.engine.adminKeys(configuredKeys),
     log,
     publicUrl: config.publicUrl,
     secureCookies: config.publicUrl.startsWith('https://'),
@@ -133,18 +130,12 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   registerAdminPages(server, admin);
 
   // The key ids this instance holds, for `authprofiles encryption rotate` to respect (SECURITY.md #52).
-  const keyHolder = startKeyHolderHeartbeat(services.engine.context, {
+  const keyHolder = services.engine.startKeyHolderHeartbeat({
     instanceId: newId('inst'),
     where: `${hostname()} pid ${process.pid}`,
   });
 
-  const sweeper = startExpirySweeper({
-    store: services.store,
-    resumer,
-    log,
-    intervalMs: 15_000,
-    clock: Date.now,
-  });
+  const sweeper = startExpirySweeper({ engine: services.engine, resumer, log, intervalMs: 15_000 });
 
   return {
     server,

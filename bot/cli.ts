@@ -11,7 +11,7 @@ import { main, type CliHost } from './admin/cli/program';
 const host: CliHost = {
   async openEngine(config: Config) {
     const log = createLogger({ level: 'warn', destination: pino.destination(2) });
-    // Loaded here, so `validate` and `--remote` do not pay for the store and engine modules.
+    // Loaded here, so `validate` and `--remote` never load a store driver (profiles/openEngine.ts).
     const { createEngine } = await import('./services');
     return createEngine(config, log);
   },

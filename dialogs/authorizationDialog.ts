@@ -6,9 +6,7 @@ import {
   type DialogInstance,
   type DialogTurnResult,
 } from 'botbuilder-dialogs';
-import type { Profile } from '../profiles/profileCatalog';
-import { ORGANIZATION, type Subject } from '../profiles/subjects';
-import type { TokenResult } from '../profiles/tokens';
+import { ORGANIZATION, type Profile, type Subject, type TokenResult } from '../profiles';
 import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
 import { signinCard } from './signinCard';
@@ -66,7 +64,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const profileId = options?.profileId;
     if (!profileId) throw new Error('AuthorizationDialog needs { profileId }');
     const { engine } = this.services;
-    const profile = await engine.catalog.find(profileId);
+    const profile = await engine.findProfile(profileId);
     if (!profile) {
       await say(dc, `There is no integration called "${profileId}" configured.`);
       return dc.endDialog({ status: 'unavailable', profileId });
@@ -128,7 +126,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const state = dc.activeDialog?.state as WaitState;
     const activity = dc.context.activity;
-    const profile = await this.services.engine.catalog.find(state.profileId);
+    const profile = await this.services.engine.findProfile(state.profileId);
     if (!profile) {
       await say(dc, `The integration "${state.profileId}" was removed, so the sign-in was cancelled.`);
       return dc.endDialog({ status: 'failed', profileId: state.profileId });
@@ -182,17 +180,17 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
   private async storedOutcome(requestId: string): Promise<SigninEventValue | undefined> {
     let request;
     try {
-      request = await this.services.engine.store.authorizationRequests.get(requestId);
+      request = await this.services.engine.signinRequest(requestId);
     } catch {
       // Store unreachable: keep waiting as before; the next turn looks again.
       return undefined;
     }
     // Gone: deleted a day after it expired.
     if (!request) return { requestId, outcome: 'expired' };
-    if (request.status !== 'completed' || !request.outcome) return undefined;
-    const { result, error } = request.outcome;
-    if (result === 'failed' && error === 'expired') return { requestId, outcome: 'expired' };
-    return { requestId, outcome: result, ...(error ? { error } : {}) };
+    const { state, error } = request;
+    if (state === 'created' || state === 'started' || state === 'consumed') return undefined;
+    if (state === 'cancelled') return { requestId, outcome: 'failed', error: 'cancelled' };
+    return { requestId, outcome: state, ...(error ? { error } : {}) };
   }
 
   /** Replaced by a new command (or cancelled from outside): the link must not connect anything later. */

@@ -32,10 +32,10 @@ export class CrmDialog extends ComponentDialog {
     if (authorization.status !== 'authorized') return step.endDialog();
     const request = step.options as CrmAction;
     const { engine } = this.services;
-    const profile = await engine.catalog.get(authorization.profileId);
+    const profile = await engine.getProfile(authorization.profileId);
     // Rendered and checked against the address rule (SECURITY.md #41); requests go through the engine's
     // outbound client, which refuses internal DNS answers in production (#42).
-    const baseUrl = engine.context.outbound.profileUrl(profile, 'apiBaseUrl');
+    const baseUrl = engine.profileUrl(profile, 'apiBaseUrl');
     if (!baseUrl) {
       await step.context.sendActivity(
         plainMessage(`${inertText(profile.displayName)} has no API base URL configured.`),
@@ -45,7 +45,7 @@ export class CrmDialog extends ComponentDialog {
     let first = true;
     const client = new HubSpotClient({
       baseUrl,
-      fetch: engine.context.outbound.fetch,
+      fetch: engine.outboundFetch,
       tokens: {
         // The token from the authorization dialog first; later calls read (and refresh) it afresh.
         get: async () => {

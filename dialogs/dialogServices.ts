@@ -1,6 +1,5 @@
 import type { TurnContext } from 'botbuilder';
-import type { AuthorizationEngine } from '../profiles/engine';
-import type { Subject } from '../profiles/subjects';
+import type { AuthorizationEngine, Subject } from '../profiles';
 
 /** What dialogs need from the host, passed in once; dialogs never read the environment. */
 export interface DialogServices {

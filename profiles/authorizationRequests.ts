@@ -29,6 +29,11 @@ export interface CreatedAuthorizationRequest {
   expiresAt: number;
 }
 
+/** The sign-in link of a request: what a card or the admin page opens, never the provider's own URL. */
+export function startUrlFor(publicUrl: string, requestId: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/oauth/start/${requestId}`;
+}
+
 export async function createAuthorizationRequest(
   engine: EngineContext,
   input: NewAuthorizationRequest,
@@ -76,7 +81,7 @@ export async function createAuthorizationRequest(
   });
   return {
     requestId: request.id,
-    startUrl: `${engine.publicUrl.replace(/\/+$/, '')}/oauth/start/${request.id}`,
+    startUrl: startUrlFor(engine.publicUrl, request.id),
     expiresAt: request.expiresAt,
   };
 }

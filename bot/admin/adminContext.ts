@@ -1,8 +1,6 @@
 import { isIP } from 'node:net';
 import type { Request } from 'restify';
-import type { AdminKeys, AdminPrincipal } from '../../profiles/adminKeys';
-import type { AuthorizationEngine } from '../../profiles/engine';
-import type { OutboundFetch } from '../../profiles/outboundRequests';
+import type { AdminKeys, AdminPrincipal, AuthorizationEngine, OutboundFetch } from '../../profiles';
 import type { Logger } from '../logger';
 
 /** What the admin API and pages share. */

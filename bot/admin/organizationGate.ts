@@ -1,6 +1,5 @@
 import type { Request, Response } from 'restify';
-import { recordAudit } from '../../profiles/engineContext';
-import type { StoredAuthorizationRequest } from '../../profiles/store/types';
+import type { SigninRequest } from '../../profiles';
 import { PAGE_HEADERS, renderView } from './adminViews';
 import type { AdminContext, AdminPrincipal } from './adminContext';
 import { AdminSessions } from './adminSessions';
@@ -30,7 +29,7 @@ export function adminRequestContext(principal: AdminPrincipal): Record<string, u
 }
 
 /** The key (by hash) that created an admin request, or undefined. */
-export function requestKeyHash(request: StoredAuthorizationRequest): string | undefined {
+export function requestKeyHash(request: SigninRequest): string | undefined {
   const value = request.context.adminKeyHash;
   return request.context.kind === 'admin' && typeof value === 'string' ? value : undefined;
 }
@@ -41,7 +40,7 @@ export function requestKeyHash(request: StoredAuthorizationRequest): string | un
  */
 export function createOrganizationGate(
   ctx: AdminContext,
-): (req: Request, res: Response, request: StoredAuthorizationRequest) => Promise<boolean> {
+): (req: Request, res: Response, request: SigninRequest) => Promise<boolean> {
   const sessions = new AdminSessions(ctx);
   return async (req, res, request) => {
     const startedBy = requestKeyHash(request);
@@ -105,7 +104,7 @@ export function createOrganizationGate(
       });
       return false;
     }
-    await recordAudit(ctx.engine.context, {
+    await ctx.engine.audit({
       actor: session.name,
       action: 'authorization.started',
       target: `profile:${request.profileId}`,

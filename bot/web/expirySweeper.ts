@@ -1,28 +1,25 @@
-import type { Store } from '../../profiles/store/types';
+import type { AuthorizationEngine } from '../../profiles';
 import type { Logger } from '../logger';
 import type { SigninResumer } from './signinResumer';
 
 /**
  * Tells conversations whose sign-in expired, so a waiting dialog ends with a message even if the
- * user never writes again. `claimExpired` hands each request to one instance only; requests
- * that expired long ago are deleted after a day.
+ * user never writes again. The engine hands each expired sign-in to one instance only
+ * (`expireSigninRequests`) and forgets those that ended long ago.
  */
 export interface SweeperOptions {
-  store: Store;
+  engine: Pick<AuthorizationEngine, 'expireSigninRequests'>;
   resumer: SigninResumer;
   log: Logger;
   intervalMs: number;
-  clock: () => number;
 }
 
 /** One pass; returns how many waiting conversations were told. */
 export async function sweepExpired(options: Omit<SweeperOptions, 'intervalMs'>): Promise<number> {
-  const now = options.clock();
-  const expired = await options.store.authorizationRequests.claimExpired(now, 50);
+  const expired = await options.engine.expireSigninRequests();
   for (const request of expired) {
     await options.resumer.resume(request, { requestId: request.id, outcome: 'expired' });
   }
-  await options.store.authorizationRequests.deleteExpired(now - 24 * 3600_000);
   return expired.length;
 }
 

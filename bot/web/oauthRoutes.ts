@@ -1,9 +1,13 @@
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, Response, Server } from 'restify';
 import type { SigninEventValue } from '../../dialogs/dialogServices';
-import type { AuthorizationEngine, CallbackOutcome } from '../../profiles/engine';
-import type { StoredAuthorizationRequest } from '../../profiles/store/types';
-import { AuthProfilesError, isAuthProfilesError } from '../../profiles/errors';
+import {
+  type AuthorizationEngine,
+  AuthProfilesError,
+  type CallbackOutcome,
+  isAuthProfilesError,
+  type SigninRequest,
+} from '../../profiles';
 import type { Logger } from '../logger';
 import { PAGE_HEADERS, sendErrorPage, sendPage, type ErrorPage } from './pages';
 import type { SigninResumer } from './signinResumer';
@@ -26,11 +30,7 @@ const PROFILE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
  * Decides whether `/oauth/start` may go on for an organisation request; when not, it has answered.
  * The admin surface provides it (bot/admin/organizationGate.ts); composition passes it in.
  */
-export type OrganizationGate = (
-  req: Request,
-  res: Response,
-  request: StoredAuthorizationRequest,
-) => Promise<boolean>;
+export type OrganizationGate = (req: Request, res: Response, request: SigninRequest) => Promise<boolean>;
 
 export interface OAuthRouteOptions {
   engine: AuthorizationEngine;
@@ -61,7 +61,7 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
       return;
     }
     try {
-      const pending = await options.engine.store.authorizationRequests.get(requestId);
+      const pending = await options.engine.signinRequest(requestId);
       if (pending?.subjectKey === 'org') {
         // Checked before anything is bound to this browser: a stranger's visit leaves no trace.
         if (!options.organizationGate) {

@@ -1,6 +1,6 @@
 import type { ConversationReference, TurnContext } from 'botbuilder';
 import { SIGNIN_EVENT, type SigninEventValue } from '../../dialogs/dialogServices';
-import type { StoredAuthorizationRequest } from '../../profiles/store/types';
+import type { SigninRequest } from '../../profiles';
 import type { AuthProfilesBot } from './authProfilesBot';
 import type { Logger } from '../logger';
 
@@ -28,7 +28,7 @@ export class SigninResumer {
     private readonly log: Logger,
   ) {}
 
-  async resume(request: StoredAuthorizationRequest, value: SigninEventValue): Promise<boolean> {
+  async resume(request: Pick<SigninRequest, 'id' | 'context'>, value: SigninEventValue): Promise<boolean> {
     const reference = request.context.conversation as Partial<ConversationReference> | undefined;
     if (!reference?.conversation || !reference.serviceUrl) return false;
     const started = Date.now();

@@ -1,5 +1,5 @@
 import type { Storage, StoreItems } from 'botbuilder';
-import type { DocumentRepository } from '../../profiles/store/types';
+import type { DocumentRepository } from '../../profiles';
 
 /**
  * botbuilder `Storage` on the project's store, so waiting dialogs survive a restart and any

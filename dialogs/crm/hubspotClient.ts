@@ -4,9 +4,14 @@
 // back, and reports every failure as a CrmError with a stable code. A token never appears in an error.
 import { z } from 'zod';
 
-import { isAuthProfilesError } from '../../profiles/errors';
-import { withPath, type CheckedUrl, type OutboundFetch } from '../../profiles/outboundRequests';
-import type { TokenResult, TokenUnavailableReason } from '../../profiles/tokens';
+import {
+  type CheckedUrl,
+  isAuthProfilesError,
+  type OutboundFetch,
+  type TokenResult,
+  type TokenUnavailableReason,
+  withPath,
+} from '../../profiles';
 
 export type CrmObjectType = 'contacts' | 'companies' | 'deals' | 'tickets';
 
@@ -50,11 +55,11 @@ export interface CrmTokenSource {
 export interface HubSpotClientOptions {
   /**
    * e.g. 'https://api.hubapi.com' or `${PUBLIC_URL}/demo/crm`, checked against the address rule
-   * (`engine.context.outbound.profileUrl(profile, 'apiBaseUrl')`, SECURITY.md #41).
+   * (`engine.profileUrl(profile, 'apiBaseUrl')`, SECURITY.md #41).
    */
   baseUrl: CheckedUrl;
   tokens: CrmTokenSource;
-  /** The engine's outbound client (`engine.context.outbound.fetch`), which refuses internal addresses. */
+  /** The engine's outbound client (`engine.outboundFetch`), which refuses internal addresses. */
   fetch: OutboundFetch;
   /** Longest Retry-After the client waits for before giving up with `rate-limited`; default 10 s. */
   maxRetryAfterMs?: number;

@@ -223,10 +223,16 @@ export interface AuditEntry {
   details: Record<string, string | number | boolean | null>;
 }
 
+/** A page of the audit log: newest first; `before` is the id of the last entry of the previous page. */
+export interface AuditQuery {
+  limit: number;
+  before?: string;
+  target?: string;
+}
+
 export interface AuditRepository {
   append(entry: AuditEntry): Promise<void>;
-  /** Newest first; `before` is the id of the last entry of the previous page. */
-  list(page: { limit: number; before?: string; target?: string }): Promise<AuditEntry[]>;
+  list(page: AuditQuery): Promise<AuditEntry[]>;
 }
 
 export interface StoredAdminKey {

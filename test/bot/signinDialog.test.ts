@@ -247,17 +247,10 @@ describe('per-user sign-in in Web Chat', () => {
     w.harness.clock.advance(11 * 60_000);
     try {
       const log = pino({ level: 'silent' });
-      const told = await sweepExpired({
-        store: w.harness.store,
-        resumer: w.bot.resumer,
-        log,
-        clock: w.harness.clock,
-      });
+      const told = await sweepExpired({ engine: w.harness.engine, resumer: w.bot.resumer, log });
       expect(told).toBeGreaterThanOrEqual(1);
       expect(allText(w.bot.drain())).toMatch(/The sign-in to Test crm expired/);
-      expect(
-        await sweepExpired({ store: w.harness.store, resumer: w.bot.resumer, log, clock: w.harness.clock }),
-      ).toBe(0);
+      expect(await sweepExpired({ engine: w.harness.engine, resumer: w.bot.resumer, log })).toBe(0);
       const start = await fetch(startUrl, { redirect: 'manual' });
       expect(start.status).toBe(400);
     } finally {

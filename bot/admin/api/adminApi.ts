@@ -1,6 +1,5 @@
 import type { Request, Response, Server } from 'restify';
-import { AuthProfilesError, isAuthProfilesError } from '../../../profiles/errors';
-import { TooManyAttemptsError } from '../../../profiles/attemptThrottle';
+import { AuthProfilesError, isAuthProfilesError, TooManyAttemptsError } from '../../../profiles';
 import { bearerKey, clientAddress, type AdminContext, type AdminPrincipal } from '../adminContext';
 import { ADMIN_API_BASE, ApiError, forbidden, json, type RouteSpec } from './apiCall';
 import { AUDIT_ROUTES } from './auditRoutes';

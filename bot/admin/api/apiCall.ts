@@ -1,10 +1,12 @@
 import type { Request } from 'restify';
 import { z } from 'zod';
-import type { FieldIssue } from '../../../profiles/errors';
-import type { Actor } from '../../../profiles/profileAdmin';
-import type { Profile } from '../../../profiles/profileCatalog';
-import { invalidProfile } from '../../../profiles/profileSchema';
-import type { ConnectionStatus } from '../../../profiles/store/types';
+import {
+  type Actor,
+  type ConnectionStatus,
+  type FieldIssue,
+  invalidProfile,
+  type Profile,
+} from '../../../profiles';
 import type { AdminContext, AdminPrincipal } from '../adminContext';
 import type { OpenApiOperation } from './openApi';
 
@@ -155,7 +157,7 @@ export function forbidden(message: string): ApiError {
 }
 
 export async function findProfile(call: Call, id: string): Promise<Profile> {
-  const profile = await call.ctx.engine.catalog.find(id);
+  const profile = await call.ctx.engine.findProfile(id);
   if (!profile) throw new ApiError(404, 'profile-not-found', `no profile "${id}"`);
   return profile;
 }

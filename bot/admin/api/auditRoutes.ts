@@ -35,7 +35,7 @@ export const AUDIT_ROUTES: readonly RouteSpec[] = [
     },
     async handle(call) {
       const query = parseQuery(call.query, auditQuery);
-      const page = await call.ctx.engine.store.audit.list({
+      const page = await call.ctx.engine.listAudit({
         limit: query.limit + 1,
         ...(query.before ? { before: query.before } : {}),
         ...(query.target ? { target: query.target } : {}),

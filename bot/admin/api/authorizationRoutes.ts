@@ -1,4 +1,4 @@
-import { ORGANIZATION } from '../../../profiles/subjects';
+import { ORGANIZATION } from '../../../profiles';
 import type { AdminPrincipal } from '../adminContext';
 import { adminRequestContext } from '../organizationGate';
 import {

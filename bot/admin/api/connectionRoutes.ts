@@ -1,5 +1,4 @@
-import { checkConnection } from '../../../profiles/connectionCheck';
-import { summarize } from '../../../profiles/connections';
+import type {} from '../../../profiles';
 import {
   actorOf,
   ADMIN_API_BASE,
@@ -51,7 +50,7 @@ export const CONNECTION_ROUTES: readonly RouteSpec[] = [
       if (query.subject === 'org' && !isAdmin(call))
         throw forbidden('organisation connections are for admin keys only');
       const subjectKind = isAdmin(call) ? query.subject : 'user';
-      const page = await call.ctx.engine.store.connections.list(
+      const page = await call.ctx.engine.listConnections(
         {
           ...(query.profileId ? { profileId: query.profileId } : {}),
           ...(query.status ? { status: query.status } : {}),
@@ -62,7 +61,7 @@ export const CONNECTION_ROUTES: readonly RouteSpec[] = [
       const shown = page.slice(0, query.limit);
       const next = page.length > query.limit ? (shown[shown.length - 1]?.id ?? null) : null;
       return json(200, {
-        connections: shown.map((connection) => summarize(connection, call.ctx.engine.context.keyRing)),
+        connections: shown,
         next,
       });
     },
@@ -84,11 +83,11 @@ export const CONNECTION_ROUTES: readonly RouteSpec[] = [
     async handle(call) {
       const id = opaqueIdOf(call);
       const engine = call.ctx.engine;
-      const connection = await engine.store.connections.getById(id);
+      const connection = await engine.connectionById(id);
       if (!connection) throw new ApiError(404, 'not-connected', `no connection "${id}"`);
       if (
         !isAdmin(call) &&
-        (connection.subjectKey === 'org' || engine.catalog.isSystem(connection.profileId))
+        (connection.subjectKey === 'org' || engine.isBundledProfile(connection.profileId))
       ) {
         throw forbidden('developer keys may revoke user connections of custom profiles only');
       }
@@ -113,7 +112,7 @@ export const CONNECTION_ROUTES: readonly RouteSpec[] = [
     async handle(call) {
       const id = opaqueIdOf(call);
       const engine = call.ctx.engine;
-      const result = await checkConnection(engine.context, engine.tokens, id, call.ctx.fetch);
+      const result = await engine.checkConnection(id, call.ctx.fetch);
       if (!result) throw new ApiError(404, 'not-connected', `no connection "${id}"`);
       return json(200, result);
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { zodIssues } from '../../../profiles/profileSchema';
+import { zodIssues } from '../../../profiles';
 import {
   actorOf,
   ADMIN_API_BASE,

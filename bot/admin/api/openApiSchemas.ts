@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { profileSchema, systemOverrideSchema } from '../../../profiles/profileSchema';
+import { profileSchema, systemOverrideSchema } from '../../../profiles';
 
 /** The component schemas of the admin API's OpenAPI document (bot/admin/api/openApi.ts). */
 

@@ -1,12 +1,13 @@
-import type { ConnectionSummary } from '../../../profiles/connections';
 import {
-  deleteProfile,
+  type ConnectionSummary,
+  invalidProfile,
+  ORGANIZATION,
+  type Profile,
+  profileSchema,
   publicProfile,
-  saveProfile,
   type PublicProfile,
-} from '../../../profiles/profileAdmin';
-import type { Profile } from '../../../profiles/profileCatalog';
-import { invalidProfile, profileSchema, zodIssues } from '../../../profiles/profileSchema';
+  zodIssues,
+} from '../../../profiles';
 import {
   actorOf,
   ADMIN_API_BASE,
@@ -34,13 +35,13 @@ export interface ProfileView extends PublicProfile {
 }
 
 export async function profileView(call: Call, profile: Profile): Promise<ProfileView> {
-  const store = call.ctx.engine.store;
+  const { engine } = call.ctx;
   const counts = {} as ConnectionCounts;
   for (const status of STATUSES)
-    counts[status] = await store.connections.count({ profileId: profile.id, status });
+    counts[status] = await engine.countConnections({ profileId: profile.id, status });
   const view: ProfileView = { ...publicProfile(profile), connections: counts };
   if (isAdmin(call) && profile.authorization === 'pre-authorized') {
-    const org = await store.connections.get(profile.id, 'org');
+    const org = await engine.connectionOf(profile, ORGANIZATION);
     view.organizationConnection = org
       ? { id: org.id, status: org.status, lastError: org.lastError, updatedAt: org.updatedAt }
       : null;
@@ -71,7 +72,7 @@ export const PROFILE_ROUTES: readonly RouteSpec[] = [
     },
     async handle(call) {
       parseQuery(call.query, emptyQuery);
-      const profiles = await call.ctx.engine.catalog.list();
+      const profiles = await call.ctx.engine.listProfiles();
       const views: ProfileView[] = [];
       for (const profile of profiles) views.push(await profileView(call, profile));
       return json(200, { profiles: views });
@@ -101,15 +102,15 @@ export const PROFILE_ROUTES: readonly RouteSpec[] = [
         );
       }
       const id = body.id;
-      if (call.ctx.engine.catalog.isSystem(id)) {
+      if (call.ctx.engine.isBundledProfile(id)) {
         if (!isAdmin(call))
           throw forbidden(`"${id}" is a bundled profile: developer keys manage custom profiles only`);
         throw new ApiError(409, 'conflict', `"${id}" is a bundled profile; change its settings with PUT`);
       }
-      if (await call.ctx.engine.catalog.find(id)) {
+      if (await call.ctx.engine.findProfile(id)) {
         throw new ApiError(409, 'conflict', `a profile "${id}" already exists; replace it with PUT`);
       }
-      const result = await saveProfile(call.ctx.engine.context, id, body, actorOf(call), {
+      const result = await call.ctx.engine.saveProfile(id, body, actorOf(call), {
         expectedVersion: 0,
       });
       const profile = await profileView(call, result.profile);
@@ -177,12 +178,12 @@ export const PROFILE_ROUTES: readonly RouteSpec[] = [
     },
     async handle(call) {
       const id = profileIdOf(call);
-      if (call.ctx.engine.catalog.isSystem(id) && !isAdmin(call)) {
+      if (call.ctx.engine.isBundledProfile(id) && !isAdmin(call)) {
         throw forbidden(`"${id}" is a bundled profile: developer keys manage custom profiles only`);
       }
       const body = objectBody(call.body, 'invalid-profile');
       const expected = expectedVersion(call.req);
-      const result = await saveProfile(call.ctx.engine.context, id, body, actorOf(call), {
+      const result = await call.ctx.engine.saveProfile(id, body, actorOf(call), {
         ...(expected === undefined ? {} : { expectedVersion: expected }),
       });
       const profile = await profileView(call, result.profile);
@@ -216,11 +217,11 @@ export const PROFILE_ROUTES: readonly RouteSpec[] = [
     },
     async handle(call) {
       const id = profileIdOf(call);
-      if (call.ctx.engine.catalog.isSystem(id) && !isAdmin(call)) {
+      if (call.ctx.engine.isBundledProfile(id) && !isAdmin(call)) {
         throw forbidden(`"${id}" is a bundled profile: developer keys manage custom profiles only`);
       }
       await findProfile(call, id);
-      const result = await deleteProfile(call.ctx.engine.context, id, actorOf(call));
+      const result = await call.ctx.engine.deleteProfile(id, actorOf(call));
       return json(200, result);
     },
   },

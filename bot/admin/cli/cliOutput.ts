@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { isAuthProfilesError, type FieldIssue } from '../../../profiles/errors';
+import { type FieldIssue, isAuthProfilesError } from '../../../profiles';
 import { CliError, EXIT_FAILED, EXIT_USAGE } from './common';
 
 /** What the commands print: results on stdout, messages and problems on stderr. */

@@ -1,7 +1,4 @@
-import type { ConnectionSummary } from '../../../profiles/connections';
-import type { AuthorizationEngine } from '../../../profiles/engine';
-import type { FieldIssue } from '../../../profiles/errors';
-import type { ConnectionStatus } from '../../../profiles/store/types';
+import type { AuthorizationEngine, ConnectionStatus, ConnectionSummary, FieldIssue } from '../../../profiles';
 
 /**
  * What the CLI's commands need from "the store": the local one (bot/admin/cli/localBackend.ts) or a

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { describeUnreadable } from '../../../profiles/encryption';
-import type { ConnectionStatus } from '../../../profiles/store/types';
+import { type ConnectionStatus, describeUnreadable } from '../../../profiles';
 import { out } from './cliOutput';
 import { formatTime, table } from './common';
 import type { Backends } from './openBackend';

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DEV_KEY_FILE } from '../../../profiles/encryptionKeys';
-import type { RotationReport } from '../../../profiles/keyRotation';
+import { DEV_KEY_FILE, type RotationReport } from '../../../profiles';
 import type { Config } from '../../config';
 import { err, out } from './cliOutput';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, type OpenedEngine } from './common';
@@ -13,13 +12,9 @@ export function encryptionCommands(backends: Backends) {
    * Refuses a rotation to a key that a service using this store does not hold (SECURITY.md #52): the
    * records it re-encrypts would be unreadable there. Key ids only in the message, never keys.
    */
-  async function assertServicesHoldKey(
-    context: OpenedEngine['engine']['context'],
-    cfg: Config,
-  ): Promise<void> {
-    const { keyHoldersToRespect } = await import('../../../profiles/keyHolders');
-    const target = context.keyRing.currentKeyId;
-    const holders = await keyHoldersToRespect(context);
+  async function assertServicesHoldKey(engine: OpenedEngine['engine'], cfg: Config): Promise<void> {
+    const target = engine.currentKeyId;
+    const holders = await engine.keyHoldersToRespect();
     const now = Date.now();
     const ago = (at: number) => `${Math.max(0, Math.round((now - at) / 1000))} s ago`;
     const describe = (holder: (typeof holders)[number]) =>
@@ -58,7 +53,7 @@ export function encryptionCommands(backends: Backends) {
     backends.localOnly(command, 'encryption rotate');
     const cfg = backends.config();
     const services = await backends.openEngine(cfg);
-    const context = services.engine.context;
+    const { engine } = services;
     let progress: RotationReport | null = null;
     const interrupted = () => {
       err('');
@@ -70,10 +65,9 @@ export function encryptionCommands(backends: Backends) {
     process.once('SIGINT', interrupted);
     process.once('SIGTERM', interrupted);
     try {
-      if (!options.force) await assertServicesHoldKey(context, cfg);
-      err(`re-encrypting with the current key "${context.keyRing.currentKeyId}" (${describeStore(cfg)})`);
-      const { reencryptAll } = await import('../../../profiles/keyRotation');
-      const report = await reencryptAll(context, {
+      if (!options.force) await assertServicesHoldKey(engine, cfg);
+      err(`re-encrypting with the current key "${engine.currentKeyId}" (${describeStore(cfg)})`);
+      const report = await engine.reencryptAll({
         ...(options.after ? { after: options.after } : {}),
         ...(options.batchSize ? { batchSize: options.batchSize } : {}),
         onProgress: (current) => {
@@ -84,7 +78,7 @@ export function encryptionCommands(backends: Backends) {
           );
         },
       });
-      out(`key: ${context.keyRing.currentKeyId}`);
+      out(`key: ${engine.currentKeyId}`);
       out(`scanned: ${report.scanned}`);
       out(`re-encrypted: ${report.reencrypted}`);
       out(`already current: ${report.alreadyCurrent}`);

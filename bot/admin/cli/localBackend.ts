@@ -1,8 +1,11 @@
-import { AdminKeys } from '../../../profiles/adminKeys';
-import { summarize, type ConnectionSummary } from '../../../profiles/connections';
-import { AuthProfilesError, isAuthProfilesError } from '../../../profiles/errors';
-import { saveProfile, type Actor } from '../../../profiles/profileAdmin';
-import type { ConnectionFilter } from '../../../profiles/store/types';
+import {
+  type Actor,
+  type AdminKeys,
+  AuthProfilesError,
+  type ConnectionFilter,
+  type ConnectionSummary,
+  isAuthProfilesError,
+} from '../../../profiles';
 import type { Config } from '../../config';
 import {
   CliError,
@@ -38,16 +41,16 @@ export class LocalBackend implements Backend {
     this.description = config.env.MONGODB_URI
       ? `local mongodb store (database ${config.env.MONGODB_DB})`
       : `local sqlite store (${config.dataDir})`;
-    this.keys = new AdminKeys(services.engine.context, []);
+    this.keys = services.engine.adminKeys([]);
   }
 
   async listProfiles(): Promise<ProfileRow[]> {
-    const { catalog, store } = this.services.engine;
+    const { engine } = this.services;
     const rows: ProfileRow[] = [];
-    for (const profile of await catalog.list()) {
+    for (const profile of await engine.listProfiles()) {
       const connections = emptyCounts();
       for (const status of CONNECTION_STATUSES) {
-        connections[status] = await store.connections.count({ profileId: profile.id, status });
+        connections[status] = await engine.countConnections({ profileId: profile.id, status });
         connections.total += connections[status];
       }
       rows.push({
@@ -72,13 +75,13 @@ export class LocalBackend implements Backend {
         `"${id}" is a bundled profile of the dev-mode demo provider; change it through the running service (--remote)`,
       );
     }
-    const result = await saveProfile(this.services.engine.context, id, document, this.actor);
+    const result = await this.services.engine.saveProfile(id, document, this.actor);
     return { created: result.created, connectionsMarked: result.connectionsMarked };
   }
 
   async exportProfiles(ids: readonly string[]): Promise<ExportedProfile[]> {
-    const { catalog, store } = this.services.engine;
-    const stored = new Map((await store.profiles.list()).map((record) => [record.id, record]));
+    const { engine } = this.services;
+    const stored = new Map((await engine.listStoredProfiles()).map((record) => [record.id, record]));
     const wanted = ids.length > 0 ? [...ids] : await this.exportableIds([...stored.keys()]);
     const exported: ExportedProfile[] = [];
     for (const id of wanted) {
@@ -92,7 +95,7 @@ export class LocalBackend implements Backend {
         );
         continue;
       }
-      const profile = await catalog.find(id);
+      const profile = await engine.findProfile(id);
       if (!profile) throw new AuthProfilesError('profile-not-found', `no profile "${id}"`);
       if (profile.kind !== 'custom') {
         throw new CliError(
@@ -106,7 +109,7 @@ export class LocalBackend implements Backend {
 
   /** Every stored record plus the custom profiles defined in PROFILES_DIR, by id. */
   private async exportableIds(storedIds: string[]): Promise<string[]> {
-    const fileCustom = (await this.services.engine.catalog.list())
+    const fileCustom = (await this.services.engine.listProfiles())
       .filter((profile) => profile.kind === 'custom' && profile.source === 'file')
       .map((profile) => profile.id);
     return [...new Set([...storedIds, ...fileCustom])].sort();
@@ -146,12 +149,11 @@ export class LocalBackend implements Backend {
     const found: ConnectionSummary[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await this.services.engine.store.connections.list(filter, {
+      const page = await this.services.engine.listConnections(filter, {
         limit: PAGE,
         ...(after ? { after } : {}),
       });
-      const keyRing = this.services.engine.context.keyRing;
-      found.push(...page.map((connection) => summarize(connection, keyRing)));
+      found.push(...page);
       if (page.length < PAGE) break;
       after = page[page.length - 1]?.id;
     }

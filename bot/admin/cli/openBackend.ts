@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { isAuthProfilesError } from '../../../profiles/errors';
-import type { Actor } from '../../../profiles/profileAdmin';
+import { type Actor, isAuthProfilesError } from '../../../profiles';
 import { ConfigurationError, loadConfig, type Config } from '../../config';
 import { err } from './cliOutput';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Backend, type OpenedEngine } from './common';
@@ -72,7 +71,7 @@ export class Backends {
     }
     const cfg = this.config();
     const actor = actorOf(globals);
-    // Loaded here, so `validate` and `--remote` do not pay for the store and engine modules.
+    // Loaded when used: `validate` and `--remote` need no local backend.
     const { LocalBackend } = await import('./localBackend');
     const reserved = await this.host.reservedProfileIds(cfg);
     return new LocalBackend(cfg, await this.openEngine(cfg), actor, reserved);

@@ -1,9 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { isAuthProfilesError } from '../../../profiles/errors';
-import { OutboundAllowListError, parseOutboundAllowList } from '../../../profiles/outboundAddress';
-import { bundledProfiles, parseProfileFile } from '../../../profiles/profileCatalog';
+import {
+  bundledProfiles,
+  isAuthProfilesError,
+  OutboundAllowListError,
+  parseOutboundAllowList,
+  parseProfileFile,
+} from '../../../profiles';
 import { err, out, printIssues, problemOf, readJson } from './cliOutput';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, formatCounts, table } from './common';
 import type { Backends } from './openBackend';

@@ -1,5 +1,4 @@
-import type { ConnectionSummary } from '../../../profiles/connections';
-import type { FieldIssue } from '../../../profiles/errors';
+import type { ConnectionSummary, FieldIssue } from '../../../profiles';
 import {
   CliError,
   CONNECTION_STATUSES,

@@ -1,7 +1,5 @@
 import type { Request, Response } from 'restify';
-import type { Actor } from '../../../profiles/profileAdmin';
-import type { Profile } from '../../../profiles/profileCatalog';
-import type { ConnectionStatus } from '../../../profiles/store/types';
+import type { Actor, ConnectionStatus, Profile } from '../../../profiles';
 import type { AdminContext } from '../adminContext';
 import type { Session } from '../adminSessions';
 import { PAGE_HEADERS, renderView } from '../adminViews';
@@ -60,7 +58,7 @@ export abstract class AdminPage {
 
   protected async profileOr404(req: Request): Promise<Profile> {
     const id = param(req, 'id');
-    const profile = PROFILE_ID.test(id) ? await this.engine.catalog.find(id) : null;
+    const profile = PROFILE_ID.test(id) ? await this.engine.findProfile(id) : null;
     if (!profile) throw new HttpProblem(404, 'No such profile', `There is no profile "${id}".`);
     return profile;
   }

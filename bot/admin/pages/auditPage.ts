@@ -1,5 +1,5 @@
 import type { Request, Response } from 'restify';
-import type { AuditEntry } from '../../../profiles/store/types';
+import type { AuditEntry } from '../../../profiles';
 import type { Session } from '../adminSessions';
 import { AdminPage, formatTime, OPAQUE_ID, PAGE_SIZE, queryOf } from './adminPage';
 
@@ -27,7 +27,7 @@ export class AuditPage extends AdminPage {
     const before = query.get('before') ?? '';
     const target = query.get('target') ?? '';
     const validTarget = /^[a-z-]{1,30}:[A-Za-z0-9_:.%-]{1,300}$/.test(target) ? target : undefined;
-    const page = await this.engine.store.audit.list({
+    const page = await this.engine.listAudit({
       limit: PAGE_SIZE + 1,
       ...(OPAQUE_ID.test(before) ? { before } : {}),
       ...(validTarget ? { target: validTarget } : {}),

@@ -1,8 +1,5 @@
 import type { Request, Response } from 'restify';
-import { checkConnection } from '../../../profiles/connectionCheck';
-import { summarize } from '../../../profiles/connections';
-import { describeUnreadable } from '../../../profiles/encryption';
-import type { ConnectionFilter, ConnectionStatus } from '../../../profiles/store/types';
+import { type ConnectionFilter, type ConnectionStatus, describeUnreadable } from '../../../profiles';
 import type { AdminContext } from '../adminContext';
 import type { Session } from '../adminSessions';
 import {
@@ -33,7 +30,7 @@ export class ConnectionPages extends AdminPage {
 
   private async connectionOr404(req: Request) {
     const id = param(req, 'id');
-    const connection = OPAQUE_ID.test(id) ? await this.engine.store.connections.getById(id) : null;
+    const connection = OPAQUE_ID.test(id) ? await this.engine.connectionById(id) : null;
     if (!connection)
       throw new HttpProblem(404, 'No such connection', 'That connection does not exist (any more).');
     return connection;
@@ -45,15 +42,10 @@ export class ConnectionPages extends AdminPage {
       return;
     }
     const connection = await this.connectionOr404(req);
-    const check = await checkConnection(
-      this.engine.context,
-      this.engine.tokens,
-      connection.id,
-      this.ctx.fetch,
-    );
+    const check = await this.engine.checkConnection(connection.id, this.ctx.fetch);
     if (!check)
       throw new HttpProblem(404, 'No such connection', 'That connection does not exist (any more).');
-    const profile = await this.engine.catalog.find(connection.profileId);
+    const profile = await this.engine.findProfile(connection.profileId);
     if (!profile) {
       this.message(res, 200, 'Test connection', describeCheck(check), session);
       return;
@@ -65,7 +57,7 @@ export class ConnectionPages extends AdminPage {
     const connection = await this.connectionOr404(req);
     if (
       session.role !== 'admin' &&
-      (connection.subjectKey === 'org' || this.engine.catalog.isSystem(connection.profileId))
+      (connection.subjectKey === 'org' || this.engine.isBundledProfile(connection.profileId))
     ) {
       this.forbidden(res, session, 'A developer may revoke user connections of custom profiles only.');
       return;
@@ -92,13 +84,13 @@ export class ConnectionPages extends AdminPage {
     if ((STATUSES as readonly string[]).includes(status)) filter.status = status as ConnectionStatus;
     if (!isAdmin) filter.subjectKind = 'user';
     else if (subject === 'org' || subject === 'user') filter.subjectKind = subject;
-    const page = await this.engine.store.connections.list(filter, {
+    const page = await this.engine.listConnections(filter, {
       limit: PAGE_SIZE + 1,
       ...(OPAQUE_ID.test(after) ? { after } : {}),
     });
     const shown = page.slice(0, PAGE_SIZE);
     const next = page.length > PAGE_SIZE ? shown[shown.length - 1]?.id : undefined;
-    const profiles = await this.engine.catalog.list();
+    const profiles = await this.engine.listProfiles();
     const names = new Map(profiles.map((profile) => [profile.id, profile.displayName]));
     const nextQuery = new URLSearchParams();
     if (filter.profileId) nextQuery.set('profile', filter.profileId);
@@ -123,9 +115,8 @@ export class ConnectionPages extends AdminPage {
             ]
           : undefined,
       },
-      rows: shown.map((stored) => {
-        const connection = summarize(stored, this.engine.context.keyRing);
-        const system = this.engine.catalog.isSystem(connection.profileId);
+      rows: shown.map((connection) => {
+        const system = this.engine.isBundledProfile(connection.profileId);
         return {
           ...connection,
           profileName: names.get(connection.profileId) ?? connection.profileId,

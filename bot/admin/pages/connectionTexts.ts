@@ -1,7 +1,9 @@
-import type { ConnectionCheck } from '../../../profiles/connectionCheck';
-import type { ConnectionSummary } from '../../../profiles/connections';
-import { describeUnreadable } from '../../../profiles/encryption';
-import type { ConnectionStatus } from '../../../profiles/store/types';
+import {
+  type ConnectionCheck,
+  type ConnectionStatus,
+  type ConnectionSummary,
+  describeUnreadable,
+} from '../../../profiles';
 
 /** How the admin pages word a connection's state and a connection test. */
 

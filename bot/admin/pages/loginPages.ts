@@ -1,7 +1,6 @@
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, Response } from 'restify';
-import { TooManyAttemptsError } from '../../../profiles/attemptThrottle';
-import { randomToken, safeEqual, sha256 } from '../../../profiles/ids';
+import { randomToken, safeEqual, sha256, TooManyAttemptsError } from '../../../profiles';
 import { clientAddress } from '../adminContext';
 import type { Session } from '../adminSessions';
 import { authorizationPath, continuation, header, queryOf } from './adminPage';

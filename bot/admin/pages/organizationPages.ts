@@ -1,5 +1,5 @@
 import type { Request, Response } from 'restify';
-import { ORGANIZATION } from '../../../profiles/subjects';
+import { isOpen, ORGANIZATION } from '../../../profiles';
 import type { Session } from '../adminSessions';
 import { adminRequestContext, requestKeyHash } from '../organizationGate';
 import { AdminPage, HttpProblem, param, REQUEST_ID } from './adminPage';
@@ -52,7 +52,7 @@ export class OrganizationPages extends AdminPage {
   /** The hand-over to the provider: a link (followed by /static/admin.js) to `/oauth/start/{id}`. */
   async authorizationPage(req: Request, res: Response, session: Session): Promise<void> {
     const id = param(req, 'requestId');
-    const request = REQUEST_ID.test(id) ? await this.engine.store.authorizationRequests.get(id) : null;
+    const request = REQUEST_ID.test(id) ? await this.engine.signinRequest(id) : null;
     // Only for the key that started it (SECURITY.md #44); /oauth/start checks the same again.
     if (!request || requestKeyHash(request) !== session.keyHash) {
       throw new HttpProblem(
@@ -65,9 +65,8 @@ export class OrganizationPages extends AdminPage {
       this.forbidden(res, session, 'Only an admin may connect an integration for the organisation.');
       return;
     }
-    const profile = await this.engine.catalog.find(request.profileId);
-    const open =
-      (request.status === 'created' || request.status === 'started') && request.expiresAt > Date.now();
+    const profile = await this.engine.findProfile(request.profileId);
+    const open = isOpen(request.state) && request.expiresAt > Date.now();
     if (!open) {
       throw new HttpProblem(
         410,
@@ -80,7 +79,7 @@ export class OrganizationPages extends AdminPage {
       heading: `Connecting ${profile?.displayName ?? request.profileId} for the organisation`,
       text: "You are being taken to the provider's consent page; you come back here when it is done.",
       linkText: 'Continue to the provider',
-      href: `${this.engine.context.publicUrl.replace(/\/+$/, '')}/oauth/start/${request.id}`,
+      href: this.engine.startUrl(request.id),
     });
   }
 }

@@ -1,7 +1,6 @@
 import { TextDecoder } from 'node:util';
 import type { Request, Response } from 'restify';
-import { isAuthProfilesError } from '../../../profiles/errors';
-import { safeEqual, sha256 } from '../../../profiles/ids';
+import { isAuthProfilesError, safeEqual, sha256 } from '../../../profiles';
 import type { AdminContext } from '../adminContext';
 import { AdminSessions, type Session } from '../adminSessions';
 import { AdminPage, header, HttpProblem, type Form } from './adminPage';

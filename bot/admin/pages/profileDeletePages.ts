@@ -1,6 +1,5 @@
 import type { Request, Response } from 'restify';
-import { deleteProfile } from '../../../profiles/profileAdmin';
-import type { Profile } from '../../../profiles/profileCatalog';
+import type { Profile } from '../../../profiles';
 import type { Session } from '../adminSessions';
 import { actorOf, AdminPage } from './adminPage';
 
@@ -9,12 +8,12 @@ export class ProfileDeletePages extends AdminPage {
   /** Delete rules shared by the confirmation page and the deletion. */
   private async deletable(req: Request, res: Response, session: Session): Promise<Profile | undefined> {
     const profile = await this.profileOr404(req);
-    const system = this.engine.catalog.isSystem(profile.id);
+    const system = this.engine.isBundledProfile(profile.id);
     if (system && session.role !== 'admin') {
       this.forbidden(res, session, `"${profile.id}" is a bundled profile: only an admin may change it.`);
       return undefined;
     }
-    const stored = await this.engine.store.profiles.get(profile.id);
+    const stored = await this.engine.storedProfile(profile.id);
     if (!stored) {
       this.message(
         res,
@@ -33,9 +32,9 @@ export class ProfileDeletePages extends AdminPage {
   async deleteProfilePage(req: Request, res: Response, session: Session): Promise<void> {
     const profile = await this.deletable(req, res, session);
     if (!profile) return;
-    const system = this.engine.catalog.isSystem(profile.id);
-    const total = await this.engine.store.connections.count({ profileId: profile.id });
-    const org = await this.engine.store.connections.count({ profileId: profile.id, subjectKind: 'org' });
+    const system = this.engine.isBundledProfile(profile.id);
+    const total = await this.engine.countConnections({ profileId: profile.id });
+    const org = await this.engine.countConnections({ profileId: profile.id, subjectKind: 'org' });
     this.send(res, 200, 'admin-delete', {
       title: `Delete ${profile.displayName}`,
       me: this.me(session),
@@ -51,7 +50,7 @@ export class ProfileDeletePages extends AdminPage {
   async deleteProfile(req: Request, res: Response, session: Session): Promise<void> {
     const profile = await this.deletable(req, res, session);
     if (!profile) return;
-    const result = await deleteProfile(this.engine.context, profile.id, actorOf(session));
+    const result = await this.engine.deleteProfile(profile.id, actorOf(session));
     if (result.removedOverride) {
       this.redirect(
         res,

@@ -1,7 +1,5 @@
 import type { Request, Response } from 'restify';
-import { isAuthProfilesError, type FieldIssue } from '../../../profiles/errors';
-import { saveProfile } from '../../../profiles/profileAdmin';
-import type { Profile } from '../../../profiles/profileCatalog';
+import { type FieldIssue, isAuthProfilesError, type Profile } from '../../../profiles';
 import type { Session } from '../adminSessions';
 import { actorOf, AdminPage, PROFILE_ID, type Form } from './adminPage';
 import {
@@ -84,7 +82,7 @@ export class ProfileEditPages extends AdminPage {
     else if (!PROFILE_ID.test(id))
       issues.push({ path: 'id', message: 'must be 1-64 lowercase letters, digits or dashes' });
     else if (id === 'new') issues.push({ path: 'id', message: 'is reserved by the admin pages' });
-    else if (await this.engine.catalog.find(id))
+    else if (await this.engine.findProfile(id))
       issues.push({ path: 'id', message: 'a profile with this id exists already' });
     if (issues.length > 0) {
       this.renderCustomForm(res, 400, session, { values, creating: true, issues });
@@ -92,7 +90,7 @@ export class ProfileEditPages extends AdminPage {
     }
     const document = documentFromValues(CUSTOM_FIELDS, values, { kind: 'custom' });
     try {
-      await saveProfile(this.engine.context, id, document, actorOf(session), { expectedVersion: 0 });
+      await this.engine.saveProfile(id, document, actorOf(session), { expectedVersion: 0 });
     } catch (error) {
       if (isAuthProfilesError(error, 'invalid-profile')) {
         this.renderCustomForm(res, 400, session, { values, creating: true, issues: error.issues });
@@ -114,7 +112,7 @@ export class ProfileEditPages extends AdminPage {
   /** Edit rules shared by the form and its submission. */
   private async editable(req: Request, res: Response, session: Session): Promise<Profile | undefined> {
     const profile = await this.profileOr404(req);
-    if (this.engine.catalog.isSystem(profile.id)) {
+    if (this.engine.isBundledProfile(profile.id)) {
       if (session.role !== 'admin') {
         this.forbidden(
           res,
@@ -140,7 +138,7 @@ export class ProfileEditPages extends AdminPage {
   private async systemBaseline(
     profile: Profile,
   ): Promise<{ clientId?: string; scopes?: string; authorization?: string }> {
-    const stored = await this.engine.store.profiles.get(profile.id);
+    const stored = await this.engine.storedProfile(profile.id);
     const overridden = stored?.document ?? {};
     return {
       ...(overridden.clientId === undefined ? { clientId: profile.clientId ?? '' } : {}),
@@ -152,8 +150,8 @@ export class ProfileEditPages extends AdminPage {
   async editProfilePage(req: Request, res: Response, session: Session): Promise<void> {
     const profile = await this.editable(req, res, session);
     if (!profile) return;
-    const stored = await this.engine.store.profiles.get(profile.id);
-    if (this.engine.catalog.isSystem(profile.id)) {
+    const stored = await this.engine.storedProfile(profile.id);
+    if (this.engine.isBundledProfile(profile.id)) {
       const fields = overrideFields(await this.systemBaseline(profile));
       this.renderOverrideForm(
         res,
@@ -201,8 +199,8 @@ export class ProfileEditPages extends AdminPage {
   async updateProfile(req: Request, res: Response, session: Session, form: Form): Promise<void> {
     const profile = await this.editable(req, res, session);
     if (!profile) return;
-    const system = this.engine.catalog.isSystem(profile.id);
-    const stored = await this.engine.store.profiles.get(profile.id);
+    const system = this.engine.isBundledProfile(profile.id);
+    const stored = await this.engine.storedProfile(profile.id);
     const versionText = form.get('version') ?? '';
     const expectedVersion = /^\d{1,9}$/.test(versionText) ? Number(versionText) : undefined;
     const fields = system
@@ -221,7 +219,7 @@ export class ProfileEditPages extends AdminPage {
     const document = documentFromValues(fields, values, (stored?.document ?? {}) as Record<string, unknown>);
     let result;
     try {
-      result = await saveProfile(this.engine.context, profile.id, document, actorOf(session), {
+      result = await this.engine.saveProfile(profile.id, document, actorOf(session), {
         ...(expectedVersion === undefined ? {} : { expectedVersion }),
       });
     } catch (error) {

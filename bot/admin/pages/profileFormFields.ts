@@ -1,4 +1,4 @@
-import type { FieldIssue } from '../../../profiles/errors';
+import type { FieldIssue } from '../../../profiles';
 import type { Form } from './adminPage';
 
 /**

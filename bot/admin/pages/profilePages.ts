@@ -1,9 +1,11 @@
 import type { Request, Response } from 'restify';
-import type { ConnectionCheck } from '../../../profiles/connectionCheck';
-import { summarize } from '../../../profiles/connections';
-import { describeUnreadable } from '../../../profiles/encryption';
-import { publicProfile } from '../../../profiles/profileAdmin';
-import type { Profile } from '../../../profiles/profileCatalog';
+import {
+  type ConnectionCheck,
+  describeUnreadable,
+  ORGANIZATION,
+  type Profile,
+  publicProfile,
+} from '../../../profiles';
 import type { Session } from '../adminSessions';
 import { AdminPage, formatTime, queryOf, STATUSES } from './adminPage';
 import { auditRow } from './auditPage';
@@ -15,7 +17,7 @@ export class ProfilePages extends AdminPage {
   private async userCounts(profileId: string): Promise<{ status: string; label: string; count: number }[]> {
     const counts = [];
     for (const status of STATUSES) {
-      const count = await this.engine.store.connections.count({ profileId, subjectKind: 'user', status });
+      const count = await this.engine.countConnections({ profileId, subjectKind: 'user', status });
       counts.push({
         status,
         label: status === 'needs-reauthorization' ? 'needs re-authorization' : status,
@@ -27,16 +29,15 @@ export class ProfilePages extends AdminPage {
 
   async profilesPage(req: Request, res: Response, session: Session): Promise<void> {
     const isAdmin = session.role === 'admin';
-    const profiles = await this.engine.catalog.list();
+    const profiles = await this.engine.listProfiles();
     const rows = [];
     const broken = [];
     for (const profile of profiles) {
-      const system = this.engine.catalog.isSystem(profile.id);
+      const system = this.engine.isBundledProfile(profile.id);
       const preAuthorized = profile.authorization === 'pre-authorized';
       let org;
       if (isAdmin && preAuthorized) {
-        const connection = await this.engine.store.connections.get(profile.id, 'org');
-        org = orgStatus(connection ? summarize(connection, this.engine.context.keyRing) : null);
+        org = orgStatus(await this.engine.connectionOf(profile, ORGANIZATION));
         if (org.broken) broken.push({ id: profile.id, displayName: profile.displayName, text: org.text });
       }
       rows.push({
@@ -74,13 +75,12 @@ export class ProfilePages extends AdminPage {
     check?: ConnectionCheck,
   ): Promise<void> {
     const isAdmin = session.role === 'admin';
-    const system = this.engine.catalog.isSystem(profile.id);
+    const system = this.engine.isBundledProfile(profile.id);
     const shown = publicProfile(profile);
     const preAuthorized = profile.authorization === 'pre-authorized';
     let org;
     if (isAdmin && preAuthorized) {
-      const stored = await this.engine.store.connections.get(profile.id, 'org');
-      const connection = stored ? summarize(stored, this.engine.context.keyRing) : null;
+      const connection = await this.engine.connectionOf(profile, ORGANIZATION);
       org = {
         ...orgStatus(connection),
         connection: connection && {
@@ -92,7 +92,7 @@ export class ProfilePages extends AdminPage {
         canStart: profile.missing.length === 0,
       };
     }
-    const stored = await this.engine.store.profiles.get(profile.id);
+    const stored = await this.engine.storedProfile(profile.id);
     const details: { label: string; value: string }[] = [
       { label: 'Id', value: shown.id },
       { label: 'Kind', value: system ? 'system (bundled)' : 'custom' },
@@ -130,8 +130,8 @@ export class ProfilePages extends AdminPage {
     const deletable = system ? isAdmin && stored !== null : stored !== null;
     let audit: ReturnType<typeof auditRow>[] = [];
     if (isAdmin)
-      audit = (await this.engine.store.audit.list({ limit: 10, target: `profile:${profile.id}` })).map(
-        (entry) => auditRow(entry),
+      audit = (await this.engine.listAudit({ limit: 10, target: `profile:${profile.id}` })).map((entry) =>
+        auditRow(entry),
       );
     this.send(res, 200, 'admin-profile', {
       title: profile.displayName,

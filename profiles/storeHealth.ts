@@ -1,6 +1,6 @@
-import { isAuthProfilesError } from '../profiles/errors';
-import { newId } from '../profiles/ids';
-import type { Store } from '../profiles/store/types';
+import { isAuthProfilesError } from './errors';
+import { newId } from './ids';
+import type { Store } from './store/types';
 
 /**
  * What `/healthz` says about the store (SECURITY.md #53): a read round trip and a small write (a lease
