@@ -7,17 +7,11 @@ import {
   type StartedAuthorization,
 } from './authorizationRequests';
 import { AdminKeys, type ConfiguredKey } from './adminKeys';
-import { exchangeCode, isValidatedCallback, validateCallback, type CallbackInput } from './callback';
+import type { CallbackInput } from './callback';
 import { checkConnection, type ConnectionCheck } from './connectionCheck';
-import {
-  saveConnection,
-  summarize,
-  verifyConnection,
-  type ConnectionSummary,
-  type VerificationResult,
-} from './connections';
+import { summarize, verifyConnection, type ConnectionSummary, type VerificationResult } from './connections';
 import { recordAudit, type EngineContext } from './engineContext';
-import { AuthProfilesError, isAuthProfilesError } from './errors';
+import { AuthProfilesError } from './errors';
 import {
   keyHoldersToRespect,
   startKeyHolderHeartbeat,
@@ -30,33 +24,21 @@ import { deleteProfile, saveProfile, type Actor, type DeleteResult, type SaveRes
 import type { Profile } from './profileCatalog';
 import type { UrlField } from './profileSchema';
 import { revokeConnection, type RevocationOutcome } from './revocation';
-import { signinRequestOf, type CallbackOutcomeKind, type SigninRequest } from './signinStates';
+import { completeCallback, type CallbackOutcome } from './signinCompletion';
+import { signinRequestOf, type SigninRequest } from './signinStates';
 import { storeHealthCheck, type StoreHealthCheck } from './storeHealth';
 import type {
   AuditEntry,
   AuditQuery,
-  AuthorizationRequestOutcome,
   ConnectionFilter,
   DocumentRepository,
   Store,
-  StoredAuthorizationRequest,
   StoredProfile,
 } from './store/types';
 import { subjectKey, type Subject } from './subjects';
 import { TokenService, type TokenResult } from './tokens';
 
-/** How a callback ended, for the page to show and the waiting dialog to resume with (profiles/signinStates.ts). */
-export type CallbackOutcome = { kind: CallbackOutcomeKind; request: SigninRequest; profile: Profile } & (
-  | { kind: 'connected'; connection: ConnectionSummary }
-  | {
-      kind: 'pending-verification';
-      connection: ConnectionSummary;
-      /** Shown once, on the callback page, to the person who consented. */
-      verificationCode: string;
-    }
-  | { kind: 'denied' }
-  | { kind: 'failed'; error: AuthProfilesError }
-);
+export type { CallbackOutcome } from './signinCompletion';
 
 /** A stored profile record as hosts may see it: the document, never the sealed client secret. */
 export type StoredProfileDocument = Omit<StoredProfile, 'clientSecret'>;
@@ -107,97 +89,8 @@ export class AuthorizationEngine {
    * Validates (throws `AuthProfilesError` for SECURITY.md #1–#5 without consuming anything), then exchanges
    * the code and stores the connection. Failures after consumption come back as `failed`.
    */
-  async completeCallback(input: CallbackInput): Promise<CallbackOutcome> {
-    const callback = await validateCallback(this.context, input);
-    const { request, profile } = callback;
-    if (!isValidatedCallback(callback)) {
-      const denied = callback.error.code === 'consent-denied';
-      // The provider's own words (cleaned, bounded) are the clue an operator needs (SECURITY.md #7).
-      this.context.log.warn(
-        {
-          profileId: profile.id,
-          requestId: request.id,
-          providerError: callback.error.provider?.error,
-          description: callback.error.provider?.description,
-        },
-        denied ? 'access was not granted at the provider' : 'the provider refused the authorization',
-      );
-      await this.finish(request, { result: denied ? 'denied' : 'failed', error: callback.error.code });
-      await recordAudit(this.context, {
-        actor: request.createdBy,
-        action: denied ? 'authorization.denied' : 'authorization.failed',
-        target: `profile:${profile.id}`,
-        details: { subject: request.subjectKey, code: callback.error.code },
-      });
-      return denied
-        ? { kind: 'denied', request: finished(request, 'denied', callback.error.code), profile }
-        : {
-            kind: 'failed',
-            request: finished(request, 'failed', callback.error.code),
-            profile,
-            error: callback.error,
-          };
-    }
-    try {
-      const { tokens, account, apiBaseUrl } = await exchangeCode(this.context, callback);
-      const saved = await saveConnection(this.context, profile, request.subjectKey, tokens, {
-        createdBy: request.createdBy,
-        requireVerification: request.requireVerification,
-        account,
-        apiBaseUrl,
-      });
-      const connection = summarize(saved.connection, this.context.keyRing);
-      await this.finish(request, {
-        result: saved.verificationCode ? 'pending-verification' : 'connected',
-        connectionId: connection.id,
-      });
-      await recordAudit(this.context, {
-        actor: request.createdBy,
-        action: 'authorization.completed',
-        target: `connection:${connection.id}`,
-        details: { profile: profile.id, subject: request.subjectKey, status: connection.status },
-      });
-      this.context.log.info(
-        { profileId: profile.id, connectionId: connection.id, status: connection.status },
-        'authorization completed',
-      );
-      return saved.verificationCode
-        ? {
-            kind: 'pending-verification',
-            request: finished(request, 'pending-verification', undefined, connection.id),
-            profile,
-            connection,
-            verificationCode: saved.verificationCode,
-          }
-        : {
-            kind: 'connected',
-            request: finished(request, 'connected', undefined, connection.id),
-            profile,
-            connection,
-          };
-    } catch (error) {
-      const failure = isAuthProfilesError(error)
-        ? error
-        : new AuthProfilesError('provider-error', 'the authorization could not be completed');
-      this.context.log.warn(
-        {
-          profileId: profile.id,
-          requestId: request.id,
-          errorCode: failure.code,
-          providerStatus: failure.provider?.httpStatus,
-          providerError: failure.provider?.error,
-        },
-        'authorization failed',
-      );
-      await this.finish(request, { result: 'failed', error: failure.code });
-      await recordAudit(this.context, {
-        actor: request.createdBy,
-        action: 'authorization.failed',
-        target: `profile:${profile.id}`,
-        details: { subject: request.subjectKey, errorCode: failure.code },
-      });
-      return { kind: 'failed', request: finished(request, 'failed', failure.code), profile, error: failure };
-    }
+  completeCallback(input: CallbackInput): Promise<CallbackOutcome> {
+    return completeCallback(this.context, input);
   }
 
   /**
@@ -399,36 +292,6 @@ export class AuthorizationEngine {
   ): Promise<RotationReport> {
     return reencryptAll(this.context, options);
   }
-
-  private async finish(
-    request: StoredAuthorizationRequest,
-    outcome: AuthorizationRequestOutcome,
-  ): Promise<void> {
-    try {
-      await this.context.store.authorizationRequests.complete(request.id, outcome);
-    } catch (error) {
-      // The request is already consumed; a lost outcome only delays the dialog's timeout message.
-      this.context.log.warn(
-        { requestId: request.id, errorCode: (error as { code?: string }).code },
-        'recording the request outcome failed',
-      );
-    }
-  }
-}
-
-/** The request as hosts see it once the callback decided its outcome. */
-function finished(
-  request: StoredAuthorizationRequest,
-  state: CallbackOutcomeKind,
-  error?: string,
-  connectionId?: string,
-): SigninRequest {
-  return {
-    ...signinRequestOf(request),
-    state,
-    ...(state === 'failed' && error ? { error } : {}),
-    ...(connectionId ? { connectionId } : {}),
-  };
 }
 
 function withoutSecret(stored: StoredProfile): StoredProfileDocument {
