@@ -12,6 +12,7 @@ import tseslint from 'typescript-eslint';
 //   bot/web/         the channel and OAuth web edge (and bot/tokenService/, which belongs to it)
 //   bot/admin/       the admin surface: REST API, pages, sessions, CLI
 //   bot/dev/         the dev-only surface: Web Chat, local Direct Line, demo provider and CRM
+//   bot/http/        HTTP plumbing every room shares (the one request-body reader); imports no room
 //
 // bot/dev/ is reached through bot/devSurface.ts only, and that file is loaded by bot/services.ts only
 // (when dev features are on), so production never needs the dev surface.
@@ -126,6 +127,12 @@ export default tseslint.config(
     files: ['bot/dev/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict(NO_WIRING, NO_DEV_SURFACE, NO_ADMIN, NO_WEB, NO_DIALOGS),
+    },
+  },
+  {
+    files: ['bot/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict(NO_WIRING, NO_DEV, NO_DEV_SURFACE, NO_ADMIN, NO_WEB, NO_DIALOGS),
     },
   },
   {

@@ -1,6 +1,6 @@
-import { TextDecoder } from 'node:util';
 import type { Request, Response } from 'restify';
 import { isAuthProfilesError, safeEqual, sha256 } from '../../../profiles';
+import { readBodyText } from '../../http/requestBody';
 import type { AdminContext } from '../adminContext';
 import { AdminSessions, type Session } from '../adminSessions';
 import { AdminPage, header, HttpProblem, type Form } from './adminPage';
@@ -140,22 +140,8 @@ export class PageRequests extends AdminPage {
       );
       return undefined;
     }
-    const declared = Number(header(req, 'content-length') ?? '0');
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = declared > MAX_FORM_BYTES;
-    if (!tooLarge) {
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > MAX_FORM_BYTES) {
-          tooLarge = true;
-          if (size > DRAIN_LIMIT_BYTES) break;
-          continue;
-        }
-        chunks.push(chunk);
-      }
-    }
-    if (tooLarge) {
+    const body = await readBodyText(req, { maxBytes: MAX_FORM_BYTES, drainLimitBytes: DRAIN_LIMIT_BYTES });
+    if (!body.ok && body.problem === 'too-large') {
       res.setHeader('Connection', 'close');
       this.message(
         res,
@@ -166,13 +152,11 @@ export class PageRequests extends AdminPage {
       );
       return undefined;
     }
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-    } catch {
+    if (!body.ok) {
       this.message(res, 400, 'Invalid form', 'The form is not valid UTF-8.', session);
       return undefined;
     }
+    const text = body.value;
     const form: Form = new Map();
     for (const [name, value] of new URLSearchParams(text)) {
       if (form.has(name)) {

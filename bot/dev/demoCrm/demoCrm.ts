@@ -7,6 +7,7 @@
 // so "my deals" is every deal.
 import type { Request, Response, Server } from 'restify';
 
+import { readJsonBody } from '../../http/requestBody';
 import { present, sendError, sendValidationError } from './crmAnswers';
 import { OBJECT_TYPES, resolveObjectType } from './crmObjects';
 import {
@@ -154,7 +155,7 @@ export function registerDemoCrm(server: Server, options: DemoCrmOptions): void {
   server.post(`${basePath}/crm/v3/objects/:objectType/search`, async (req: Request, res: Response) => {
     const objectType = await admit(req, res);
     if (!objectType) return;
-    const raw = await readJsonBody(req);
+    const raw = await readSearchBody(req);
     if (!raw.ok) {
       sendError(res, raw.status, 'VALIDATION_ERROR', raw.message);
       return;
@@ -195,32 +196,19 @@ export function registerDemoCrm(server: Server, options: DemoCrmOptions): void {
   });
 }
 
-async function readJsonBody(
+/** The search body, read by bot/http/requestBody.ts; an empty body is an empty search. */
+async function readSearchBody(
   req: Request,
 ): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }> {
-  // Works whether or not the server runs restify's body parser: use what it left, else read the stream.
-  const parsedAlready = (req as { body?: unknown }).body;
-  let text: string;
-  if (parsedAlready !== undefined && typeof parsedAlready !== 'string' && !Buffer.isBuffer(parsedAlready)) {
-    return { ok: true, value: parsedAlready };
-  } else if (parsedAlready !== undefined) {
-    text = parsedAlready.toString();
-  } else {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer | string>) {
-      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      size += buffer.length;
-      if (size > MAX_BODY_BYTES) return { ok: false, status: 413, message: 'request body is too large' };
-      chunks.push(buffer);
-    }
-    text = Buffer.concat(chunks).toString('utf8');
-  }
-  if (text.trim() === '') return { ok: true, value: {} };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false, status: 400, message: 'Invalid input JSON: the request body is not valid JSON' };
+  const body = await readJsonBody(req, { maxBytes: MAX_BODY_BYTES });
+  if (body.ok) return body;
+  switch (body.problem) {
+    case 'empty':
+      return { ok: true, value: {} };
+    case 'too-large':
+      return { ok: false, status: 413, message: 'request body is too large' };
+    default:
+      return { ok: false, status: 400, message: 'Invalid input JSON: the request body is not valid JSON' };
   }
 }
 

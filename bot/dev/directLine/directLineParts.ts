@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Request } from 'restify';
+import { readJsonBody } from '../../http/requestBody';
 
 /** The pieces both faces of the local Direct Line share: its records, its errors, its parsing. */
 
@@ -83,35 +84,18 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// Works whether or not the server runs a body parser first: restify's parsers leave req.body set and
-// never read the stream twice, and the bot's /api/messages needs one anyway.
+/** The JSON object a request carries (`{}` when it carries nothing), read by bot/http/requestBody.ts. */
 export async function readJsonObject(req: Request): Promise<Record<string, unknown>> {
-  let body: unknown = req.body;
-  const alreadyRead = body !== undefined || req.readableEnded || (req as { _readBody?: boolean })._readBody;
-  if (!alreadyRead) {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) throw new HttpError(413, 'MessageSizeTooBig', 'request body is too large');
-      chunks.push(chunk);
-    }
-    body = Buffer.concat(chunks);
-  }
-  if (Buffer.isBuffer(body)) body = body.toString('utf8');
-  if (typeof body === 'string') {
-    if (body.length > MAX_BODY_BYTES)
+  const body = await readJsonBody(req, { maxBytes: MAX_BODY_BYTES });
+  if (!body.ok) {
+    if (body.problem === 'empty') return {};
+    if (body.problem === 'too-large')
       throw new HttpError(413, 'MessageSizeTooBig', 'request body is too large');
-    if (body.trim() === '') return {};
-    try {
-      body = JSON.parse(body);
-    } catch {
-      throw new HttpError(400, 'BadArgument', 'the body is not valid JSON');
-    }
+    throw new HttpError(400, 'BadArgument', 'the body is not valid JSON');
   }
-  if (body === undefined || body === null) return {};
-  if (!isObject(body)) throw new HttpError(400, 'BadArgument', 'the body must be a JSON object');
-  return body;
+  if (body.value === undefined || body.value === null) return {};
+  if (!isObject(body.value)) throw new HttpError(400, 'BadArgument', 'the body must be a JSON object');
+  return body.value;
 }
 
 /** Resolves with undefined when done, the error when it failed, or 'pending' when it takes longer than ms. */
