@@ -66,4 +66,5 @@ export { withPath, type CheckedUrl, type OutboundFetch } from './outboundRequest
 export type { StoreHealth, StoreHealthCheck } from './storeHealth';
 
 // Small building blocks hosts share with the engine.
+export { BoundedMap } from './boundedMap';
 export { newId, randomToken, safeEqual, sha256 } from './ids';

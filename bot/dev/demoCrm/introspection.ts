@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { BoundedMap } from '../../../profiles';
 
 /** What the demo needs to know about a presented token (a subset of an RFC 7662 response). */
 export interface DemoIntrospection {
@@ -80,18 +81,21 @@ interface CacheEntry {
 
 /**
  * Remembers introspection answers per token for a short time (never past the token's `exp`), shares one
- * request among concurrent callers, forgets failures at once, and holds at most `maxEntries` tokens.
+ * request among concurrent callers, forgets failures at once, and holds at most `maxEntries` tokens
+ * (profiles/boundedMap.ts, the project's one cache).
  * Keys are SHA-256 digests so the cache does not hold the tokens themselves.
  */
 export class IntrospectionCache {
-  private readonly entries = new Map<string, CacheEntry>();
+  private readonly entries: BoundedMap<string, CacheEntry>;
 
   constructor(
     private readonly introspect: (token: string) => Promise<DemoIntrospection>,
     private readonly ttlMs: number,
-    private readonly maxEntries: number,
+    maxEntries: number,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    this.entries = new BoundedMap(Math.max(1, maxEntries));
+  }
 
   lookup(token: string): Promise<DemoIntrospection> {
     const key = createHash('sha256').update(token).digest('base64url');
@@ -112,20 +116,17 @@ export class IntrospectionCache {
         throw error;
       },
     );
-    this.makeRoom(now);
+    this.forgetExpired(now);
+    // Bounded: past `maxEntries` the least recently used answers are forgotten first.
     this.entries.set(key, entry);
     return entry.answer;
   }
 
-  private makeRoom(now: number): void {
-    if (this.entries.size < this.maxEntries) return;
-    for (const [key, entry] of this.entries) {
-      if (entry.expiresAt <= now) this.entries.delete(key);
-    }
-    // Map iteration follows insertion order, so the first keys are the oldest.
-    for (const key of this.entries.keys()) {
-      if (this.entries.size < this.maxEntries) break;
-      this.entries.delete(key);
+  private forgetExpired(now: number): void {
+    if (this.entries.size < this.entries.max) return;
+    for (const key of [...this.entries.keys()]) {
+      const entry = this.entries.get(key);
+      if (entry && entry.expiresAt <= now) this.entries.delete(key);
     }
   }
 }
