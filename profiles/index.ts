@@ -65,6 +65,18 @@ export { OutboundAllowListError, parseOutboundAllowList, type OutboundAllowList 
 export { withPath, type CheckedUrl, type OutboundFetch } from './outboundRequests';
 export type { StoreHealth, StoreHealthCheck } from './storeHealth';
 
+// The one retry policy for outbound calls (what may be sent again, and when).
+export {
+  DEFAULT_HTTP_POLICY,
+  failureOfFetchError,
+  failureOfStatus,
+  repeatDelay,
+  retryAfterMs,
+  type CallFailure,
+  type HttpPolicy,
+  type OutboundCall,
+} from './retryPolicy';
+
 // Small building blocks hosts share with the engine.
 export { BoundedMap } from './boundedMap';
 export { newId, randomToken, safeEqual, sha256 } from './ids';

@@ -1,77 +1,19 @@
 import { AuthProfilesError, isAuthProfilesError } from '../errors';
 import { OutboundRefusedError } from '../outboundRequests';
+import {
+  failureOfStatus,
+  NOT_SENT_CODES,
+  NOT_SENT_SYSCALLS,
+  notSentDetail,
+  type CallFailure,
+  type TokenCall,
+} from '../retryPolicy';
 import { providerErrorFromCode } from './tokenResponse';
 
 /**
- * When a failed token-endpoint call may be sent again (SECURITY.md #48, #19).
- *
- * An authorization code is good for one exchange and many providers rotate refresh tokens; sending
- * either twice is read as theft and revokes the whole grant (RFC 9700 §4.14, oidc-provider,
- * Glewlwyd's one-use mode). So a call that spent one of them is repeated only when it provably
- * never reached the provider, or when the provider said it did not handle it and when to come
- * back. A timeout or a 5xx may come after the provider acted, so its outcome is reported as
- * unknown (`provider-outcome-unknown`) and nothing is re-sent.
+ * What a failed token-endpoint call was, read from simple-oauth2's errors (Wreck errors wrapped in
+ * Boom), and the error its caller sees once the retry policy (profiles/retryPolicy.ts) said no more.
  */
-
-/** The three token-endpoint calls. Revocation is idempotent (RFC 7009 §2.2); the other two are not. */
-export type TokenCall = 'authorization_code' | 'refresh_token' | 'revocation';
-
-export interface HttpPolicy {
-  timeoutMs: number;
-  /** Attempts in all, counting the first, for the failures `repeatDelay` allows. */
-  attempts: number;
-  /** First back-off after a request that never left; doubles each time, with jitter. */
-  backoffMs: number;
-  /**
-   * Longest Retry-After honoured (default 2 s); a longer wait ends the attempt. Small, because a
-   * refresh waits under a lease that must outlast all of its attempts.
-   */
-  maxRetryAfterMs?: number;
-}
-
-export const DEFAULT_HTTP_POLICY: HttpPolicy = {
-  timeoutMs: 8000,
-  attempts: 3,
-  backoffMs: 250,
-  maxRetryAfterMs: 2000,
-};
-
-/** What is known about one failed call. */
-export type CallFailure =
-  /** It never reached the provider: connection refused, the name did not resolve, no route. */
-  | { kind: 'not-sent'; detail: string }
-  /** The provider declined to handle it now (429, or 503 with Retry-After); `delayMs` null when it did not say when. */
-  | { kind: 'retry-after'; httpStatus: number; delayMs: number | null }
-  /** It may have been processed: a timeout, a 5xx, a connection cut after sending, an answer cut short. */
-  | { kind: 'outcome-unknown'; detail: string; httpStatus?: number }
-  /** A definite answer the caller must handle: a 4xx, or a 2xx that cannot be used. */
-  | { kind: 'answered'; error: AuthProfilesError };
-
-/**
- * THE policy: milliseconds to wait before sending `call` again after `failure` on attempt number
- * `attempt` (1 = the first), or null when it must not be sent again.
- */
-export function repeatDelay(
-  call: TokenCall,
-  failure: CallFailure,
-  attempt: number,
-  policy: HttpPolicy,
-): number | null {
-  if (attempt >= policy.attempts) return null;
-  switch (failure.kind) {
-    case 'not-sent':
-      return backoff(policy, attempt);
-    case 'retry-after': {
-      const limit = policy.maxRetryAfterMs ?? DEFAULT_HTTP_POLICY.maxRetryAfterMs ?? 0;
-      return failure.delayMs !== null && failure.delayMs <= limit ? failure.delayMs : null;
-    }
-    case 'outcome-unknown':
-      // Revoking twice is harmless; spending a code or refresh token twice is not.
-      return call === 'revocation' ? backoff(policy, attempt) : null;
-    case 'answered':
-      return null;
-  }
-}
 
 /** The error a caller sees once `repeatDelay` said no more. */
 export function failureError(call: TokenCall, failure: CallFailure): AuthProfilesError {
@@ -107,22 +49,6 @@ export function failureError(call: TokenCall, failure: CallFailure): AuthProfile
       return failure.error;
   }
 }
-
-function backoff(policy: HttpPolicy, attempt: number): number {
-  const delay = policy.backoffMs * 2 ** (attempt - 1);
-  return delay + Math.floor(Math.random() * delay * 0.2);
-}
-
-// Errors raised before a single byte went out: the connect() or the name lookup failed.
-const NOT_SENT_SYSCALLS = new Set(['connect', 'getaddrinfo', 'getaddrinfo6']);
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EAI_FAIL',
-  'EAI_NONAME',
-  'EAI_NODATA',
-]);
 
 interface BoomLike {
   isBoom?: boolean;
@@ -180,13 +106,8 @@ export function classifyFailure(error: unknown, now: number = Date.now()): CallF
     // 408, stream errors 500): whatever the status said, the answer is lost.
     return { kind: 'outcome-unknown', detail: 'the answer was cut off', httpStatus: status };
   }
-  if (status === 429 || status === 503) {
-    const delayMs = retryAfterMs(res?.headers?.['retry-after'], now);
-    // A 429 never did the work. A 503 did not either when it says when to come back; without
-    // Retry-After it may come from a proxy after the provider acted.
-    if (status === 429 || delayMs !== null) return { kind: 'retry-after', httpStatus: status, delayMs };
-  }
-  if (status >= 500) return { kind: 'outcome-unknown', detail: `HTTP ${status}`, httpStatus: status };
+  const transient = failureOfStatus(status, res?.headers?.['retry-after'], now);
+  if (transient) return transient;
   if (status < 400) {
     return {
       kind: 'answered',
@@ -212,24 +133,8 @@ export function classifyFailure(error: unknown, now: number = Date.now()): CallF
   };
 }
 
-function notSentDetail(code: unknown): string {
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (typeof code === 'string' && code.startsWith('E') && NOT_SENT_CODES.has(code))
-    return 'name not resolved';
-  return 'no connection';
-}
-
 /** Wreck's own errors while reading a body: 408 (read timeout) and 500 (stream error or cut short). */
 function isBodyReadFailure(boom: BoomLike): boolean {
   const code = boom.output?.statusCode;
   return code === 408 || code === 500;
-}
-
-/** RFC 9110 §10.2.3: delay-seconds or an HTTP-date; null when absent or unreadable. */
-export function retryAfterMs(header: string | string[] | undefined, now: number): number | null {
-  const value = (Array.isArray(header) ? header[0] : header)?.trim();
-  if (!value) return null;
-  if (/^\d{1,9}$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
