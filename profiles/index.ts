@@ -9,7 +9,11 @@
 export { openEngine, type EngineOptions, type OpenedEngine, type StoreLocation } from './openEngine';
 export { AuthorizationEngine, type CallbackOutcome, type StoredProfileDocument } from './engine';
 export type { EngineLogger } from './engineContext';
-export type { CreatedAuthorizationRequest, NewAuthorizationRequest } from './authorizationRequests';
+export {
+  AUTHORIZATION_REQUEST_ID,
+  type CreatedAuthorizationRequest,
+  type NewAuthorizationRequest,
+} from './authorizationRequests';
 export type { CallbackInput } from './callback';
 
 // Sign-in: one vocabulary (docs/signin-states.md).
@@ -31,6 +35,8 @@ export type { Profile } from './profileCatalog';
 export { bundledProfiles, parseProfileFile } from './profileCatalog';
 export {
   invalidProfile,
+  isProfileId,
+  PROFILE_ID,
   profileSchema,
   systemOverrideSchema,
   zodIssues,
@@ -40,6 +46,7 @@ export type { Actor, AdminRole, DeleteResult, PublicProfile, SaveResult } from '
 export { publicProfile } from './profileAdmin';
 
 // Records as hosts see them (never a token, a sealed secret or a hash).
+export { CONNECTION_STATUSES } from './store/types';
 export type {
   AuditEntry,
   AuditQuery,

@@ -24,6 +24,9 @@ export interface AdminContext {
   trustedProxyHops?: number;
 }
 
+/** Ids of connections, keys and audit entries as the admin surfaces accept them in paths and queries. */
+export const OPAQUE_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
 /** The key from `Authorization: Bearer <key>`, or undefined. */
 export function bearerKey(req: Request): string | undefined {
   const header = req.headers.authorization;

@@ -2,10 +2,12 @@ import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { Request, Response, Server } from 'restify';
 import type { SigninEventValue } from '../../dialogs/dialogServices';
 import {
+  AUTHORIZATION_REQUEST_ID,
   type AuthorizationEngine,
   AuthProfilesError,
   type CallbackOutcome,
   isAuthProfilesError,
+  isProfileId,
   type SigninRequest,
 } from '../../profiles';
 import type { Logger } from '../logger';
@@ -23,8 +25,6 @@ import type { SigninResumer } from './signinResumer';
 export const BINDING_COOKIE = 'authprofiles_binding';
 /** On https the `__Host-` prefix stops a sibling subdomain from planting a binding of its choice. */
 export const SECURE_BINDING_COOKIE = '__Host-authprofiles_binding';
-const REQUEST_ID = /^req_[A-Za-z0-9_-]{24}$/;
-const PROFILE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 /**
  * Decides whether `/oauth/start` may go on for an organisation request; when not, it has answered.
@@ -52,7 +52,7 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
 
   server.get('/oauth/start/:requestId', async (req: Request, res: Response) => {
     const requestId = String(req.params.requestId ?? '');
-    if (!REQUEST_ID.test(requestId)) {
+    if (!AUTHORIZATION_REQUEST_ID.test(requestId)) {
       sendErrorPage(res, {
         status: 400,
         title: 'Invalid sign-in link',
@@ -92,7 +92,7 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
 
   server.get('/oauth/callback/:profileId', async (req: Request, res: Response) => {
     const profileId = String(req.params.profileId ?? '');
-    if (!PROFILE_ID.test(profileId)) {
+    if (!isProfileId(profileId)) {
       sendErrorPage(res, {
         status: 400,
         title: 'Invalid sign-in',

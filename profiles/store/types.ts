@@ -5,7 +5,14 @@
  * from `KeyRing`; the store never sees a plaintext token or client secret.
  */
 
-export type ConnectionStatus = 'active' | 'pending-verification' | 'needs-reauthorization' | 'revoked';
+/** Every status a connection can have, in the order lists and counts show them. */
+export const CONNECTION_STATUSES = [
+  'active',
+  'pending-verification',
+  'needs-reauthorization',
+  'revoked',
+] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
 /** Who signed in, from a verified OpenID Connect ID token (SECURITY.md #50). Not secret. */
 export interface ConnectionAccount {

@@ -2,20 +2,19 @@ import type { Request } from 'restify';
 import { z } from 'zod';
 import {
   type Actor,
+  CONNECTION_STATUSES,
   type ConnectionStatus,
   type FieldIssue,
   invalidProfile,
   type Profile,
+  PROFILE_ID,
 } from '../../../profiles';
-import type { AdminContext, AdminPrincipal } from '../adminContext';
+import { OPAQUE_ID, type AdminContext, type AdminPrincipal } from '../adminContext';
 import type { OpenApiOperation } from './openApi';
 
 /** What every admin API route is made of: its declaration, the call it handles, its answer and errors. */
 
 export const ADMIN_API_BASE = '/admin/api';
-export const PROFILE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
-export const OPAQUE_ID = /^[A-Za-z0-9_-]{1,100}$/;
-export const STATUSES = ['active', 'pending-verification', 'needs-reauthorization', 'revoked'] as const;
 
 export type Access = 'public' | 'any' | 'admin';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -76,7 +75,7 @@ const opaqueIdParam = z.string().regex(OPAQUE_ID, 'must be an id');
 
 export const connectionsQuery = z.strictObject({
   profileId: profileIdParam.optional(),
-  status: z.enum(STATUSES).optional(),
+  status: z.enum(CONNECTION_STATUSES).optional(),
   subject: z.enum(['org', 'user']).optional(),
   limit: limitParam(200, 50),
   after: opaqueIdParam.optional(),

@@ -1,4 +1,4 @@
-import type {} from '../../../profiles';
+import { CONNECTION_STATUSES, PROFILE_ID } from '../../../profiles';
 import {
   actorOf,
   ADMIN_API_BASE,
@@ -9,8 +9,6 @@ import {
   json,
   opaqueIdOf,
   parseQuery,
-  PROFILE_ID,
-  STATUSES,
   type RouteSpec,
 } from './apiCall';
 
@@ -26,7 +24,7 @@ export const CONNECTION_ROUTES: readonly RouteSpec[] = [
       tags: ['connections'],
       parameters: [
         { name: 'profileId', schema: { type: 'string', pattern: PROFILE_ID.source } },
-        { name: 'status', schema: { type: 'string', enum: [...STATUSES] } },
+        { name: 'status', schema: { type: 'string', enum: [...CONNECTION_STATUSES] } },
         { name: 'subject', schema: { type: 'string', enum: ['org', 'user'] } },
         { name: 'limit', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
         { name: 'after', description: 'The `next` of the previous page', schema: { type: 'string' } },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { profileSchema, systemOverrideSchema } from '../../../profiles';
+import { CONNECTION_STATUSES, profileSchema, systemOverrideSchema } from '../../../profiles';
 
 /** The component schemas of the admin API's OpenAPI document (bot/admin/api/openApi.ts). */
 
@@ -59,13 +59,8 @@ function profileViewSchema(): JsonSchema {
   const counts = {
     type: 'object',
     additionalProperties: false,
-    required: ['active', 'pending-verification', 'needs-reauthorization', 'revoked'],
-    properties: {
-      active: { type: 'integer' },
-      'pending-verification': { type: 'integer' },
-      'needs-reauthorization': { type: 'integer' },
-      revoked: { type: 'integer' },
-    },
+    required: [...CONNECTION_STATUSES],
+    properties: Object.fromEntries(CONNECTION_STATUSES.map((status) => [status, { type: 'integer' }])),
   };
   return {
     type: 'object',
@@ -182,7 +177,7 @@ export function componentSchemas(): Record<string, JsonSchema> {
     },
     ConnectionStatus: {
       type: 'string',
-      enum: ['active', 'pending-verification', 'needs-reauthorization', 'revoked'],
+      enum: [...CONNECTION_STATUSES],
     },
     ConnectionSummary: {
       type: 'object',

@@ -1,4 +1,5 @@
 import {
+  CONNECTION_STATUSES,
   type ConnectionSummary,
   invalidProfile,
   ORGANIZATION,
@@ -22,7 +23,6 @@ import {
   objectBody,
   parseQuery,
   profileIdOf,
-  STATUSES,
   type Call,
   type ConnectionCounts,
   type RouteSpec,
@@ -37,7 +37,7 @@ export interface ProfileView extends PublicProfile {
 export async function profileView(call: Call, profile: Profile): Promise<ProfileView> {
   const { engine } = call.ctx;
   const counts = {} as ConnectionCounts;
-  for (const status of STATUSES)
+  for (const status of CONNECTION_STATUSES)
     counts[status] = await engine.countConnections({ profileId: profile.id, status });
   const view: ProfileView = { ...publicProfile(profile), connections: counts };
   if (isAdmin(call) && profile.authorization === 'pre-authorized') {

@@ -1,4 +1,10 @@
-import type { AuthorizationEngine, ConnectionStatus, ConnectionSummary, FieldIssue } from '../../../profiles';
+import {
+  type AuthorizationEngine,
+  CONNECTION_STATUSES,
+  type ConnectionStatus,
+  type ConnectionSummary,
+  type FieldIssue,
+} from '../../../profiles';
 
 /**
  * What the CLI's commands need from "the store": the local one (bot/admin/cli/localBackend.ts) or a
@@ -32,12 +38,7 @@ export class CliError extends Error {
   }
 }
 
-export const CONNECTION_STATUSES: readonly ConnectionStatus[] = [
-  'active',
-  'pending-verification',
-  'needs-reauthorization',
-  'revoked',
-];
+export { CONNECTION_STATUSES };
 
 export type ConnectionCounts = Record<ConnectionStatus, number> & { total: number };
 

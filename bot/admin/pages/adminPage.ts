@@ -1,5 +1,5 @@
 import type { Request, Response } from 'restify';
-import type { Actor, ConnectionStatus, Profile } from '../../../profiles';
+import { type Actor, AUTHORIZATION_REQUEST_ID, isProfileId, type Profile } from '../../../profiles';
 import type { AdminContext } from '../adminContext';
 import type { Session } from '../adminSessions';
 import { PAGE_HEADERS, renderView } from '../adminViews';
@@ -58,7 +58,7 @@ export abstract class AdminPage {
 
   protected async profileOr404(req: Request): Promise<Profile> {
     const id = param(req, 'id');
-    const profile = PROFILE_ID.test(id) ? await this.engine.findProfile(id) : null;
+    const profile = isProfileId(id) ? await this.engine.findProfile(id) : null;
     if (!profile) throw new HttpProblem(404, 'No such profile', `There is no profile "${id}".`);
     return profile;
   }
@@ -78,13 +78,7 @@ export class HttpProblem extends Error {
 export type Form = Map<string, string>;
 
 export const PAGE_SIZE = 50;
-export const STATUSES: readonly ConnectionStatus[] = [
-  'active',
-  'pending-verification',
-  'needs-reauthorization',
-  'revoked',
-];
-export const OPAQUE_ID = /^[A-Za-z0-9_-]{1,100}$/;
+export { OPAQUE_ID } from '../adminContext';
 
 export function header(req: Request, name: string): string | undefined {
   const value = req.headers[name];
@@ -112,15 +106,12 @@ export function formatTime(ms: number | null): string {
 
 /** A pre-authorization request id to continue after sign-in, when well-formed. */
 export function continuation(value: string | null | undefined): string | undefined {
-  return value && REQUEST_ID.test(value) ? value : undefined;
+  return value && AUTHORIZATION_REQUEST_ID.test(value) ? value : undefined;
 }
 
 export function authorizationPath(requestId: string): string {
   return `/admin/authorizations/${encodeURIComponent(requestId)}`;
 }
-
-export const REQUEST_ID = /^req_[A-Za-z0-9_-]{24}$/;
-export const PROFILE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 export function actorOf(session: Session): Actor {
   return { name: session.name, role: session.role };

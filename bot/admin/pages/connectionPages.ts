@@ -1,5 +1,11 @@
 import type { Request, Response } from 'restify';
-import { type ConnectionFilter, type ConnectionStatus, describeUnreadable } from '../../../profiles';
+import {
+  CONNECTION_STATUSES,
+  type ConnectionFilter,
+  type ConnectionStatus,
+  describeUnreadable,
+  isProfileId,
+} from '../../../profiles';
 import type { AdminContext } from '../adminContext';
 import type { Session } from '../adminSessions';
 import {
@@ -9,9 +15,7 @@ import {
   OPAQUE_ID,
   PAGE_SIZE,
   param,
-  PROFILE_ID,
   queryOf,
-  STATUSES,
   type Form,
 } from './adminPage';
 import { describeCheck } from './connectionTexts';
@@ -80,8 +84,9 @@ export class ConnectionPages extends AdminPage {
     const subject = query.get('subject') ?? '';
     const after = query.get('after') ?? '';
     const filter: ConnectionFilter = {};
-    if (PROFILE_ID.test(profileId)) filter.profileId = profileId;
-    if ((STATUSES as readonly string[]).includes(status)) filter.status = status as ConnectionStatus;
+    if (isProfileId(profileId)) filter.profileId = profileId;
+    if ((CONNECTION_STATUSES as readonly string[]).includes(status))
+      filter.status = status as ConnectionStatus;
     if (!isAdmin) filter.subjectKind = 'user';
     else if (subject === 'org' || subject === 'user') filter.subjectKind = subject;
     const page = await this.engine.listConnections(filter, {
@@ -107,7 +112,11 @@ export class ConnectionPages extends AdminPage {
           label: profile.displayName,
           selected: profile.id === filter.profileId,
         })),
-        statuses: STATUSES.map((value) => ({ value, label: value, selected: value === filter.status })),
+        statuses: CONNECTION_STATUSES.map((value) => ({
+          value,
+          label: value,
+          selected: value === filter.status,
+        })),
         subjects: isAdmin
           ? [
               { value: 'org', label: 'organisation', selected: filter.subjectKind === 'org' },

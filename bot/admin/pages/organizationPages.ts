@@ -1,8 +1,8 @@
 import type { Request, Response } from 'restify';
-import { isOpen, ORGANIZATION } from '../../../profiles';
+import { AUTHORIZATION_REQUEST_ID, isOpen, ORGANIZATION } from '../../../profiles';
 import type { Session } from '../adminSessions';
 import { adminRequestContext, requestKeyHash } from '../organizationGate';
-import { AdminPage, HttpProblem, param, REQUEST_ID } from './adminPage';
+import { AdminPage, HttpProblem, param } from './adminPage';
 
 /**
  * Pre-authorize: POST → 303 to a same-origin hand-over page whose link (followed by /static/admin.js)
@@ -52,7 +52,7 @@ export class OrganizationPages extends AdminPage {
   /** The hand-over to the provider: a link (followed by /static/admin.js) to `/oauth/start/{id}`. */
   async authorizationPage(req: Request, res: Response, session: Session): Promise<void> {
     const id = param(req, 'requestId');
-    const request = REQUEST_ID.test(id) ? await this.engine.signinRequest(id) : null;
+    const request = AUTHORIZATION_REQUEST_ID.test(id) ? await this.engine.signinRequest(id) : null;
     // Only for the key that started it (SECURITY.md #44); /oauth/start checks the same again.
     if (!request || requestKeyHash(request) !== session.keyHash) {
       throw new HttpProblem(

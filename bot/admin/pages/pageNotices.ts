@@ -1,4 +1,4 @@
-import { PROFILE_ID } from './adminPage';
+import { isProfileId } from '../../../profiles';
 
 /** The notices a page shows after a redirect (`?saved=created`, `?revoked=1`, `?authorization=…`). */
 
@@ -29,7 +29,7 @@ export function notices(query: URLSearchParams): { text: string; tone: string }[
     });
   }
   const deleted = query.get('deleted');
-  if (deleted && PROFILE_ID.test(deleted)) {
+  if (deleted && isProfileId(deleted)) {
     const removed = count('removed');
     shown.push({
       text: `Deleted "${deleted}"; ${removed} connection${removed === 1 ? '' : 's'} revoked and removed.`,

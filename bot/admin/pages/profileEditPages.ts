@@ -1,7 +1,7 @@
 import type { Request, Response } from 'restify';
-import { type FieldIssue, isAuthProfilesError, type Profile } from '../../../profiles';
+import { type FieldIssue, isAuthProfilesError, isProfileId, type Profile } from '../../../profiles';
 import type { Session } from '../adminSessions';
-import { actorOf, AdminPage, PROFILE_ID, type Form } from './adminPage';
+import { actorOf, AdminPage, type Form } from './adminPage';
 import {
   CUSTOM_FIELDS,
   documentFromValues,
@@ -79,7 +79,7 @@ export class ProfileEditPages extends AdminPage {
     values.id = id;
     const issues: FieldIssue[] = [];
     if (id === '') issues.push({ path: 'id', message: 'is required' });
-    else if (!PROFILE_ID.test(id))
+    else if (!isProfileId(id))
       issues.push({ path: 'id', message: 'must be 1-64 lowercase letters, digits or dashes' });
     else if (id === 'new') issues.push({ path: 'id', message: 'is reserved by the admin pages' });
     else if (await this.engine.findProfile(id))

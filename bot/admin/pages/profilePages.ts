@@ -1,5 +1,6 @@
 import type { Request, Response } from 'restify';
 import {
+  CONNECTION_STATUSES,
   type ConnectionCheck,
   describeUnreadable,
   ORGANIZATION,
@@ -7,7 +8,7 @@ import {
   publicProfile,
 } from '../../../profiles';
 import type { Session } from '../adminSessions';
-import { AdminPage, formatTime, queryOf, STATUSES } from './adminPage';
+import { AdminPage, formatTime, queryOf } from './adminPage';
 import { auditRow } from './auditPage';
 import { describeCheck, orgStatus } from './connectionTexts';
 import { notices } from './pageNotices';
@@ -16,7 +17,7 @@ import { notices } from './pageNotices';
 export class ProfilePages extends AdminPage {
   private async userCounts(profileId: string): Promise<{ status: string; label: string; count: number }[]> {
     const counts = [];
-    for (const status of STATUSES) {
+    for (const status of CONNECTION_STATUSES) {
       const count = await this.engine.countConnections({ profileId, subjectKind: 'user', status });
       counts.push({
         status,
