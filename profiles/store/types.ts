@@ -102,6 +102,14 @@ export interface AuthorizationRequestOutcome {
   error?: string;
 }
 
+/**
+ * The abandoned-request policy both adapters apply in `claimExpired`: a request consumed this long ago
+ * without an outcome was abandoned mid-exchange (the process died, SECURITY.md #25), and an expired
+ * request ends with this outcome (`expired` in the sign-in vocabulary, profiles/signinStates.ts).
+ */
+export const ABANDONED_EXCHANGE_MS = 120_000;
+export const EXPIRED_OUTCOME: Readonly<AuthorizationRequestOutcome> = { result: 'failed', error: 'expired' };
+
 export interface StoredAuthorizationRequest {
   /** Opaque one-time id; the sign-in link carries it (`/oauth/start/{id}`). */
   id: string;
