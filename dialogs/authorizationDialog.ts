@@ -6,7 +6,14 @@ import {
   type DialogInstance,
   type DialogTurnResult,
 } from 'botbuilder-dialogs';
-import { ORGANIZATION, type Profile, type Subject, type TokenResult } from '../profiles';
+import {
+  ORGANIZATION,
+  type Profile,
+  type SigninOutcome,
+  type SigninState,
+  type Subject,
+  type TokenResult,
+} from '../profiles';
 import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
 import { signinCard } from './signinCard';
@@ -30,15 +37,25 @@ export interface AuthorizationDialogOptions {
   profileId: string;
 }
 
+/**
+ * How the dialog ended: `authorized` with a token, `unavailable` when no sign-in could help (the profile
+ * is not set up, the provider is down, the organisation is not connected), or how the sign-in ended.
+ */
 export type AuthorizationResult =
   | { status: 'authorized'; profileId: string; accessToken: string; subject: Subject }
-  | { status: 'unavailable' | 'denied' | 'cancelled' | 'timed-out' | 'failed'; profileId: string };
+  | { status: 'unavailable' | SigninEnd; profileId: string };
+
+/** The sign-in outcomes that end the wait without a token. */
+type SigninEnd = Extract<SigninOutcome, 'denied' | 'failed' | 'expired' | 'cancelled'>;
 
 interface WaitState {
   profileId: string;
   requestId: string;
   expiresAt: number;
-  phase: 'signin' | 'verify';
+  /** The sign-in's state as this wait last knew it: its link is out, or it waits for the code. */
+  state: Extract<SigninState, 'created' | 'pending-verification'>;
+  /** Written by earlier versions (`signin` | `verify`); read so a wait stored across an upgrade goes on. */
+  phase?: 'signin' | 'verify';
 }
 
 /**
@@ -108,7 +125,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       profileId: profile.id,
       requestId: created.requestId,
       expiresAt,
-      phase: 'signin',
+      state: 'created',
     };
     Object.assign(dc.activeDialog?.state ?? {}, state);
     await dc.context.sendActivity(
@@ -125,6 +142,10 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
 
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const state = dc.activeDialog?.state as WaitState;
+    if (state.state === undefined) {
+      state.state = state.state === 'pending-verification' ? 'pending-verification' : 'created';
+      delete state.phase;
+    }
     const activity = dc.context.activity;
     const profile = await this.services.engine.findProfile(state.profileId);
     if (!profile) {
@@ -141,13 +162,13 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         : undefined;
     const storedOutcomeOnly = dc.context.turnState.get(STORED_OUTCOME_ONLY) === true;
     if (
-      state.phase === 'signin' &&
+      state.state === 'created' &&
       (activity.type === ActivityTypes.Message || teamsCode !== undefined || storedOutcomeOnly)
     ) {
       // The callback stores its outcome with the request before it resumes this conversation; if that
       // resume never arrived (the channel refused it, the instance died), this turn picks it up.
       const stored = await this.storedOutcome(state.requestId);
-      if (stored?.outcome === 'pending-verification') state.phase = 'verify';
+      if (stored?.outcome === 'pending-verification') state.state = 'pending-verification';
       else if (stored) return this.onSigninEvent(dc, state, profile, stored);
     }
     if (storedOutcomeOnly) return Dialog.EndOfTurn;
@@ -158,7 +179,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     if (this.services.clock() > state.expiresAt) {
       await this.services.engine.cancelAuthorizationRequest(state.requestId);
       await say(dc, `The sign-in to ${name} expired. Ask again when you are ready.`);
-      return dc.endDialog({ status: 'timed-out', profileId: profile.id });
+      return dc.endDialog({ status: 'expired', profileId: profile.id });
     }
     if (CANCEL.test(text)) {
       await this.services.engine.cancelAuthorizationRequest(state.requestId);
@@ -169,7 +190,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     // Stray text (a greeting, a question, a mistyped code): the wait goes on (issue 7 point 14).
     await say(
       dc,
-      state.phase === 'verify'
+      state.state === 'pending-verification'
         ? `I'm still waiting for you to finish signing in to ${name}. Type the 6-digit code from the sign-in page, or "cancel".`
         : `I'm still waiting for you to sign in to ${name} with the link above. Type "cancel" to stop.`,
     );
@@ -189,7 +210,6 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     if (!request) return { requestId, outcome: 'expired' };
     const { state, error } = request;
     if (state === 'created' || state === 'started' || state === 'consumed') return undefined;
-    if (state === 'cancelled') return { requestId, outcome: 'failed', error: 'cancelled' };
     return { requestId, outcome: state, ...(error ? { error } : {}) };
   }
 
@@ -217,7 +237,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       case 'connected':
         return this.finish(dc, profile);
       case 'pending-verification':
-        state.phase = 'verify';
+        state.state = 'pending-verification';
         if (dc.context.activity.channelId !== 'msteams') {
           await say(
             dc,
@@ -233,7 +253,10 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
           dc,
           `The sign-in to ${inertText(profile.displayName)} expired. Ask again when you are ready.`,
         );
-        return dc.endDialog({ status: 'timed-out', profileId: profile.id });
+        return dc.endDialog({ status: 'expired', profileId: profile.id });
+      case 'cancelled':
+        await say(dc, signinFailedMessage(inertText(profile.displayName), 'cancelled'));
+        return dc.endDialog({ status: 'cancelled', profileId: profile.id });
       default:
         await say(dc, signinFailedMessage(inertText(profile.displayName), value.error));
         if (value.error === 'provider-outcome-unknown') {
@@ -270,15 +293,15 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         return dc.endDialog({ status: 'failed', profileId: profile.id });
       case 'expired':
         await say(dc, `That code expired. Ask again to sign in to ${inertText(profile.displayName)}.`);
-        return dc.endDialog({ status: 'timed-out', profileId: profile.id });
+        return dc.endDialog({ status: 'expired', profileId: profile.id });
       default:
         await say(
           dc,
-          state.phase === 'verify'
+          state.state === 'pending-verification'
             ? 'There is no sign-in waiting for a code any more. Ask again to start over.'
             : `Finish signing in to ${inertText(profile.displayName)} with the link above first.`,
         );
-        return state.phase === 'verify'
+        return state.state === 'pending-verification'
           ? dc.endDialog({ status: 'failed', profileId: profile.id })
           : Dialog.EndOfTurn;
     }
