@@ -13,6 +13,10 @@ import {
   type SigninState,
   type Subject,
   type TokenResult,
+  signinFailedMessage,
+  signinOutcomeMessage,
+  tokenUnavailableMessage,
+  verificationMessage,
 } from '../profiles';
 import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
@@ -96,15 +100,10 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const subject = profile.authorization === 'pre-authorized' ? ORGANIZATION : userSubject(dc.context);
     const token = await engine.getToken(profile, subject);
     if (token.ok) return dc.endDialog(authorized(profile, subject, token));
-    if (profile.authorization === 'pre-authorized') {
-      await say(dc, organizationUnavailableMessage(profile, token));
-      return dc.endDialog({ status: 'unavailable', profileId });
-    }
-    if (token.reason === 'provider-unavailable') {
-      await say(
-        dc,
-        `${inertText(profile.displayName)} is not answering right now. Please try again in a minute.`,
-      );
+    if (profile.authorization === 'pre-authorized' || token.reason === 'provider-unavailable') {
+      // Issue 4 point 5: users of a broken organisation connection are told an admin must act.
+      const whose = profile.authorization === 'pre-authorized' ? 'organisation' : 'user';
+      await say(dc, tokenUnavailableMessage(inertText(profile.displayName), token.reason, whose));
       return dc.endDialog({ status: 'unavailable', profileId });
     }
     return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization');
@@ -178,7 +177,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const name = inertText(profile.displayName);
     if (this.services.clock() > state.expiresAt) {
       await this.services.engine.cancelAuthorizationRequest(state.requestId);
-      await say(dc, `The sign-in to ${name} expired. Ask again when you are ready.`);
+      await say(dc, signinOutcomeMessage(name, 'expired'));
       return dc.endDialog({ status: 'expired', profileId: profile.id });
     }
     if (CANCEL.test(text)) {
@@ -239,20 +238,14 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       case 'pending-verification':
         state.state = 'pending-verification';
         if (dc.context.activity.channelId !== 'msteams') {
-          await say(
-            dc,
-            `Almost done: type the 6-digit code shown on the sign-in page here to finish connecting ${inertText(profile.displayName)}.`,
-          );
+          await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'pending-verification'));
         }
         return Dialog.EndOfTurn;
       case 'denied':
-        await say(dc, `You did not grant access to ${inertText(profile.displayName)}, so I can't do that.`);
+        await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'denied'));
         return dc.endDialog({ status: 'denied', profileId: profile.id });
       case 'expired':
-        await say(
-          dc,
-          `The sign-in to ${inertText(profile.displayName)} expired. Ask again when you are ready.`,
-        );
+        await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'expired'));
         return dc.endDialog({ status: 'expired', profileId: profile.id });
       case 'cancelled':
         await say(dc, signinFailedMessage(inertText(profile.displayName), 'cancelled'));
@@ -276,30 +269,23 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
   ): Promise<DialogTurnResult> {
     const subject = userSubject(dc.context);
     const result = await this.services.engine.verify(profile, subject, code.replace(/[\s-]/g, ''));
+    const name = inertText(profile.displayName);
     switch (result) {
       case 'verified':
         return this.finish(dc, profile);
       case 'wrong-code':
-        await say(
-          dc,
-          'That code does not match. Check the sign-in page and type it again, or type "cancel".',
-        );
+        await say(dc, verificationMessage(name, 'wrong-code'));
         return Dialog.EndOfTurn;
       case 'too-many-attempts':
-        await say(
-          dc,
-          `Too many wrong codes: I discarded that sign-in to ${inertText(profile.displayName)}. Ask again to start over.`,
-        );
+        await say(dc, verificationMessage(name, 'too-many-attempts'));
         return dc.endDialog({ status: 'failed', profileId: profile.id });
       case 'expired':
-        await say(dc, `That code expired. Ask again to sign in to ${inertText(profile.displayName)}.`);
+        await say(dc, verificationMessage(name, 'expired'));
         return dc.endDialog({ status: 'expired', profileId: profile.id });
       default:
         await say(
           dc,
-          state.state === 'pending-verification'
-            ? 'There is no sign-in waiting for a code any more. Ask again to start over.'
-            : `Finish signing in to ${inertText(profile.displayName)} with the link above first.`,
+          verificationMessage(name, state.state === 'pending-verification' ? 'nothing-pending' : 'not-yet'),
         );
         return state.state === 'pending-verification'
           ? dc.endDialog({ status: 'failed', profileId: profile.id })
@@ -311,14 +297,10 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const subject = userSubject(dc.context);
     const token = await this.services.engine.getToken(profile, subject);
     if (!token.ok) {
-      await say(
-        dc,
-        // token.message may name a record or key id: fine for logs, not for the chat.
-        `I could not use the new connection to ${inertText(profile.displayName)}. Please ask again.`,
-      );
+      await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'unusable'));
       return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
-    await say(dc, `You're connected to ${inertText(profile.displayName)}.`);
+    await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'connected'));
     return dc.endDialog(authorized(profile, subject, token));
   }
 }
@@ -329,56 +311,6 @@ function authorized(
   token: Extract<TokenResult, { ok: true }>,
 ): AuthorizationResult {
   return { status: 'authorized', profileId: profile.id, accessToken: token.accessToken, subject };
-}
-
-/** Issue 4 point 5: users of a broken organisation connection are told an admin must act. */
-export function organizationUnavailableMessage(
-  profile: Profile,
-  token: Extract<TokenResult, { ok: false }>,
-): string {
-  switch (token.reason) {
-    case 'needs-reauthorization':
-      return `The organisation's connection to ${inertText(profile.displayName)} has stopped working: an admin must reconnect ${inertText(profile.displayName)}.`;
-    case 'provider-unavailable':
-      return `${inertText(profile.displayName)} is not answering right now. Please try again in a minute.`;
-    default:
-      return `${inertText(profile.displayName)} is not connected for your organisation yet: an admin must connect it first.`;
-  }
-}
-
-/**
- * What the chat user is told when the sign-in failed after the provider's redirect, by the engine's
- * error code (profiles/errors.ts) stored with the request. `name` is already inert. Each message says
- * what the user can do: try again, or ask an administrator when trying again cannot help.
- */
-export function signinFailedMessage(name: string, code: string | undefined): string {
-  switch (code) {
-    case 'provider-outcome-unknown':
-      return `${name} didn't answer in time, so the sign-in could not finish. Please start again with this new sign-in:`;
-    case 'id-token-invalid':
-      return `The sign-in to ${name} could not be verified, so I did not connect it. Ask me again to start over.`;
-    case 'outbound-refused':
-      return `Signing in to ${name} failed: this service is not allowed to reach ${name}'s address. Please ask an administrator.`;
-    case 'invalid-configuration':
-      return `Signing in to ${name} failed: the integration is not fully set up. Please ask an administrator.`;
-    case 'encryption-key-unknown':
-    case 'decryption-failed':
-      return `Signing in to ${name} failed: this service could not read the sign-in it had saved. Please ask an administrator.`;
-    case 'invalid-grant':
-      return `Signing in to ${name} failed (${name} rejected the sign-in). Please try again.`;
-    case 'provider-unavailable':
-      return `Signing in to ${name} failed (${name} could not be reached). Please try again in a minute.`;
-    case 'invalid-token-response':
-      return `Signing in to ${name} failed (${name} sent an answer this service cannot use). Please try again, or ask an administrator if it keeps happening.`;
-    case 'store-unavailable':
-      return `Signing in to ${name} failed (our storage was unavailable). Please try again in a minute.`;
-    case 'cancelled':
-      return `The sign-in to ${name} was cancelled. Ask again when you are ready.`;
-    case 'provider-error':
-      return `Signing in to ${name} failed (${name} reported an error). Please try again.`;
-    default:
-      return `Signing in to ${name} did not complete. Please try again.`;
-  }
 }
 
 /** Stored with the request so the callback, on any instance, can resume this conversation. */

@@ -1,3 +1,4 @@
+import { tokenUnavailableMessage } from '../profiles';
 import { CardFactory, MessageFactory } from 'botbuilder';
 import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
 import { AuthorizationDialog, type AuthorizationResult } from './authorizationDialog';
@@ -120,7 +121,7 @@ function crmErrorMessage(name: string, error: unknown): string {
     case 'rate-limited':
       return `${name} is rate-limiting requests right now. Try again in a few seconds.`;
     case 'not-connected':
-      return `You are not connected to ${name}.`;
+      return tokenUnavailableMessage(name, 'not-connected', 'user');
     default:
       return `${name} is not answering properly right now. Please try again in a minute.`;
   }

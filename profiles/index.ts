@@ -57,7 +57,19 @@ export type {
   StoredDocument,
 } from './store/types';
 
-// Errors: one catalogue with stable codes.
+// Errors: one catalogue with stable codes, and one of what people are told about them.
+export {
+  AUTHORIZATION_NOTICES,
+  signinFailedMessage,
+  signinOutcomeMessage,
+  signinPageAdvice,
+  signinPageSentence,
+  signinPageTitle,
+  tokenUnavailableMessage,
+  UNEXPECTED_FAILURE_PAGE,
+  verificationMessage,
+  type SigninFailureCode,
+} from './userMessages';
 export { AuthProfilesError, isAuthProfilesError, type ErrorCode, type FieldIssue } from './errors';
 
 // Admin keys, key rotation and the settings the host reads from its environment.

@@ -8,7 +8,11 @@ import {
   type CallbackOutcome,
   isAuthProfilesError,
   isProfileId,
+  signinPageAdvice,
+  signinPageSentence,
+  signinPageTitle,
   type SigninRequest,
+  UNEXPECTED_FAILURE_PAGE,
 } from '../../profiles';
 import type { Logger } from '../logger';
 import { PAGE_HEADERS, sendErrorPage, sendPage, type ErrorPage } from './pages';
@@ -160,38 +164,16 @@ function rawQuery(req: Request): string {
   return index < 0 ? '' : url.slice(index + 1);
 }
 
-const TITLES: Partial<Record<string, string>> = {
-  'authorization-request-expired': 'Sign-in link expired',
-  'authorization-request-used': 'Sign-in already completed',
-  'browser-mismatch': 'Different browser',
-  'consent-denied': 'Access not granted',
-  'provider-error': 'The provider reported an error',
-  'provider-unavailable': 'The provider is not answering',
-  'provider-outcome-unknown': 'The provider did not answer',
-  'id-token-invalid': 'The sign-in could not be verified',
-  'invalid-grant': 'Sign-in rejected by the provider',
-  'invalid-token-response': 'The provider sent an invalid answer',
-};
-
 function errorPage(error: unknown, log: Logger, where: string): ErrorPage {
   if (!isAuthProfilesError(error)) {
     log.error({ err: error, where }, 'unexpected error in the OAuth flow');
-    return {
-      status: 500,
-      title: 'Something went wrong',
-      message: 'The sign-in could not be completed. Ask the bot for a new link.',
-    };
+    return { status: 500, ...UNEXPECTED_FAILURE_PAGE };
   }
   if (error.code === 'outbound-refused') {
     // The refused host and address are for the operator's log, not for whoever holds the browser
     // (SECURITY.md #42).
     log.warn({ where, errorCode: error.code, refusal: error.message }, 'OAuth flow refused');
-    return {
-      status: 502,
-      title: 'Provider not allowed',
-      message:
-        "This service may not connect to the provider's address. An administrator must correct the integration or allow the address.",
-    };
+    return { status: 502, title: signinPageTitle(error.code), message: signinPageSentence(error.code) ?? '' };
   }
   log.warn(
     {
@@ -206,18 +188,17 @@ function errorPage(error: unknown, log: Logger, where: string): ErrorPage {
   if (error.code === 'store-unavailable') {
     return {
       status: 503,
-      title: 'Temporarily unavailable',
-      message: 'The service could not save your sign-in just now.',
+      title: signinPageTitle(error.code),
+      message: signinPageSentence(error.code) ?? '',
       retry: true,
     };
   }
   const status = error.status >= 500 ? 502 : error.status;
-  const advice = error.code === 'authorization-request-used' ? '' : ' Ask the bot for a new sign-in link.';
   const description = error.provider?.description;
   return {
     status,
-    title: TITLES[error.code] ?? 'Sign-in failed',
-    message: `${sentence(error)}${advice}`,
+    title: signinPageTitle(error.code),
+    message: `${sentence(error)}${signinPageAdvice(error.code)}`,
     ...(description ? { detail: description } : {}),
   };
 }

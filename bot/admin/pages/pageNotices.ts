@@ -1,16 +1,6 @@
-import { isProfileId } from '../../../profiles';
+import { AUTHORIZATION_NOTICES, isProfileId } from '../../../profiles';
 
 /** The notices a page shows after a redirect (`?saved=created`, `?revoked=1`, `?authorization=…`). */
-
-const AUTHORIZATION_RESULTS: Record<string, { text: string; tone: string }> = {
-  connected: { text: 'Connected: the organisation connection is active.', tone: 'ok' },
-  'pending-verification': { text: 'The connection was made and waits for verification.', tone: 'warn' },
-  denied: { text: 'Access was not granted at the provider; nothing was connected.', tone: 'error' },
-  failed: {
-    text: 'The authorization failed; nothing was connected. The audit log has the reason.',
-    tone: 'error',
-  },
-};
 
 export function notices(query: URLSearchParams): { text: string; tone: string }[] {
   const shown: { text: string; tone: string }[] = [];
@@ -45,8 +35,9 @@ export function notices(query: URLSearchParams): { text: string; tone: string }[
       tone: 'ok',
     });
   }
-  const authorization = query.get('authorization');
-  const result = authorization ? AUTHORIZATION_RESULTS[authorization] : undefined;
-  if (result) shown.push(result);
+  const authorization = query.get('authorization') ?? '';
+  if (Object.hasOwn(AUTHORIZATION_NOTICES, authorization)) {
+    shown.push(AUTHORIZATION_NOTICES[authorization as keyof typeof AUTHORIZATION_NOTICES]);
+  }
   return shown;
 }
