@@ -1,6 +1,6 @@
 import type { Request, Response } from 'restify';
 import type { SigninRequest } from '../../profiles';
-import { PAGE_HEADERS, renderView } from './adminViews';
+import { PAGE_HEADERS, sendPage } from './adminViews';
 import type { AdminContext, AdminPrincipal } from './adminContext';
 import { AdminSessions } from './adminSessions';
 
@@ -45,7 +45,7 @@ export function createOrganizationGate(
   return async (req, res, request) => {
     const startedBy = requestKeyHash(request);
     if (!startedBy) {
-      page(res, 403, 'admin-message', {
+      sendPage(res, 403, 'admin-message', {
         title: 'Not an admin authorization',
         message:
           'This organisation authorization was not started from the admin pages or API. Start it again from the profile page.',
@@ -58,7 +58,7 @@ export function createOrganizationGate(
       if (req.headers['sec-fetch-site'] === 'cross-site' && /^\/oauth\/start\/[A-Za-z0-9_-]+$/.test(path)) {
         // A link followed from another site carries no SameSite=Strict cookie: one same-origin hop
         // (followed by /static/admin.js) fetches the same URL with it, or ends at the sign-in page.
-        page(res, 200, 'admin-continue', {
+        sendPage(res, 200, 'admin-continue', {
           title: 'Continue',
           heading: 'Connecting for the organisation',
           text: 'Checking your admin session before going to the provider.',
@@ -94,7 +94,7 @@ export function createOrganizationGate(
         },
         'organisation authorization opened by another key: refused',
       );
-      page(res, 403, 'admin-message', {
+      sendPage(res, 403, 'admin-message', {
         title: 'Not your authorization',
         message:
           session.keyHash !== startedBy
@@ -112,14 +112,4 @@ export function createOrganizationGate(
     });
     return true;
   };
-}
-
-function page(res: Response, status: number, view: string, data: Record<string, unknown>): void {
-  const body = renderView(view, data);
-  res.writeHead(status, {
-    ...PAGE_HEADERS,
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-  });
-  res.end(body);
 }

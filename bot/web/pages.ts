@@ -48,10 +48,18 @@ export function renderView(name: string, data: Record<string, unknown>): string 
   return template(data, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
 }
 
-export function sendPage(res: Response, status: number, view: string, data: Record<string, unknown>): void {
+/** Renders `view` and sends it with the page headers (and `headers`, e.g. Set-Cookie). */
+export function sendPage(
+  res: Response,
+  status: number,
+  view: string,
+  data: Record<string, unknown>,
+  headers: Record<string, string | string[]> = {},
+): void {
   const body = renderView(view, data);
   res.writeHead(status, {
     ...PAGE_HEADERS,
+    ...headers,
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
   });

@@ -2,7 +2,7 @@ import type { Request, Response } from 'restify';
 import { type Actor, AUTHORIZATION_REQUEST_ID, isProfileId, type Profile } from '../../../profiles';
 import type { AdminContext } from '../adminContext';
 import type { Session } from '../adminSessions';
-import { PAGE_HEADERS, renderView } from '../adminViews';
+import { PAGE_HEADERS, sendPage } from '../adminViews';
 
 /** What every admin page renders with: the page headers of SECURITY.md #12, the nav, messages. */
 export abstract class AdminPage {
@@ -19,14 +19,7 @@ export abstract class AdminPage {
     data: Record<string, unknown>,
     headers: Record<string, string | string[]> = {},
   ): void {
-    const body = renderView(view, data);
-    res.writeHead(status, {
-      ...PAGE_HEADERS,
-      ...headers,
-      'Content-Type': 'text/html; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body),
-    });
-    res.end(body);
+    sendPage(res, status, view, data, headers);
   }
 
   protected redirect(res: Response, location: string, headers: Record<string, string | string[]> = {}): void {
