@@ -12,16 +12,6 @@ export abstract class AdminPage {
     return this.ctx.engine;
   }
 
-  protected send(
-    res: Response,
-    status: number,
-    view: string,
-    data: Record<string, unknown>,
-    headers: Record<string, string | string[]> = {},
-  ): void {
-    sendPage(res, status, view, data, headers);
-  }
-
   protected redirect(res: Response, location: string, headers: Record<string, string | string[]> = {}): void {
     res.writeHead(303, { ...PAGE_HEADERS, ...headers, Location: location, 'Content-Length': 0 });
     res.end();
@@ -34,7 +24,7 @@ export abstract class AdminPage {
     text: string,
     session: Session | undefined,
   ): void {
-    this.send(res, status, 'admin-message', {
+    sendPage(res, status, 'admin-message', {
       title,
       message: text,
       me: session ? this.me(session) : undefined,

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'restify';
 import type { AuditEntry } from '../../../profiles';
 import type { Session } from '../adminSessions';
+import { sendPage } from '../adminViews';
 import { AdminPage, formatTime, OPAQUE_ID, PAGE_SIZE, queryOf } from './adminPage';
 
 /** One audit entry as the pages show it: names and codes only, never a secret. */
@@ -37,7 +38,7 @@ export class AuditPage extends AdminPage {
     const nextQuery = new URLSearchParams();
     if (validTarget) nextQuery.set('target', validTarget);
     if (last) nextQuery.set('before', last);
-    this.send(res, 200, 'admin-audit', {
+    sendPage(res, 200, 'admin-audit', {
       title: 'Audit log',
       me: this.me(session),
       target: validTarget,

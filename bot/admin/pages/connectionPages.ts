@@ -8,6 +8,7 @@ import {
 } from '../../../profiles';
 import type { AdminContext } from '../adminContext';
 import type { Session } from '../adminSessions';
+import { sendPage } from '../adminViews';
 import {
   AdminPage,
   formatTime,
@@ -102,7 +103,7 @@ export class ConnectionPages extends AdminPage {
     if (filter.status) nextQuery.set('status', filter.status);
     if (isAdmin && filter.subjectKind) nextQuery.set('subject', filter.subjectKind);
     if (next) nextQuery.set('after', next);
-    this.send(res, 200, 'admin-connections', {
+    sendPage(res, 200, 'admin-connections', {
       title: 'Connections',
       me: this.me(session),
       notices: notices(query),

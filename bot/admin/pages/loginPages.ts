@@ -3,6 +3,7 @@ import type { Request, Response } from 'restify';
 import { randomToken, safeEqual, sha256, TooManyAttemptsError } from '../../../profiles';
 import { clientAddress } from '../adminContext';
 import type { Session } from '../adminSessions';
+import { sendPage } from '../adminViews';
 import { authorizationPath, continuation, header, queryOf } from './adminPage';
 import { PageRequests } from './pageRequests';
 
@@ -41,7 +42,7 @@ export class LoginPages extends PageRequests {
     headers: Record<string, string> = {},
   ): void {
     const token = randomToken(32);
-    this.send(
+    sendPage(
       res,
       status,
       'admin-login',

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'restify';
 import { AUTHORIZATION_REQUEST_ID, isOpen, ORGANIZATION } from '../../../profiles';
 import type { Session } from '../adminSessions';
+import { sendPage } from '../adminViews';
 import { adminRequestContext, requestKeyHash } from '../organizationGate';
 import { AdminPage, HttpProblem, param } from './adminPage';
 
@@ -74,7 +75,7 @@ export class OrganizationPages extends AdminPage {
         'This authorization is finished or expired. Start again from the profile page.',
       );
     }
-    this.send(res, 200, 'admin-continue', {
+    sendPage(res, 200, 'admin-continue', {
       title: 'Connecting',
       heading: `Connecting ${profile?.displayName ?? request.profileId} for the organisation`,
       text: "You are being taken to the provider's consent page; you come back here when it is done.",

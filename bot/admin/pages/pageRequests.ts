@@ -3,6 +3,7 @@ import { isAuthProfilesError, safeEqual, sha256 } from '../../../profiles';
 import { readBodyText } from '../../http/requestBody';
 import type { AdminContext } from '../adminContext';
 import { AdminSessions, type Session } from '../adminSessions';
+import { sendPage } from '../adminViews';
 import { AdminPage, header, HttpProblem, type Form } from './adminPage';
 
 export const MAX_FORM_BYTES = 32 * 1024;
@@ -98,7 +99,7 @@ export class PageRequests extends AdminPage {
       header(req, 'sec-fetch-site') === 'cross-site' &&
       /^\/admin(?:[/?]|$)/.test(path)
     ) {
-      this.send(res, 200, 'admin-continue', {
+      sendPage(res, 200, 'admin-continue', {
         title: 'Continue',
         heading: 'Back to the admin pages',
         linkText: 'Continue',

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'restify';
 import type { Profile } from '../../../profiles';
 import type { Session } from '../adminSessions';
+import { sendPage } from '../adminViews';
 import { actorOf, AdminPage } from './adminPage';
 
 /** Deleting a stored profile (a bundled one: its stored override), after a confirmation page. */
@@ -35,7 +36,7 @@ export class ProfileDeletePages extends AdminPage {
     const system = this.engine.isBundledProfile(profile.id);
     const total = await this.engine.countConnections({ profileId: profile.id });
     const org = await this.engine.countConnections({ profileId: profile.id, subjectKind: 'org' });
-    this.send(res, 200, 'admin-delete', {
+    sendPage(res, 200, 'admin-delete', {
       title: `Delete ${profile.displayName}`,
       me: this.me(session),
       profile: { id: profile.id, displayName: profile.displayName },

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'restify';
 import { type FieldIssue, isAuthProfilesError, isProfileId, type Profile } from '../../../profiles';
 import type { Session } from '../adminSessions';
+import { sendPage } from '../adminViews';
 import { actorOf, AdminPage, type Form } from './adminPage';
 import {
   CUSTOM_FIELDS,
@@ -42,7 +43,7 @@ export class ProfileEditPages extends AdminPage {
   ): void {
     const fields = options.creating ? CUSTOM_FIELDS : CUSTOM_FIELDS.filter((field) => field.name !== 'id');
     const placed = placeIssues(fields, options.values, options.issues ?? []);
-    this.send(res, status, 'admin-profile-form', {
+    sendPage(res, status, 'admin-profile-form', {
       title: options.creating ? 'New custom profile' : `Edit ${options.profile?.displayName ?? ''}`,
       me: this.me(session),
       heading: options.creating ? 'New custom profile' : `Edit ${options.profile?.displayName ?? ''}`,
@@ -182,7 +183,7 @@ export class ProfileEditPages extends AdminPage {
     general: string[] = [],
   ): void {
     const placed = placeIssues(fields, values, issues);
-    this.send(res, status, 'admin-profile-form', {
+    sendPage(res, status, 'admin-profile-form', {
       title: `Settings of ${profile.displayName}`,
       me: this.me(session),
       heading: `Settings of ${profile.displayName}`,

@@ -8,6 +8,7 @@ import {
   publicProfile,
 } from '../../../profiles';
 import type { Session } from '../adminSessions';
+import { sendPage } from '../adminViews';
 import { AdminPage, formatTime, queryOf } from './adminPage';
 import { auditRow } from './auditPage';
 import { describeCheck, orgStatus } from './connectionTexts';
@@ -54,7 +55,7 @@ export class ProfilePages extends AdminPage {
         users: (await this.userCounts(profile.id)).filter((entry) => entry.count > 0),
       });
     }
-    this.send(res, 200, 'admin-profiles', {
+    sendPage(res, 200, 'admin-profiles', {
       title: 'Profiles',
       me: this.me(session),
       notices: notices(queryOf(req)),
@@ -134,7 +135,7 @@ export class ProfilePages extends AdminPage {
       audit = (await this.engine.listAudit({ limit: 10, target: `profile:${profile.id}` })).map((entry) =>
         auditRow(entry),
       );
-    this.send(res, 200, 'admin-profile', {
+    sendPage(res, 200, 'admin-profile', {
       title: profile.displayName,
       me: this.me(session),
       notices: notices(query),
