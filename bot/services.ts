@@ -1,5 +1,6 @@
 import { openEngine, type OpenedEngine } from '../profiles';
 import type { Config } from './config';
+// The only import of the dev surface (eslint.config.mjs); both uses below run in dev mode only.
 import { DEV_PROFILE_IDS, startDevSurface, type DevSurface } from './devSurface';
 import type { Logger } from './logger';
 
@@ -34,7 +35,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
 }
 
 /** Profile ids the service bundles in this configuration beyond the catalog (dev mode's demo profiles). */
-export function reservedProfileIds(config: Config): readonly string[] {
+export async function reservedProfileIds(config: Config): Promise<readonly string[]> {
   return config.devFeatures ? DEV_PROFILE_IDS : [];
 }
 
