@@ -7,28 +7,21 @@ import {
 import { hostname } from 'node:os';
 import restify, { type Request, type Response, type Server } from 'restify';
 import { MainDialog } from '../dialogs/mainDialog';
-import { AdminKeys, devAdminKey } from '../profiles/adminKeys';
-import { newId } from '../profiles/ids';
-import { startKeyHolderHeartbeat } from '../profiles/keyHolders';
+import { devAdminKey, newId } from '../profiles';
 import type { AdminContext } from './admin/adminContext';
-import { registerAdminApi } from './admin/adminApi';
-import { registerAdminPages } from './admin/adminPages';
+import { registerAdminApi } from './admin/api/adminApi';
+import { registerAdminPages } from './admin/pages/adminPages';
 import { createOrganizationGate } from './admin/organizationGate';
 import type { DialogServices } from '../dialogs/dialogServices';
-import { AuthProfilesBot } from './authProfilesBot';
+import { AuthProfilesBot } from './web/authProfilesBot';
 import type { Config } from './config';
-import { oauthIntrospector, registerDemoCrm } from './demo/demoCrm';
-import { registerLocalDirectLine } from './dev/directLine';
-import { tokenServiceSignInLinks } from './dev/oauthCardLinks';
-import { registerWebChat } from './dev/webChat';
-import { startExpirySweeper } from './expirySweeper';
+import { startExpirySweeper } from './web/expirySweeper';
 import type { Logger } from './logger';
-import { registerOAuthRoutes } from './routes/oauthRoutes';
-import { registerStaticRoutes } from './routes/staticRoutes';
+import { registerOAuthRoutes } from './web/oauthRoutes';
+import { registerStaticRoutes } from './web/staticRoutes';
 import type { Services } from './services';
-import { SigninResumer } from './signinResumer';
-import { storeHealthCheck } from './storeHealth';
-import { StorageConflictError, StoreStorage } from './storeStorage';
+import { SigninResumer } from './web/signinResumer';
+import { StorageConflictError, StoreStorage } from './web/storeStorage';
 import { createCallerAuthenticator } from './tokenService/callerAuthentication';
 import { registerTokenService } from './tokenService/routes';
 
@@ -70,7 +63,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
       .catch(() => undefined);
   };
 
-  const conversationState = new ConversationState(new StoreStorage(services.store.documents));
+  const conversationState = new ConversationState(new StoreStorage(services.engine.hostDocuments()));
   const crmProfileId =
     env.CRM_PROFILE ?? (config.devFeatures && !config.raw.HUBSPOT_CLIENT_ID ? 'demo' : 'hubspot');
   const verificationOff = new Set(env.SIGNIN_VERIFICATION_OFF.map((channel) => channel.toLowerCase()));
@@ -93,7 +86,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   );
 
   // Reads and a small write, bounded (SECURITY.md #53): a locked or read-only store answers 503.
-  const storeHealth = storeHealthCheck(services.store, { timeoutMs: 1_000 });
+  const storeHealth = services.engine.storeHealthCheck({ timeoutMs: 1_000 });
   server.get('/healthz', async (_req: Request, res: Response) => {
     const { status, ...store } = await storeHealth.check();
     if (status === 'ok') res.send(200, { status: 'ok', store: { kind: store.kind, status, ms: store.ms } });
@@ -126,25 +119,10 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     }),
   });
 
-  if (config.devFeatures) {
-    registerLocalDirectLine(server, {
-      publicUrl: config.publicUrl,
-      botEndpoint: `http://${localAddress(config.host)}:${config.port}/api/messages`,
-      log,
-      signInLinks: tokenServiceSignInLinks(`http://127.0.0.1:${config.port}`),
-    });
-    registerWebChat(server, { publicUrl: config.publicUrl, botName: 'Auth Profiles' });
-    if (services.demo) {
-      registerDemoCrm(server, {
-        basePath: '/demo/crm',
-        introspect: oauthIntrospector({
-          introspectionUrl: `${services.demo.issuer}/token/introspection`,
-          clientId: services.demo.clientId,
-          clientSecret: services.demo.clientSecret,
-        }),
-      });
-    }
-  }
+  // Dev mode only: Web Chat at `/`, the local Direct Line and the demo CRM (bot/devSurface.ts).
+  services.demo?.registerRoutes(server, {
+    botEndpoint: `http://${localAddress(config.host)}:${config.port}/api/messages`,
+  });
 
   const configuredKeys = [...env.ADMIN_API_KEYS];
   if (configuredKeys.length === 0 && config.devFeatures) {
@@ -155,30 +133,24 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   }
   const admin: AdminContext = {
     engine: services.engine,
-    keys: new AdminKeys(services.engine.context, configuredKeys),
+    keys: services.engine.adminKeys(configuredKeys),
     log,
     publicUrl: config.publicUrl,
     secureCookies: config.publicUrl.startsWith('https://'),
     trustedProxyHops: env.TRUSTED_PROXY_HOPS,
   };
   const organizationGate = createOrganizationGate(admin);
-  // Admin routes are registered here (bot/admin/adminApi.ts, bot/admin/adminPages.ts).
+  // The admin surface: REST API (bot/admin/api/) and pages (bot/admin/pages/).
   registerAdminApi(server, admin);
   registerAdminPages(server, admin);
 
   // The key ids this instance holds, for `authprofiles encryption rotate` to respect (SECURITY.md #52).
-  const keyHolder = startKeyHolderHeartbeat(services.engine.context, {
+  const keyHolder = services.engine.startKeyHolderHeartbeat({
     instanceId: newId('inst'),
     where: `${hostname()} pid ${process.pid}`,
   });
 
-  const sweeper = startExpirySweeper({
-    store: services.store,
-    resumer,
-    log,
-    intervalMs: 15_000,
-    clock: Date.now,
-  });
+  const sweeper = startExpirySweeper({ engine: services.engine, resumer, log, intervalMs: 15_000 });
 
   return {
     server,

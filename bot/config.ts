@@ -1,12 +1,12 @@
 import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { keyWeakness } from '../profiles/keyStrength';
 import {
+  keyWeakness,
+  type OutboundAllowList,
   OutboundAllowListError,
   parseOutboundAllowList,
-  type OutboundAllowList,
-} from '../profiles/outboundAddress';
+} from '../profiles';
 
 /**
  * The environment, parsed once at start by one schema (DESIGN: public contract). A bad value

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   log.info(
-    { url, publicUrl: config.publicUrl, store: services.store.kind, devFeatures: config.devFeatures },
+    { url, publicUrl: config.publicUrl, store: services.engine.storeKind, devFeatures: config.devFeatures },
     config.devFeatures ? `ready: open ${config.publicUrl}/ to chat with the bot` : 'ready',
   );
   let stopping = false;

@@ -6,9 +6,18 @@ import {
   type DialogInstance,
   type DialogTurnResult,
 } from 'botbuilder-dialogs';
-import type { Profile } from '../profiles/profileCatalog';
-import { ORGANIZATION, type Subject } from '../profiles/subjects';
-import type { TokenResult } from '../profiles/tokens';
+import {
+  ORGANIZATION,
+  type Profile,
+  type SigninOutcome,
+  type SigninState,
+  type Subject,
+  type TokenResult,
+  signinFailedMessage,
+  signinOutcomeMessage,
+  tokenUnavailableMessage,
+  verificationMessage,
+} from '../profiles';
 import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
 import { signinCard } from './signinCard';
@@ -32,15 +41,25 @@ export interface AuthorizationDialogOptions {
   profileId: string;
 }
 
+/**
+ * How the dialog ended: `authorized` with a token, `unavailable` when no sign-in could help (the profile
+ * is not set up, the provider is down, the organisation is not connected), or how the sign-in ended.
+ */
 export type AuthorizationResult =
   | { status: 'authorized'; profileId: string; accessToken: string; subject: Subject }
-  | { status: 'unavailable' | 'denied' | 'cancelled' | 'timed-out' | 'failed'; profileId: string };
+  | { status: 'unavailable' | SigninEnd; profileId: string };
+
+/** The sign-in outcomes that end the wait without a token. */
+type SigninEnd = Extract<SigninOutcome, 'denied' | 'failed' | 'expired' | 'cancelled'>;
 
 interface WaitState {
   profileId: string;
   requestId: string;
   expiresAt: number;
-  phase: 'signin' | 'verify';
+  /** The sign-in's state as this wait last knew it: its link is out, or it waits for the code. */
+  state: Extract<SigninState, 'created' | 'pending-verification'>;
+  /** Written by earlier versions (`signin` | `verify`); read so a wait stored across an upgrade goes on. */
+  phase?: 'signin' | 'verify';
 }
 
 /**
@@ -66,7 +85,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const profileId = options?.profileId;
     if (!profileId) throw new Error('AuthorizationDialog needs { profileId }');
     const { engine } = this.services;
-    const profile = await engine.catalog.find(profileId);
+    const profile = await engine.findProfile(profileId);
     if (!profile) {
       await say(dc, `There is no integration called "${profileId}" configured.`);
       return dc.endDialog({ status: 'unavailable', profileId });
@@ -81,15 +100,10 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const subject = profile.authorization === 'pre-authorized' ? ORGANIZATION : userSubject(dc.context);
     const token = await engine.getToken(profile, subject);
     if (token.ok) return dc.endDialog(authorized(profile, subject, token));
-    if (profile.authorization === 'pre-authorized') {
-      await say(dc, organizationUnavailableMessage(profile, token));
-      return dc.endDialog({ status: 'unavailable', profileId });
-    }
-    if (token.reason === 'provider-unavailable') {
-      await say(
-        dc,
-        `${inertText(profile.displayName)} is not answering right now. Please try again in a minute.`,
-      );
+    if (profile.authorization === 'pre-authorized' || token.reason === 'provider-unavailable') {
+      // Issue 4 point 5: users of a broken organisation connection are told an admin must act.
+      const whose = profile.authorization === 'pre-authorized' ? 'organisation' : 'user';
+      await say(dc, tokenUnavailableMessage(inertText(profile.displayName), token.reason, whose));
       return dc.endDialog({ status: 'unavailable', profileId });
     }
     return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization');
@@ -110,7 +124,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       profileId: profile.id,
       requestId: created.requestId,
       expiresAt,
-      phase: 'signin',
+      state: 'created',
     };
     Object.assign(dc.activeDialog?.state ?? {}, state);
     await dc.context.sendActivity(
@@ -127,8 +141,12 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
 
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const state = dc.activeDialog?.state as WaitState;
+    if (state.state === undefined) {
+      state.state = state.state === 'pending-verification' ? 'pending-verification' : 'created';
+      delete state.phase;
+    }
     const activity = dc.context.activity;
-    const profile = await this.services.engine.catalog.find(state.profileId);
+    const profile = await this.services.engine.findProfile(state.profileId);
     if (!profile) {
       await say(dc, `The integration "${state.profileId}" was removed, so the sign-in was cancelled.`);
       return dc.endDialog({ status: 'failed', profileId: state.profileId });
@@ -143,13 +161,13 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         : undefined;
     const storedOutcomeOnly = dc.context.turnState.get(STORED_OUTCOME_ONLY) === true;
     if (
-      state.phase === 'signin' &&
+      state.state === 'created' &&
       (activity.type === ActivityTypes.Message || teamsCode !== undefined || storedOutcomeOnly)
     ) {
       // The callback stores its outcome with the request before it resumes this conversation; if that
       // resume never arrived (the channel refused it, the instance died), this turn picks it up.
       const stored = await this.storedOutcome(state.requestId);
-      if (stored?.outcome === 'pending-verification') state.phase = 'verify';
+      if (stored?.outcome === 'pending-verification') state.state = 'pending-verification';
       else if (stored) return this.onSigninEvent(dc, state, profile, stored);
     }
     if (storedOutcomeOnly) return Dialog.EndOfTurn;
@@ -159,8 +177,8 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const name = inertText(profile.displayName);
     if (this.services.clock() > state.expiresAt) {
       await this.services.engine.cancelAuthorizationRequest(state.requestId);
-      await say(dc, `The sign-in to ${name} expired. Ask again when you are ready.`);
-      return dc.endDialog({ status: 'timed-out', profileId: profile.id });
+      await say(dc, signinOutcomeMessage(name, 'expired'));
+      return dc.endDialog({ status: 'expired', profileId: profile.id });
     }
     if (CANCEL.test(text)) {
       await this.services.engine.cancelAuthorizationRequest(state.requestId);
@@ -171,7 +189,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     // Stray text (a greeting, a question, a mistyped code): the wait goes on (issue 7 point 14).
     await say(
       dc,
-      state.phase === 'verify'
+      state.state === 'pending-verification'
         ? `I'm still waiting for you to finish signing in to ${name}. Type the 6-digit code from the sign-in page, or "cancel".`
         : `I'm still waiting for you to sign in to ${name} with the link above. Type "cancel" to stop.`,
     );
@@ -182,17 +200,16 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
   private async storedOutcome(requestId: string): Promise<SigninEventValue | undefined> {
     let request;
     try {
-      request = await this.services.engine.store.authorizationRequests.get(requestId);
+      request = await this.services.engine.signinRequest(requestId);
     } catch {
       // Store unreachable: keep waiting as before; the next turn looks again.
       return undefined;
     }
     // Gone: deleted a day after it expired.
     if (!request) return { requestId, outcome: 'expired' };
-    if (request.status !== 'completed' || !request.outcome) return undefined;
-    const { result, error } = request.outcome;
-    if (result === 'failed' && error === 'expired') return { requestId, outcome: 'expired' };
-    return { requestId, outcome: result, ...(error ? { error } : {}) };
+    const { state, error } = request;
+    if (state === 'created' || state === 'started' || state === 'consumed') return undefined;
+    return { requestId, outcome: state, ...(error ? { error } : {}) };
   }
 
   /** Replaced by a new command (or cancelled from outside): the link must not connect anything later. */
@@ -219,23 +236,20 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       case 'connected':
         return this.finish(dc, profile);
       case 'pending-verification':
-        state.phase = 'verify';
+        state.state = 'pending-verification';
         if (dc.context.activity.channelId !== 'msteams') {
-          await say(
-            dc,
-            `Almost done: type the 6-digit code shown on the sign-in page here to finish connecting ${inertText(profile.displayName)}.`,
-          );
+          await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'pending-verification'));
         }
         return Dialog.EndOfTurn;
       case 'denied':
-        await say(dc, `You did not grant access to ${inertText(profile.displayName)}, so I can't do that.`);
+        await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'denied'));
         return dc.endDialog({ status: 'denied', profileId: profile.id });
       case 'expired':
-        await say(
-          dc,
-          `The sign-in to ${inertText(profile.displayName)} expired. Ask again when you are ready.`,
-        );
-        return dc.endDialog({ status: 'timed-out', profileId: profile.id });
+        await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'expired'));
+        return dc.endDialog({ status: 'expired', profileId: profile.id });
+      case 'cancelled':
+        await say(dc, signinFailedMessage(inertText(profile.displayName), 'cancelled'));
+        return dc.endDialog({ status: 'cancelled', profileId: profile.id });
       default:
         await say(dc, signinFailedMessage(inertText(profile.displayName), value.error));
         if (value.error === 'provider-outcome-unknown') {
@@ -255,32 +269,25 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
   ): Promise<DialogTurnResult> {
     const subject = userSubject(dc.context);
     const result = await this.services.engine.verify(profile, subject, code.replace(/[\s-]/g, ''));
+    const name = inertText(profile.displayName);
     switch (result) {
       case 'verified':
         return this.finish(dc, profile);
       case 'wrong-code':
-        await say(
-          dc,
-          'That code does not match. Check the sign-in page and type it again, or type "cancel".',
-        );
+        await say(dc, verificationMessage(name, 'wrong-code'));
         return Dialog.EndOfTurn;
       case 'too-many-attempts':
-        await say(
-          dc,
-          `Too many wrong codes: I discarded that sign-in to ${inertText(profile.displayName)}. Ask again to start over.`,
-        );
+        await say(dc, verificationMessage(name, 'too-many-attempts'));
         return dc.endDialog({ status: 'failed', profileId: profile.id });
       case 'expired':
-        await say(dc, `That code expired. Ask again to sign in to ${inertText(profile.displayName)}.`);
-        return dc.endDialog({ status: 'timed-out', profileId: profile.id });
+        await say(dc, verificationMessage(name, 'expired'));
+        return dc.endDialog({ status: 'expired', profileId: profile.id });
       default:
         await say(
           dc,
-          state.phase === 'verify'
-            ? 'There is no sign-in waiting for a code any more. Ask again to start over.'
-            : `Finish signing in to ${inertText(profile.displayName)} with the link above first.`,
+          verificationMessage(name, state.state === 'pending-verification' ? 'nothing-pending' : 'not-yet'),
         );
-        return state.phase === 'verify'
+        return state.state === 'pending-verification'
           ? dc.endDialog({ status: 'failed', profileId: profile.id })
           : Dialog.EndOfTurn;
     }
@@ -290,14 +297,10 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const subject = userSubject(dc.context);
     const token = await this.services.engine.getToken(profile, subject);
     if (!token.ok) {
-      await say(
-        dc,
-        // token.message may name a record or key id: fine for logs, not for the chat.
-        `I could not use the new connection to ${inertText(profile.displayName)}. Please ask again.`,
-      );
+      await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'unusable'));
       return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
-    await say(dc, `You're connected to ${inertText(profile.displayName)}.`);
+    await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'connected'));
     return dc.endDialog(authorized(profile, subject, token));
   }
 }
@@ -308,56 +311,6 @@ function authorized(
   token: Extract<TokenResult, { ok: true }>,
 ): AuthorizationResult {
   return { status: 'authorized', profileId: profile.id, accessToken: token.accessToken, subject };
-}
-
-/** Issue 4 point 5: users of a broken organisation connection are told an admin must act. */
-export function organizationUnavailableMessage(
-  profile: Profile,
-  token: Extract<TokenResult, { ok: false }>,
-): string {
-  switch (token.reason) {
-    case 'needs-reauthorization':
-      return `The organisation's connection to ${inertText(profile.displayName)} has stopped working: an admin must reconnect ${inertText(profile.displayName)}.`;
-    case 'provider-unavailable':
-      return `${inertText(profile.displayName)} is not answering right now. Please try again in a minute.`;
-    default:
-      return `${inertText(profile.displayName)} is not connected for your organisation yet: an admin must connect it first.`;
-  }
-}
-
-/**
- * What the chat user is told when the sign-in failed after the provider's redirect, by the engine's
- * error code (profiles/errors.ts) stored with the request. `name` is already inert. Each message says
- * what the user can do: try again, or ask an administrator when trying again cannot help.
- */
-export function signinFailedMessage(name: string, code: string | undefined): string {
-  switch (code) {
-    case 'provider-outcome-unknown':
-      return `${name} didn't answer in time, so the sign-in could not finish. Please start again with this new sign-in:`;
-    case 'id-token-invalid':
-      return `The sign-in to ${name} could not be verified, so I did not connect it. Ask me again to start over.`;
-    case 'outbound-refused':
-      return `Signing in to ${name} failed: this service is not allowed to reach ${name}'s address. Please ask an administrator.`;
-    case 'invalid-configuration':
-      return `Signing in to ${name} failed: the integration is not fully set up. Please ask an administrator.`;
-    case 'encryption-key-unknown':
-    case 'decryption-failed':
-      return `Signing in to ${name} failed: this service could not read the sign-in it had saved. Please ask an administrator.`;
-    case 'invalid-grant':
-      return `Signing in to ${name} failed (${name} rejected the sign-in). Please try again.`;
-    case 'provider-unavailable':
-      return `Signing in to ${name} failed (${name} could not be reached). Please try again in a minute.`;
-    case 'invalid-token-response':
-      return `Signing in to ${name} failed (${name} sent an answer this service cannot use). Please try again, or ask an administrator if it keeps happening.`;
-    case 'store-unavailable':
-      return `Signing in to ${name} failed (our storage was unavailable). Please try again in a minute.`;
-    case 'cancelled':
-      return `The sign-in to ${name} was cancelled. Ask again when you are ready.`;
-    case 'provider-error':
-      return `Signing in to ${name} failed (${name} reported an error). Please try again.`;
-    default:
-      return `Signing in to ${name} did not complete. Please try again.`;
-  }
 }
 
 /** Stored with the request so the callback, on any instance, can resume this conversation. */

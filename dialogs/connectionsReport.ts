@@ -1,8 +1,11 @@
 import type { TurnContext } from 'botbuilder';
-import { unreadableTokens } from '../profiles/connections';
-import { describeUnreadable } from '../profiles/encryption';
-import type { ConnectionAccount, ConnectionStatus, StoredConnection } from '../profiles/store/types';
-import { subjectKey } from '../profiles/subjects';
+import {
+  type ConnectionAccount,
+  type ConnectionStatus,
+  type ConnectionSummary,
+  describeUnreadable,
+  ORGANIZATION,
+} from '../profiles';
 import { userSubject, type DialogServices } from './dialogServices';
 import { inertText } from './inertText';
 
@@ -20,15 +23,11 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
  */
 export async function connectionsReport(services: DialogServices, context: TurnContext): Promise<string> {
   const { engine } = services;
-  const keyRing = engine.context.keyRing;
   // A profile whose stored secret this service cannot open is listed with the reason (SECURITY.md #52).
-  const profiles = (await engine.catalog.list()).filter(
+  const profiles = (await engine.listProfiles()).filter(
     (profile) => profile.missing.length === 0 || profile.unreadableSecret !== null,
   );
-  const mine = await engine.store.connections.list(
-    { subjectKey: subjectKey(userSubject(context)) },
-    { limit: 200 },
-  );
+  const mine = await engine.connectionsOf(userSubject(context));
   const lines: string[] = [];
   for (const profile of profiles) {
     if (profile.unreadableSecret) {
@@ -38,9 +37,9 @@ export async function connectionsReport(services: DialogServices, context: TurnC
       continue;
     }
     if (profile.authorization === 'pre-authorized') {
-      const org = await engine.store.connections.get(profile.id, 'org');
+      const org = await engine.connectionOf(profile, ORGANIZATION);
       const status = org ? STATUS_TEXT[org.status] : 'not connected';
-      const unreadable = org && unreadableTokens(keyRing, org);
+      const unreadable = org?.unreadable;
       lines.push(
         `• ${inertText(profile.displayName)} — shared by your organisation: ${
           unreadable
@@ -55,7 +54,7 @@ export async function connectionsReport(services: DialogServices, context: TurnC
       continue;
     }
     const connection = mine.find((candidate) => candidate.profileId === profile.id);
-    const unreadable = connection && unreadableTokens(keyRing, connection);
+    const unreadable = connection?.unreadable;
     lines.push(
       `• ${inertText(profile.displayName)}: ${
         unreadable
@@ -73,7 +72,7 @@ export async function connectionsReport(services: DialogServices, context: TurnC
 }
 
 /** "connected as Alice (alice@example.com)": which account, when the sign-in's ID token named one. */
-function withAccount(status: string, connection: StoredConnection): string {
+function withAccount(status: string, connection: ConnectionSummary): string {
   const account = connection.account ? accountLabel(connection.account) : null;
   if (account === null) return status;
   return connection.status === 'active' ? `${status} as ${account}` : `${status} (account ${account})`;

@@ -1,3 +1,4 @@
+import { tokenUnavailableMessage } from '../profiles';
 import { CardFactory, MessageFactory } from 'botbuilder';
 import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
 import { AuthorizationDialog, type AuthorizationResult } from './authorizationDialog';
@@ -32,10 +33,10 @@ export class CrmDialog extends ComponentDialog {
     if (authorization.status !== 'authorized') return step.endDialog();
     const request = step.options as CrmAction;
     const { engine } = this.services;
-    const profile = await engine.catalog.get(authorization.profileId);
+    const profile = await engine.getProfile(authorization.profileId);
     // Rendered and checked against the address rule (SECURITY.md #41); requests go through the engine's
     // outbound client, which refuses internal DNS answers in production (#42).
-    const baseUrl = engine.context.outbound.profileUrl(profile, 'apiBaseUrl');
+    const baseUrl = engine.profileUrl(profile, 'apiBaseUrl');
     if (!baseUrl) {
       await step.context.sendActivity(
         plainMessage(`${inertText(profile.displayName)} has no API base URL configured.`),
@@ -45,7 +46,7 @@ export class CrmDialog extends ComponentDialog {
     let first = true;
     const client = new HubSpotClient({
       baseUrl,
-      fetch: engine.context.outbound.fetch,
+      fetch: engine.outboundFetch,
       tokens: {
         // The token from the authorization dialog first; later calls read (and refresh) it afresh.
         get: async () => {
@@ -120,7 +121,7 @@ function crmErrorMessage(name: string, error: unknown): string {
     case 'rate-limited':
       return `${name} is rate-limiting requests right now. Try again in a few seconds.`;
     case 'not-connected':
-      return `You are not connected to ${name}.`;
+      return tokenUnavailableMessage(name, 'not-connected', 'user');
     default:
       return `${name} is not answering properly right now. Please try again in a minute.`;
   }

@@ -1,6 +1,5 @@
 import type { TurnContext } from 'botbuilder';
-import type { AuthorizationEngine } from '../profiles/engine';
-import type { Subject } from '../profiles/subjects';
+import type { AuthorizationEngine, SigninOutcome, Subject } from '../profiles';
 
 /** What dialogs need from the host, passed in once; dialogs never read the environment. */
 export interface DialogServices {
@@ -22,10 +21,13 @@ export function userSubject(context: TurnContext): Subject {
 
 export const SIGNIN_EVENT = 'authprofiles/signin';
 
-/** Value of the event that resumes a waiting dialog after the OAuth callback (or its expiry). */
+/**
+ * Value of the event that resumes a waiting dialog after the OAuth callback (or its expiry): the
+ * sign-in's outcome in the one vocabulary (profiles/signinStates.ts, docs/signin-states.md).
+ */
 export interface SigninEventValue {
   requestId: string;
-  outcome: 'connected' | 'pending-verification' | 'denied' | 'failed' | 'expired';
+  outcome: SigninOutcome;
   /** Stable error code when failed. */
   error?: string;
 }

@@ -4,8 +4,7 @@ import {
   WaterfallDialog,
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
-import type { Profile } from '../profiles/profileCatalog';
-import { subjectKey } from '../profiles/subjects';
+import type { Profile } from '../profiles';
 import { userSubject, type DialogServices } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
 
@@ -33,11 +32,8 @@ export class SignOutDialog extends ComponentDialog {
   private async choose(step: WaterfallStepContext) {
     const wanted = (step.options as { profile: string | null }).profile;
     const { engine } = this.services;
-    const connections = await engine.store.connections.list(
-      { subjectKey: subjectKey(userSubject(step.context)) },
-      { limit: 200 },
-    );
-    const profiles = await engine.catalog.list();
+    const connections = await engine.connectionsOf(userSubject(step.context));
+    const profiles = await engine.listProfiles();
     const connected = profiles.filter((profile) =>
       connections.some((connection) => connection.profileId === profile.id),
     );
@@ -92,7 +88,7 @@ export class SignOutDialog extends ComponentDialog {
       return step.endDialog();
     }
     const { engine } = this.services;
-    const profile = await engine.catalog.find(String(values(step).profileId));
+    const profile = await engine.findProfile(String(values(step).profileId));
     const activity = step.context.activity;
     const outcome = profile
       ? await engine.signOut(

@@ -8,16 +8,18 @@
 // Teams schema bundled by @microsoft/app-manifest (the one its manifestVersion names) before anything
 // is written, so a package that Teams would refuse never leaves this script.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import type { ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
-import type AjvCore from 'ajv/dist/core';
-import addFormats from 'ajv-formats';
 import JSZip from 'jszip';
 
 import type { TeamsManifestV1D30 } from '@microsoft/app-manifest';
+
+import { loadIcons } from './icons';
+import { ManifestValidationError, validateManifest } from './manifestSchema';
+
+export { loadIcons, readPngInfo, type PngInfo } from './icons';
+export { ManifestValidationError, officialSchemaUrl, validateManifest } from './manifestSchema';
 
 /** The manifest the template produces (its `manifestVersion` is 1.30). */
 export type TeamsManifest = TeamsManifestV1D30.TeamsManifestV1D30;
@@ -39,9 +41,6 @@ export const PLACEHOLDER_GUID = '00000000-0000-0000-0000-000000000000';
 export const DEV_PUBLIC_URL = 'http://localhost:3978';
 export const DEFAULT_APP_NAME = 'Auth Profiles';
 export const PACKAGE_FILE_NAME = 'authprofiles-teams.zip';
-
-/** Icon file name (as written in the template's `icons`) → required size. */
-const ICON_SIZES = { color: 192, outline: 32 } as const;
 
 const GUID = /^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/;
 // Same rule as the schema's `semver` definition: Teams wants plain MAJOR.MINOR.PATCH.
@@ -240,178 +239,14 @@ export function renderManifest(options: ManifestOptions, templateText?: string):
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Schema validation
-
-const APP_MANIFEST_MAIN = require.resolve('@microsoft/app-manifest');
-const SCHEMA_DIR = path.join(path.dirname(APP_MANIFEST_MAIN), 'json-schemas', 'teams');
-
-type AjvClass = new (opts?: AjvOptions) => AjvCore;
-
-/**
- * The Teams schemas declare JSON Schema draft-04, which plain Ajv 8 does not support; `ajv-draft-04`
- * is Ajv's draft-04 class. It is a dependency of @microsoft/app-manifest (which validates these same
- * schemas with it), so it is resolved from there rather than from wherever npm happened to hoist it.
- */
-function draft04Ajv(): AjvClass {
-  const requireFromAppManifest = createRequire(APP_MANIFEST_MAIN);
-  return (requireFromAppManifest('ajv-draft-04') as { default: AjvClass }).default;
-}
-
-const validators = new Map<string, ValidateFunction>();
-
-function schemaFolder(manifestVersion: string): string {
-  return manifestVersion === 'devPreview' ? 'vDevPreview' : `v${manifestVersion}`;
-}
-
-/** The official URL of the schema for a manifest version (the one `$schema` must point to). */
-export function officialSchemaUrl(manifestVersion: string): string {
-  return `https://developer.microsoft.com/json-schemas/teams/${schemaFolder(manifestVersion)}/MicrosoftTeams.schema.json`;
-}
-
-function schemaValidator(manifestVersion: string): ValidateFunction | undefined {
-  const cached = validators.get(manifestVersion);
-  if (cached) return cached;
-  const file = path.join(SCHEMA_DIR, schemaFolder(manifestVersion), 'MicrosoftTeams.schema.json');
-  if (!/^(\d+\.\d+|devPreview)$/.test(manifestVersion) || !existsSync(file)) return undefined;
-  const Ajv = draft04Ajv();
-  // strictTypes/strictTuples off as in @microsoft/app-manifest: the official schema omits `type` next
-  // to some keywords. Unknown keywords and formats still fail compilation (strictSchema).
-  const ajv = new Ajv({ allErrors: true, strictTypes: false, strictTuples: false });
-  addFormats(ajv);
-  const validate = ajv.compile(JSON.parse(readFileSync(file, 'utf8')) as object);
-  validators.set(manifestVersion, validate);
-  return validate;
-}
-
-function formatError(error: ErrorObject): string {
-  const where = error.instancePath || '/';
-  const params = error.params as Record<string, unknown>;
-  let detail = '';
-  if (error.keyword === 'additionalProperties') detail = ` (${String(params.additionalProperty)})`;
-  else if (error.keyword === 'enum') detail = `: ${JSON.stringify(params.allowedValues)}`;
-  else if (error.keyword === 'const') detail = `: ${JSON.stringify(params.allowedValue)}`;
-  return `${where} ${error.message ?? error.keyword}${detail}`;
-}
-
-/**
- * Validates a manifest against the official schema bundled by @microsoft/app-manifest for its
- * `manifestVersion`. Returns one line per problem (`instancePath message`), empty when valid.
- */
-export function validateManifest(manifest: unknown): string[] {
-  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
-    return ['/ must be an object'];
-  }
-  const { manifestVersion, $schema } = manifest as { manifestVersion?: unknown; $schema?: unknown };
-  if (typeof manifestVersion !== 'string') return ["/ must have required property 'manifestVersion'"];
-  const validate = schemaValidator(manifestVersion);
-  if (!validate) {
-    return [`/manifestVersion "${manifestVersion}" has no schema bundled in @microsoft/app-manifest`];
-  }
-  const errors: string[] = [];
-  const expectedSchema = officialSchemaUrl(manifestVersion);
-  const schemaUrls = [expectedSchema, expectedSchema.replace('/json-schemas/', '/en-us/json-schemas/')];
-  if ($schema !== undefined && !schemaUrls.includes(String($schema))) {
-    errors.push(`/$schema must be ${expectedSchema} for manifestVersion ${manifestVersion}`);
-  }
-  if (!validate(manifest)) errors.push(...(validate.errors ?? []).map(formatError));
-  return [...new Set(errors)];
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Icons
-
-export interface PngInfo {
-  width: number;
-  height: number;
-  bitDepth: number;
-  colorType: number;
-  /** Colour type with alpha (4, 6) or a tRNS chunk. */
-  hasTransparency: boolean;
-}
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** Reads size and colour type from a PNG's IHDR chunk (and looks for tRNS before the image data). */
-export function readPngInfo(png: Buffer): PngInfo {
-  if (
-    png.length < 33 ||
-    !png.subarray(0, 8).equals(PNG_SIGNATURE) ||
-    png.toString('ascii', 12, 16) !== 'IHDR'
-  ) {
-    throw new Error('not a PNG file');
-  }
-  const info = {
-    width: png.readUInt32BE(16),
-    height: png.readUInt32BE(20),
-    bitDepth: png.readUInt8(24),
-    colorType: png.readUInt8(25),
-    hasTransparency: false,
-  };
-  info.hasTransparency = info.colorType === 4 || info.colorType === 6;
-  for (let offset = 8; offset + 8 <= png.length && !info.hasTransparency;) {
-    const length = png.readUInt32BE(offset);
-    const type = png.toString('ascii', offset + 4, offset + 8);
-    if (type === 'tRNS') info.hasTransparency = true;
-    if (type === 'IDAT' || type === 'IEND') break;
-    offset += 12 + length;
-  }
-  return info;
-}
-
-/** Loads the icons the manifest names (from `dir`) and checks their sizes; throws listing problems. */
-export function loadIcons(manifest: TeamsManifest, dir = MANIFEST_DIR): Map<string, Buffer> {
-  const problems: string[] = [];
-  const files = new Map<string, Buffer>();
-  for (const [kind, size] of Object.entries(ICON_SIZES) as [keyof typeof ICON_SIZES, number][]) {
-    const name = manifest.icons[kind];
-    if (path.basename(name) !== name) {
-      problems.push(`/icons/${kind} must be a file name at the package root, got "${name}"`);
-      continue;
-    }
-    const file = path.join(dir, name);
-    if (!existsSync(file)) {
-      problems.push(`/icons/${kind}: ${file} does not exist`);
-      continue;
-    }
-    const png = readFileSync(file);
-    let info: PngInfo;
-    try {
-      info = readPngInfo(png);
-    } catch {
-      problems.push(`/icons/${kind}: ${name} is not a PNG file`);
-      continue;
-    }
-    if (info.width !== size || info.height !== size) {
-      problems.push(
-        `/icons/${kind}: ${name} must be ${size}x${size} pixels, is ${info.width}x${info.height}`,
-      );
-    }
-    if (kind === 'outline' && !info.hasTransparency) {
-      problems.push(`/icons/outline: ${name} must be white on a transparent background (no alpha channel)`);
-    }
-    files.set(name, png);
-  }
-  if (problems.length > 0) throw new ManifestValidationError(problems);
-  return files;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Package
-
-/** The rendered manifest (or its icons) would be refused by Teams. */
-export class ManifestValidationError extends Error {
-  constructor(readonly errors: string[]) {
-    super(`the Teams app manifest is invalid:\n${errors.map((e) => `  ${e}`).join('\n')}`);
-    this.name = 'ManifestValidationError';
-  }
-}
 
 /** Renders and validates the manifest, checks the icons, and returns the zipped app package. */
 export async function buildPackage(options: ManifestOptions): Promise<Buffer> {
   const manifest = renderManifest(options);
   const errors = validateManifest(manifest);
   if (errors.length > 0) throw new ManifestValidationError(errors);
-  const icons = loadIcons(manifest);
+  const icons = loadIcons(manifest, MANIFEST_DIR);
 
   const zip = new JSZip();
   zip.file('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);

@@ -1,3 +1,5 @@
+import { BoundedMap } from './boundedMap';
+
 /**
  * Throttles failed admin-key attempts (SECURITY.md #46): per client and overall, each with
  * exponential backoff. A client that has failed `clientFree` times is refused (without its key being
@@ -8,9 +10,7 @@
  * Each attempt is counted as a failure *before* its key is checked and given back when the key is
  * good: a burst of parallel guesses cannot all slip through before the first failure is recorded.
  *
- * Memory is bounded: clients live in small LRU maps. `lru-cache` is not a direct dependency of this
- * project (only old copies come in transitively, which we must not rely on), and a `Map` already
- * keeps insertion order, which is all an LRU needs. State is per process: with N instances an attacker
+ * Memory is bounded: clients live in `BoundedMap`s (profiles/boundedMap.ts). State is per process: with N instances an attacker
  * gets at most N times the budget, still with backoff.
  */
 
@@ -66,39 +66,6 @@ interface Failures {
   blockedUntil: number;
 }
 
-/** A Map used as an LRU: reading an entry moves it to the end; the first entry is the oldest. */
-class BoundedMap<V> {
-  private readonly entries = new Map<string, V>();
-
-  constructor(private readonly max: number) {}
-
-  get(key: string): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: string, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    while (this.entries.size > this.max) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-}
-
 /** What `begin` hands out: call `succeeded()` when the key was good, nothing when it was not. */
 export interface Attempt {
   succeeded(): void;
@@ -106,8 +73,8 @@ export interface Attempt {
 
 export class AttemptThrottle {
   readonly settings: ThrottleSettings;
-  private readonly clients: BoundedMap<Failures>;
-  private readonly trusted: BoundedMap<number>;
+  private readonly clients: BoundedMap<string, Failures>;
+  private readonly trusted: BoundedMap<string, number>;
   private overall: Failures = { count: 0, lastAt: 0, blockedUntil: 0 };
 
   constructor(settings: Partial<ThrottleSettings> = {}) {

@@ -29,6 +29,14 @@ export interface CreatedAuthorizationRequest {
   expiresAt: number;
 }
 
+/** A request id as `newId('req')` makes it (18 random bytes, base64url): the start link's path segment. */
+export const AUTHORIZATION_REQUEST_ID = /^req_[A-Za-z0-9_-]{24}$/;
+
+/** The sign-in link of a request: what a card or the admin page opens, never the provider's own URL. */
+export function startUrlFor(publicUrl: string, requestId: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/oauth/start/${requestId}`;
+}
+
 export async function createAuthorizationRequest(
   engine: EngineContext,
   input: NewAuthorizationRequest,
@@ -76,7 +84,7 @@ export async function createAuthorizationRequest(
   });
   return {
     requestId: request.id,
-    startUrl: `${engine.publicUrl.replace(/\/+$/, '')}/oauth/start/${request.id}`,
+    startUrl: startUrlFor(engine.publicUrl, request.id),
     expiresAt: request.expiresAt,
   };
 }

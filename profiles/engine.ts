@@ -1,48 +1,54 @@
 import {
   createAuthorizationRequest,
   startAuthorization,
+  startUrlFor,
   type CreatedAuthorizationRequest,
   type NewAuthorizationRequest,
   type StartedAuthorization,
 } from './authorizationRequests';
-import { exchangeCode, isValidatedCallback, validateCallback, type CallbackInput } from './callback';
-import {
-  saveConnection,
-  summarize,
-  verifyConnection,
-  type ConnectionSummary,
-  type VerificationResult,
-} from './connections';
+import { AdminKeys, type ConfiguredKey } from './adminKeys';
+import type { CallbackInput } from './callback';
+import { checkConnection, type ConnectionCheck } from './connectionCheck';
+import { summarize, verifyConnection, type ConnectionSummary, type VerificationResult } from './connections';
 import { recordAudit, type EngineContext } from './engineContext';
-import { AuthProfilesError, isAuthProfilesError } from './errors';
+import { AuthProfilesError } from './errors';
+import {
+  keyHoldersToRespect,
+  startKeyHolderHeartbeat,
+  type KeyHolder,
+  type KeyHolderHeartbeat,
+} from './keyHolders';
+import { reencryptAll, type RotationReport } from './keyRotation';
+import type { CheckedUrl, OutboundFetch } from './outboundRequests';
+import { deleteProfile, saveProfile, type Actor, type DeleteResult, type SaveResult } from './profileAdmin';
 import type { Profile } from './profileCatalog';
+import type { UrlField } from './profileSchema';
 import { revokeConnection, type RevocationOutcome } from './revocation';
-import type { AuthorizationRequestOutcome, StoredAuthorizationRequest } from './store/types';
+import { completeCallback, type CallbackOutcome } from './signinCompletion';
+import { signinRequestOf, type SigninRequest } from './signinStates';
+import { storeHealthCheck, type StoreHealthCheck } from './storeHealth';
+import type {
+  AuditEntry,
+  AuditQuery,
+  ConnectionFilter,
+  DocumentRepository,
+  Store,
+  StoredProfile,
+} from './store/types';
 import { subjectKey, type Subject } from './subjects';
 import { TokenService, type TokenResult } from './tokens';
 
-/** How a callback ended, for the page to show and the waiting dialog to resume with. */
-export type CallbackOutcome =
-  | {
-      kind: 'connected';
-      request: StoredAuthorizationRequest;
-      profile: Profile;
-      connection: ConnectionSummary;
-    }
-  | {
-      kind: 'pending-verification';
-      request: StoredAuthorizationRequest;
-      profile: Profile;
-      connection: ConnectionSummary;
-      /** Shown once, on the callback page, to the person who consented. */
-      verificationCode: string;
-    }
-  | { kind: 'denied'; request: StoredAuthorizationRequest; profile: Profile }
-  | { kind: 'failed'; request: StoredAuthorizationRequest; profile: Profile; error: AuthProfilesError };
+export type { CallbackOutcome } from './signinCompletion';
+
+/** A stored profile record as hosts may see it: the document, never the sealed client secret. */
+export type StoredProfileDocument = Omit<StoredProfile, 'clientSecret'>;
 
 /**
- * The engine's public face: what `bot/` and `dialogs/` call. Everything below it is reachable
- * through these methods only, so the order of the protocol steps cannot be broken from outside.
+ * The engine's public face: what `bot/` and `dialogs/` call (exported by profiles/index.ts, the only
+ * module hosts import; eslint.config.mjs forbids deep imports and `engine.store`, `engine.context`,
+ * `engine.tokens` and `engine.catalog` outside profiles/). The protocol steps, the store and the key
+ * ring are reachable through these methods only, so their order and their secrets cannot be misused
+ * from outside. `context`, `tokens`, `catalog` and `store` stay public for the engine's own tests.
  */
 export class AuthorizationEngine {
   readonly tokens: TokenService;
@@ -51,13 +57,17 @@ export class AuthorizationEngine {
     this.tokens = new TokenService(context);
   }
 
+  /** @internal tests and profiles/ only */
   get catalog() {
     return this.context.catalog;
   }
 
+  /** @internal tests and profiles/ only */
   get store() {
     return this.context.store;
   }
+
+  // -- tokens and sign-in ---------------------------------------------------------------------------
 
   getToken(
     profile: Profile,
@@ -79,87 +89,8 @@ export class AuthorizationEngine {
    * Validates (throws `AuthProfilesError` for SECURITY.md #1–#5 without consuming anything), then exchanges
    * the code and stores the connection. Failures after consumption come back as `failed`.
    */
-  async completeCallback(input: CallbackInput): Promise<CallbackOutcome> {
-    const callback = await validateCallback(this.context, input);
-    const { request, profile } = callback;
-    if (!isValidatedCallback(callback)) {
-      const denied = callback.error.code === 'consent-denied';
-      // The provider's own words (cleaned, bounded) are the clue an operator needs (SECURITY.md #7).
-      this.context.log.warn(
-        {
-          profileId: profile.id,
-          requestId: request.id,
-          providerError: callback.error.provider?.error,
-          description: callback.error.provider?.description,
-        },
-        denied ? 'access was not granted at the provider' : 'the provider refused the authorization',
-      );
-      await this.finish(request, { result: denied ? 'denied' : 'failed', error: callback.error.code });
-      await recordAudit(this.context, {
-        actor: request.createdBy,
-        action: denied ? 'authorization.denied' : 'authorization.failed',
-        target: `profile:${profile.id}`,
-        details: { subject: request.subjectKey, code: callback.error.code },
-      });
-      return denied
-        ? { kind: 'denied', request, profile }
-        : { kind: 'failed', request, profile, error: callback.error };
-    }
-    try {
-      const { tokens, account, apiBaseUrl } = await exchangeCode(this.context, callback);
-      const saved = await saveConnection(this.context, profile, request.subjectKey, tokens, {
-        createdBy: request.createdBy,
-        requireVerification: request.requireVerification,
-        account,
-        apiBaseUrl,
-      });
-      const connection = summarize(saved.connection, this.context.keyRing);
-      await this.finish(request, {
-        result: saved.verificationCode ? 'pending-verification' : 'connected',
-        connectionId: connection.id,
-      });
-      await recordAudit(this.context, {
-        actor: request.createdBy,
-        action: 'authorization.completed',
-        target: `connection:${connection.id}`,
-        details: { profile: profile.id, subject: request.subjectKey, status: connection.status },
-      });
-      this.context.log.info(
-        { profileId: profile.id, connectionId: connection.id, status: connection.status },
-        'authorization completed',
-      );
-      return saved.verificationCode
-        ? {
-            kind: 'pending-verification',
-            request,
-            profile,
-            connection,
-            verificationCode: saved.verificationCode,
-          }
-        : { kind: 'connected', request, profile, connection };
-    } catch (error) {
-      const failure = isAuthProfilesError(error)
-        ? error
-        : new AuthProfilesError('provider-error', 'the authorization could not be completed');
-      this.context.log.warn(
-        {
-          profileId: profile.id,
-          requestId: request.id,
-          errorCode: failure.code,
-          providerStatus: failure.provider?.httpStatus,
-          providerError: failure.provider?.error,
-        },
-        'authorization failed',
-      );
-      await this.finish(request, { result: 'failed', error: failure.code });
-      await recordAudit(this.context, {
-        actor: request.createdBy,
-        action: 'authorization.failed',
-        target: `profile:${profile.id}`,
-        details: { subject: request.subjectKey, errorCode: failure.code },
-      });
-      return { kind: 'failed', request, profile, error: failure };
-    }
+  completeCallback(input: CallbackInput): Promise<CallbackOutcome> {
+    return completeCallback(this.context, input);
   }
 
   /**
@@ -197,18 +128,173 @@ export class AuthorizationEngine {
     return revokeConnection(this.context, connection, actor);
   }
 
-  private async finish(
-    request: StoredAuthorizationRequest,
-    outcome: AuthorizationRequestOutcome,
-  ): Promise<void> {
-    try {
-      await this.context.store.authorizationRequests.complete(request.id, outcome);
-    } catch (error) {
-      // The request is already consumed; a lost outcome only delays the dialog's timeout message.
-      this.context.log.warn(
-        { requestId: request.id, errorCode: (error as { code?: string }).code },
-        'recording the request outcome failed',
-      );
-    }
+  /** The sign-in link of a request (`PUBLIC_URL/oauth/start/{id}`). */
+  startUrl(requestId: string): string {
+    return startUrlFor(this.context.publicUrl, requestId);
   }
+
+  /** A sign-in as hosts may see it (its state in the one vocabulary), or null when there is none. */
+  async signinRequest(requestId: string): Promise<SigninRequest | null> {
+    const request = await this.context.store.authorizationRequests.get(requestId);
+    return request ? signinRequestOf(request) : null;
+  }
+
+  /**
+   * Ends sign-ins whose time ran out (up to `limit`, each claimed by one instance only, state
+   * `expired`) and returns them so their waiting conversations can be told; forgets requests that
+   * ended more than a day ago.
+   */
+  async expireSigninRequests(limit = 50): Promise<SigninRequest[]> {
+    const now = this.context.clock();
+    const expired = await this.context.store.authorizationRequests.claimExpired(now, limit);
+    await this.context.store.authorizationRequests.deleteExpired(now - 24 * 3600_000);
+    return expired.map(signinRequestOf);
+  }
+
+  // -- profiles -------------------------------------------------------------------------------------
+
+  findProfile(id: string): Promise<Profile | null> {
+    return this.context.catalog.find(id);
+  }
+
+  /** Throws `profile-not-found`. */
+  getProfile(id: string): Promise<Profile> {
+    return this.context.catalog.get(id);
+  }
+
+  listProfiles(): Promise<Profile[]> {
+    return this.context.catalog.list();
+  }
+
+  /** A profile of the bundled catalog (its stored record is an override, not a whole profile). */
+  isBundledProfile(id: string): boolean {
+    return this.context.catalog.isSystem(id);
+  }
+
+  /** What the admin API or pages stored for a profile (a custom profile or an override), if anything. */
+  async storedProfile(id: string): Promise<StoredProfileDocument | null> {
+    const stored = await this.context.store.profiles.get(id);
+    return stored && withoutSecret(stored);
+  }
+
+  async listStoredProfiles(): Promise<StoredProfileDocument[]> {
+    return (await this.context.store.profiles.list()).map(withoutSecret);
+  }
+
+  /** Validates, seals the secret, stores; marks connections when the change affects their tokens. */
+  saveProfile(
+    id: string,
+    input: unknown,
+    actor: Actor,
+    options: { expectedVersion?: number } = {},
+  ): Promise<SaveResult> {
+    return saveProfile(this.context, id, input, actor, options);
+  }
+
+  /** Deletes a stored profile (a bundled one: its override) and revokes its connections. */
+  deleteProfile(id: string, actor: Actor): Promise<DeleteResult> {
+    return deleteProfile(this.context, id, actor);
+  }
+
+  /** One of the profile's URLs rendered and checked against the address rule (SECURITY.md #41). */
+  profileUrl(profile: Profile, field: UrlField): CheckedUrl | undefined {
+    return this.context.outbound.profileUrl(profile, field);
+  }
+
+  /** The HTTP client for a profile's APIs: it refuses internal addresses (SECURITY.md #42). */
+  get outboundFetch(): OutboundFetch {
+    return this.context.outbound.fetch;
+  }
+
+  // -- connections ----------------------------------------------------------------------------------
+
+  async connectionById(connectionId: string): Promise<ConnectionSummary | null> {
+    const connection = await this.context.store.connections.getById(connectionId);
+    return connection ? summarize(connection, this.context.keyRing) : null;
+  }
+
+  /** One page of connections (no tokens), ordered by id; `after` is the last id of the previous page. */
+  async listConnections(
+    filter: ConnectionFilter,
+    page: { limit: number; after?: string },
+  ): Promise<ConnectionSummary[]> {
+    const connections = await this.context.store.connections.list(filter, page);
+    return connections.map((connection) => summarize(connection, this.context.keyRing));
+  }
+
+  /** The user's (or the organisation's) connections, at most 200. */
+  connectionsOf(subject: Subject): Promise<ConnectionSummary[]> {
+    return this.listConnections({ subjectKey: subjectKey(subject) }, { limit: 200 });
+  }
+
+  countConnections(filter: ConnectionFilter): Promise<number> {
+    return this.context.store.connections.count(filter);
+  }
+
+  /** "Test connection": a valid token (refreshed if due) against the profile's check URL. */
+  checkConnection(connectionId: string, fetch?: OutboundFetch): Promise<ConnectionCheck | null> {
+    return checkConnection(this.context, this.tokens, connectionId, fetch);
+  }
+
+  // -- audit ----------------------------------------------------------------------------------------
+
+  /** Appends to the audit log; a failed write is logged, never thrown at the caller. */
+  audit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
+    return recordAudit(this.context, entry);
+  }
+
+  listAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    return this.context.store.audit.list(query);
+  }
+
+  // -- the service around the engine ----------------------------------------------------------------
+
+  /**
+   * The store's documents with optimistic concurrency, where the host keeps its own state (botbuilder
+   * conversation state, admin sessions). The engine never reads them.
+   */
+  hostDocuments(): DocumentRepository {
+    return this.context.store.documents;
+  }
+
+  /** Admin keys: `configured` (from the environment) plus those created with the API or CLI. */
+  adminKeys(configured: readonly ConfiguredKey[]): AdminKeys {
+    return new AdminKeys(this.context, [...configured]);
+  }
+
+  get storeKind(): Store['kind'] {
+    return this.context.store.kind;
+  }
+
+  /** Reads and a small write, bounded, for `/healthz` (SECURITY.md #53). */
+  storeHealthCheck(options: { timeoutMs: number }): StoreHealthCheck {
+    return storeHealthCheck(this.context.store, { ...options, clock: this.context.clock });
+  }
+
+  /** The id of the key new secrets are sealed with. */
+  get currentKeyId(): string {
+    return this.context.keyRing.currentKeyId;
+  }
+
+  /** Records, until stopped, which encryption keys this instance holds (SECURITY.md #52). */
+  startKeyHolderHeartbeat(instance: { instanceId: string; where: string }): KeyHolderHeartbeat {
+    return startKeyHolderHeartbeat(this.context, instance);
+  }
+
+  /** The instances whose keys a rotation must respect. */
+  keyHoldersToRespect(): Promise<(KeyHolder & { running: boolean })[]> {
+    return keyHoldersToRespect(this.context);
+  }
+
+  /** Re-encrypts every sealed secret with the current key; resumable after `after`. */
+  reencryptAll(
+    options: { batchSize?: number; after?: string; onProgress?: (report: RotationReport) => void } = {},
+  ): Promise<RotationReport> {
+    return reencryptAll(this.context, options);
+  }
+}
+
+function withoutSecret(stored: StoredProfile): StoredProfileDocument {
+  const { clientSecret: _sealed, ...rest } = stored;
+  return rest;
 }

@@ -15,7 +15,12 @@ import { assertSafeVariableValue, renderUrlTemplate, templateVariables } from '.
  */
 export type ProfileValidationOptions = AddressRule;
 
-const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+/** THE profile id: 1-64 lowercase letters, digits or dashes, not starting or ending with a dash. */
+export const PROFILE_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+export function isProfileId(value: string): boolean {
+  return PROFILE_ID.test(value);
+}
 const VARIABLE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]{0,79}$/;
 // RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
@@ -51,7 +56,7 @@ const variableValuesField = z.record(
 const authorizationField = z.enum(['pre-authorized', 'per-user']);
 
 export const profileFields = {
-  id: z.string().regex(ID, 'must be 1-64 lowercase letters, digits or dashes'),
+  id: z.string().regex(PROFILE_ID, 'must be 1-64 lowercase letters, digits or dashes'),
   kind: z.enum(['system', 'custom']).default('custom'),
   displayName: z.string().trim().min(1).max(100),
   authorizationUrl: urlTemplate,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: getToken's refresh is one state machine (single flight in the process, a lease across processes, re-read under the lease, unsaved tokens retried; SECURITY.md #17–#22) and reads best in one place.
+import { BoundedMap } from './boundedMap';
 import { recordAudit, type EngineContext } from './engineContext';
 import { AuthProfilesError, isAuthProfilesError } from './errors';
 import { newId, safeEqual } from './ids';
@@ -62,13 +64,15 @@ const OPENED_ACCESS_TOKENS = 1000;
  * The decrypted access tokens of the most recently used connections. Opening AES-GCM costs several
  * times a read of the row, and getToken on a valid token is the hot path. An entry is used only for
  * the exact ciphertext, record and subject it was opened from, so a refreshed, re-encrypted or
- * copied value (SECURITY.md #28) is opened again with its own AAD. Bounded (least recently used goes first);
- * refresh tokens are never kept.
+ * copied value (SECURITY.md #28) is opened again with its own AAD. Bounded (profiles/boundedMap.ts:
+ * least recently used goes first); refresh tokens are never kept.
  */
 class OpenedAccessTokens {
-  private readonly entries = new Map<string, { sealed: string; accessToken: string }>();
+  private readonly entries: BoundedMap<string, { sealed: string; accessToken: string }>;
 
-  constructor(private readonly limit: number) {}
+  constructor(limit: number) {
+    this.entries = new BoundedMap(limit);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -81,12 +85,7 @@ class OpenedAccessTokens {
       hit && hit.sealed === connection.accessToken
         ? hit
         : { sealed: connection.accessToken, accessToken: openAccessToken(engine, connection) };
-    this.entries.delete(key);
     this.entries.set(key, entry);
-    if (this.entries.size > this.limit) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
     return entry.accessToken;
   }
 }

@@ -1,8 +1,6 @@
 import { isIP } from 'node:net';
 import type { Request } from 'restify';
-import type { AdminKeys, AdminPrincipal } from '../../profiles/adminKeys';
-import type { AuthorizationEngine } from '../../profiles/engine';
-import type { OutboundFetch } from '../../profiles/outboundRequests';
+import type { AdminKeys, AdminPrincipal, AuthorizationEngine, OutboundFetch } from '../../profiles';
 import type { Logger } from '../logger';
 
 /** What the admin API and pages share. */
@@ -25,6 +23,9 @@ export interface AdminContext {
    */
   trustedProxyHops?: number;
 }
+
+/** Ids of connections, keys and audit entries as the admin surfaces accept them in paths and queries. */
+export const OPAQUE_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** The key from `Authorization: Bearer <key>`, or undefined. */
 export function bearerKey(req: Request): string | undefined {

@@ -1,6 +1,6 @@
 import { serialize as serializeCookie } from 'cookie';
 import type { Request } from 'restify';
-import { randomToken, sha256 } from '../../profiles/ids';
+import { randomToken, sha256 } from '../../profiles';
 import type { AdminContext, AdminPrincipal } from './adminContext';
 
 /**
@@ -68,7 +68,7 @@ export class AdminSessions {
 
   private async loadById(id: string): Promise<Session | null> {
     const key = `${SESSION_KEY_PREFIX}${sha256(id)}`;
-    const store = this.ctx.engine.store.documents;
+    const store = this.ctx.engine.hostDocuments();
     const document = (await store.read([key])).get(key)?.value;
     if (!document) return null;
     const { keyHash, csrf, expiresAt } = document;
@@ -108,7 +108,7 @@ export class AdminSessions {
   async create(principal: AdminPrincipal): Promise<string[]> {
     const sessionId = randomToken(32);
     const now = Date.now();
-    await this.ctx.engine.store.documents.write(
+    await this.ctx.engine.hostDocuments().write(
       `${SESSION_KEY_PREFIX}${sha256(sessionId)}`,
       {
         kind: 'admin-session',
@@ -126,7 +126,7 @@ export class AdminSessions {
   }
 
   async end(session: Session): Promise<string[]> {
-    await this.ctx.engine.store.documents.delete([session.key]);
+    await this.ctx.engine.hostDocuments().delete([session.key]);
     return [this.cookie('', 0)];
   }
 

@@ -1,7 +1,6 @@
 import type { Request, Response } from 'restify';
-import { recordAudit } from '../../profiles/engineContext';
-import type { StoredAuthorizationRequest } from '../../profiles/store/types';
-import { PAGE_HEADERS, renderView } from '../pages';
+import type { SigninRequest } from '../../profiles';
+import { PAGE_HEADERS, sendPage } from './adminViews';
 import type { AdminContext, AdminPrincipal } from './adminContext';
 import { AdminSessions } from './adminSessions';
 
@@ -30,26 +29,23 @@ export function adminRequestContext(principal: AdminPrincipal): Record<string, u
 }
 
 /** The key (by hash) that created an admin request, or undefined. */
-export function requestKeyHash(request: StoredAuthorizationRequest): string | undefined {
+export function requestKeyHash(request: SigninRequest): string | undefined {
   const value = request.context.adminKeyHash;
   return request.context.kind === 'admin' && typeof value === 'string' ? value : undefined;
 }
 
 /**
- * Decides whether `/oauth/start` may go on for an organisation request; when not, it has answered.
+ * The gate the OAuth routes ask before `/oauth/start` of an organisation request goes on
+ * (bot/web/oauthRoutes.ts `OrganizationGate`); when it says no, it has answered.
  */
-export type OrganizationGate = (
-  req: Request,
-  res: Response,
-  request: StoredAuthorizationRequest,
-) => Promise<boolean>;
-
-export function createOrganizationGate(ctx: AdminContext): OrganizationGate {
+export function createOrganizationGate(
+  ctx: AdminContext,
+): (req: Request, res: Response, request: SigninRequest) => Promise<boolean> {
   const sessions = new AdminSessions(ctx);
   return async (req, res, request) => {
     const startedBy = requestKeyHash(request);
     if (!startedBy) {
-      page(res, 403, 'admin-message', {
+      sendPage(res, 403, 'admin-message', {
         title: 'Not an admin authorization',
         message:
           'This organisation authorization was not started from the admin pages or API. Start it again from the profile page.',
@@ -62,7 +58,7 @@ export function createOrganizationGate(ctx: AdminContext): OrganizationGate {
       if (req.headers['sec-fetch-site'] === 'cross-site' && /^\/oauth\/start\/[A-Za-z0-9_-]+$/.test(path)) {
         // A link followed from another site carries no SameSite=Strict cookie: one same-origin hop
         // (followed by /static/admin.js) fetches the same URL with it, or ends at the sign-in page.
-        page(res, 200, 'admin-continue', {
+        sendPage(res, 200, 'admin-continue', {
           title: 'Continue',
           heading: 'Connecting for the organisation',
           text: 'Checking your admin session before going to the provider.',
@@ -98,7 +94,7 @@ export function createOrganizationGate(ctx: AdminContext): OrganizationGate {
         },
         'organisation authorization opened by another key: refused',
       );
-      page(res, 403, 'admin-message', {
+      sendPage(res, 403, 'admin-message', {
         title: 'Not your authorization',
         message:
           session.keyHash !== startedBy
@@ -108,7 +104,7 @@ export function createOrganizationGate(ctx: AdminContext): OrganizationGate {
       });
       return false;
     }
-    await recordAudit(ctx.engine.context, {
+    await ctx.engine.audit({
       actor: session.name,
       action: 'authorization.started',
       target: `profile:${request.profileId}`,
@@ -116,14 +112,4 @@ export function createOrganizationGate(ctx: AdminContext): OrganizationGate {
     });
     return true;
   };
-}
-
-function page(res: Response, status: number, view: string, data: Record<string, unknown>): void {
-  const body = renderView(view, data);
-  res.writeHead(status, {
-    ...PAGE_HEADERS,
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-  });
-  res.end(body);
 }

@@ -98,11 +98,11 @@ function webChatBundlePath(): string {
   return path.join(path.dirname(require.resolve('botframework-webchat')), '..', 'dist', 'webchat.js');
 }
 
-// Views stay in the source tree (tsc does not copy them): bot/views from bot/dev, or from dist/bot/dev.
+// Views stay in the source tree (tsc does not copy them): bot/dev/views from bot/dev, or from dist/bot/dev.
 function viewPath(name: string): string {
   const candidates = [
-    path.join(__dirname, '..', 'views', name),
-    path.join(__dirname, '..', '..', '..', 'bot', 'views', name),
+    path.join(__dirname, 'views', name),
+    path.join(__dirname, '..', '..', '..', 'bot', 'dev', 'views', name),
   ];
   const found = candidates.find((candidate) => existsSync(candidate));
   if (!found) throw new Error(`view ${name} not found in ${candidates.join(' or ')}`);

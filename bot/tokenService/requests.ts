@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FieldIssue } from '../../profiles/errors';
+import type { FieldIssue } from '../../profiles';
 import { invalidInput } from './tokenServiceError';
 
 /**

@@ -1,6 +1,5 @@
 import restify, { type Request, type Response, type Server } from 'restify';
-import type { AuthorizationEngine } from '../../profiles/engine';
-import { isAuthProfilesError } from '../../profiles/errors';
+import { isAuthProfilesError, type AuthorizationEngine } from '../../profiles';
 import type { Logger } from '../logger';
 import type { CallerAuthenticator, TokenServiceCaller } from './callerAuthentication';
 import { decodeExchangeState } from './exchangeState';

@@ -1,4 +1,4 @@
-import type { FieldIssue } from '../../profiles/errors';
+import type { FieldIssue } from '../../profiles';
 
 /**
  * A refusal of the token service, sent as the Bot Framework `ErrorResponse`

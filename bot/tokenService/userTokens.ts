@@ -1,7 +1,11 @@
-import type { AuthorizationEngine } from '../../profiles/engine';
-import { isAuthProfilesError } from '../../profiles/errors';
-import type { Profile } from '../../profiles/profileCatalog';
-import { ORGANIZATION, subjectKey, type Subject } from '../../profiles/subjects';
+import {
+  isAuthProfilesError,
+  ORGANIZATION,
+  subjectKey,
+  type AuthorizationEngine,
+  type Profile,
+  type Subject,
+} from '../../profiles';
 import type { Logger } from '../logger';
 import type { TokenServiceCaller } from './callerAuthentication';
 import type { TokenExchangeState } from './exchangeState';
@@ -138,10 +142,7 @@ export class UserTokens {
       if (profile.authorization === 'pre-authorized') return 0;
       if (await this.engine.signOut(profile, user, actorOf(caller))) signedOut += 1;
     } else {
-      const connections = await this.engine.store.connections.list(
-        { subjectKey: subjectKey(user) },
-        { limit: 500 },
-      );
+      const connections = await this.engine.listConnections({ subjectKey: subjectKey(user) }, { limit: 500 });
       for (const connection of connections) {
         await this.engine.revokeById(connection.id, actorOf(caller));
         signedOut += 1;
@@ -170,10 +171,10 @@ export class UserTokens {
       userId: query.userId,
       botAppId: caller.appId,
     };
-    const own = await this.engine.store.connections.list({ subjectKey: subjectKey(user) }, { limit: 500 });
+    const own = await this.engine.listConnections({ subjectKey: subjectKey(user) }, { limit: 500 });
     const active = new Set(own.filter((c) => c.status === 'active').map((c) => c.profileId));
     const statuses: TokenStatus[] = [];
-    for (const profile of await this.engine.catalog.list()) {
+    for (const profile of await this.engine.listProfiles()) {
       if (profile.missing.length > 0 || (include && !include.has(profile.id))) continue;
       const hasToken =
         profile.authorization === 'pre-authorized'
@@ -213,7 +214,7 @@ export class UserTokens {
   }
 
   private async profile(connectionName: string): Promise<Profile> {
-    const profile = await this.engine.catalog.find(connectionName);
+    const profile = await this.engine.findProfile(connectionName);
     if (!profile) {
       throw new TokenServiceError(
         400,

@@ -9,7 +9,7 @@
 // with every other chat surface), which breaks link, autolink, URL and template syntax with invisible
 // zero-width spaces in case a host renders markdown or autolinks anyway. TextBlocks carry only fixed wording.
 import { inertText } from '../inertText';
-import type { CrmObjectType, CrmRecord } from './hubspotClient';
+import type { CrmObjectType, CrmRecord } from './crmApi';
 
 export type CrmCardKind = CrmObjectType;
 

@@ -1,60 +1,44 @@
 // A small client for HubSpot's CRM v3 objects API (and the demo CRM that imitates it), used by the CRM
-// dialogs. It takes tokens from the engine, retries each kind of transient failure at most once
-// (401 → refresh the token, 429 → wait Retry-After, 5xx/network → short back-off), validates what comes
-// back, and reports every failure as a CrmError with a stable code. A token never appears in an error.
-import { z } from 'zod';
+// dialogs. It takes tokens from the engine, retries each kind of transient failure at most once by the
+// engine's retry policy (profiles/retryPolicy.ts: a read is safe to repeat; 429 → wait Retry-After,
+// 5xx/network → short back-off, a timeout is not repeated) and refreshes a rejected token once (401),
+// validates what comes back, and reports every failure as a CrmError with a stable code. A token never
+// appears in an error.
+import {
+  type CallFailure,
+  type CheckedUrl,
+  failureOfFetchError,
+  failureOfStatus,
+  type HttpPolicy,
+  type OutboundFetch,
+  repeatDelay,
+  retryAfterMs,
+  type TokenResult,
+  withPath,
+} from '../../profiles';
+import {
+  CRM_PROPERTIES,
+  CrmError,
+  errorBodySchema,
+  pageSchema,
+  type CrmObjectType,
+  type CrmPage,
+  type CrmTokenSource,
+  type ListOptions,
+  type OwnedOptions,
+  type SearchRequest,
+} from './crmApi';
 
-import { isAuthProfilesError } from '../../profiles/errors';
-import { withPath, type CheckedUrl, type OutboundFetch } from '../../profiles/outboundRequests';
-import type { TokenResult, TokenUnavailableReason } from '../../profiles/tokens';
-
-export type CrmObjectType = 'contacts' | 'companies' | 'deals' | 'tickets';
-
-export type CrmErrorCode =
-  | TokenUnavailableReason
-  /** The API refused the token again after one refresh. */
-  | 'unauthorized'
-  /** The token lacks a scope for this object type (message says which, when the API does). */
-  | 'forbidden'
-  /** 429 twice, or a Retry-After longer than the client will wait (see `retryAfterMs`). */
-  | 'rate-limited'
-  /** 5xx twice, a network failure or a timeout. */
-  | 'unavailable'
-  /** The API answered 2xx with something that is not a CRM result. */
-  | 'bad-response'
-  /** The API rejected the request itself (another 4xx, e.g. a validation error). */
-  | 'bad-request';
-
-export class CrmError extends Error {
-  override readonly name = 'CrmError';
-
-  constructor(
-    readonly code: CrmErrorCode,
-    message: string,
-    readonly details: { status?: number; retryAfterMs?: number; connectionId?: string } = {},
-  ) {
-    super(message);
-  }
-}
-
-export function isCrmError(error: unknown): error is CrmError {
-  return error instanceof CrmError;
-}
-
-export interface CrmTokenSource {
-  get(): Promise<TokenResult>;
-  /** The API answered 401 to `token`: refresh it (once) and return the new one. */
-  refreshAfterRejection(token: string): Promise<TokenResult>;
-}
+export * from './crmApi';
 
 export interface HubSpotClientOptions {
   /**
    * e.g. 'https://api.hubapi.com' or `${PUBLIC_URL}/demo/crm`, checked against the address rule
-   * (`engine.context.outbound.profileUrl(profile, 'apiBaseUrl')`, SECURITY.md #41).
+   * (`engine.profileUrl(profile, 'apiBaseUrl')`, SECURITY.md #41).
    */
   baseUrl: CheckedUrl;
   tokens: CrmTokenSource;
-  /** The engine's outbound client (`engine.context.outbound.fetch`), which refuses internal addresses. */
+  /** The engine's outbound client (`engine.outboundFetch`), which refuses internal addresses. */
   fetch: OutboundFetch;
   /** Longest Retry-After the client waits for before giving up with `rate-limited`; default 10 s. */
   maxRetryAfterMs?: number;
@@ -64,66 +48,6 @@ export interface HubSpotClientOptions {
   serverErrorBackoffMs?: number;
 }
 
-export interface CrmRecord {
-  id: string;
-  properties: Record<string, string | null>;
-  createdAt?: string;
-  updatedAt?: string;
-  archived?: boolean;
-}
-
-export interface CrmPage {
-  results: CrmRecord[];
-  /** Number of matches (search only). */
-  total?: number;
-  paging?: { next?: { after: string; link?: string } };
-}
-
-export interface ListOptions {
-  limit?: number;
-  properties?: readonly string[];
-  after?: string;
-}
-
-export type SearchOperator = 'EQ' | 'NEQ' | 'CONTAINS_TOKEN' | 'GT' | 'LT';
-
-export interface SearchRequest {
-  filterGroups?: { filters: { propertyName: string; operator: SearchOperator; value: string | number }[] }[];
-  query?: string;
-  sorts?: { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' }[];
-  properties?: readonly string[];
-  limit?: number;
-  after?: string;
-}
-
-export interface OwnedOptions {
-  /** HubSpot owner id of the user; without it every record is returned (the demo's shared account). */
-  ownerId?: string;
-  limit?: number;
-}
-
-export const CRM_PROPERTIES: Readonly<Record<CrmObjectType, readonly string[]>> = {
-  deals: [
-    'dealname',
-    'amount',
-    'dealstage',
-    'closedate',
-    'pipeline',
-    'hubspot_owner_id',
-    'deal_currency_code',
-  ],
-  contacts: ['firstname', 'lastname', 'email', 'company', 'phone'],
-  companies: ['name', 'domain', 'industry', 'city'],
-  tickets: [
-    'subject',
-    'content',
-    'hs_pipeline_stage',
-    'hs_ticket_priority',
-    'createdate',
-    'hubspot_owner_id',
-  ],
-};
-
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_RETRY_AFTER_MS = 10_000;
 const DEFAULT_SERVER_BACKOFF_MS = 300;
@@ -131,44 +55,28 @@ const DEFAULT_SERVER_BACKOFF_MS = 300;
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 const DEFAULT_PAGE_SIZE = 10;
 
-const propertyValue = z
-  .union([z.string(), z.number(), z.boolean()])
-  .nullable()
-  .transform((v) => (v === null ? null : String(v)));
-
-const pageSchema = z.object({
-  results: z.array(
-    z.object({
-      id: z.union([z.string().min(1), z.number()]).transform(String),
-      properties: z.record(z.string(), propertyValue),
-      createdAt: z.string().optional(),
-      updatedAt: z.string().optional(),
-      archived: z.boolean().optional(),
-    }),
-  ),
-  total: z.number().int().nonnegative().optional(),
-  paging: z
-    .object({ next: z.object({ after: z.string(), link: z.string().optional() }).optional() })
-    .optional(),
-});
-
-const errorBodySchema = z.object({ message: z.string().optional(), category: z.string().optional() });
-
 export class HubSpotClient {
   private readonly baseUrl: CheckedUrl;
   private readonly tokens: CrmTokenSource;
   private readonly doFetch: OutboundFetch;
-  private readonly maxRetryAfterMs: number;
   private readonly timeoutMs: number;
-  private readonly serverErrorBackoffMs: number;
+  /** One repeat per kind of failure (rate limit; 5xx or network), never after a timeout. */
+  private readonly policy: HttpPolicy;
 
   constructor(options: HubSpotClientOptions) {
     this.baseUrl = options.baseUrl;
     this.tokens = options.tokens;
     this.doFetch = options.fetch;
-    this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.serverErrorBackoffMs = options.serverErrorBackoffMs ?? DEFAULT_SERVER_BACKOFF_MS;
+    this.policy = {
+      timeoutMs: this.timeoutMs,
+      attempts: 2,
+      backoffMs: options.serverErrorBackoffMs ?? DEFAULT_SERVER_BACKOFF_MS,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
+      unsaidRetryAfterMs: DEFAULT_RETRY_AFTER_MS,
+      // A timeout has already cost the user `timeoutMs`; another attempt would double it.
+      repeatTimeouts: false,
+    };
   }
 
   /** GET /crm/v3/objects/{type} */
@@ -255,15 +163,23 @@ export class HubSpotClient {
   private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<CrmPage> {
     let token = usableToken(await this.tokens.get());
     let refreshed = false;
-    let waitedForRateLimit = false;
-    let retriedServerError = false;
+    let rateLimited = 0;
+    let failed = 0;
 
     // Each kind of retry happens at most once, so this runs at most four times.
     for (;;) {
-      const res = await this.send(method, path, token, body, retriedServerError);
-      if (res === 'network-error') {
-        retriedServerError = true;
-        await sleep(this.serverErrorBackoffMs);
+      const res = await this.send(method, path, token, body);
+      if (!(res instanceof Response)) {
+        const delay = repeatDelay('api-read', res, (failed += 1), this.policy);
+        if (delay === null) {
+          throw new CrmError(
+            'unavailable',
+            res.kind === 'outcome-unknown' && res.timedOut
+              ? `HubSpot did not answer within ${formatDuration(this.timeoutMs)}`
+              : 'HubSpot could not be reached',
+          );
+        }
+        await sleep(delay);
         continue;
       }
 
@@ -284,36 +200,35 @@ export class HubSpotClient {
         continue;
       }
 
-      if (res.status === 429) {
-        const retryAfterMs =
-          parseRetryAfter(res.headers.get('retry-after'), Date.now()) ?? DEFAULT_RETRY_AFTER_MS;
+      const failure = failureOfStatus(res.status, res.headers.get('retry-after'));
+      if (failure) {
         await res.body?.cancel();
-        if (waitedForRateLimit || retryAfterMs > this.maxRetryAfterMs) {
-          const seconds = Math.ceil(retryAfterMs / 1000);
-          throw new CrmError('rate-limited', `HubSpot is rate limiting requests; try again in ${seconds} s`, {
-            status: 429,
-            retryAfterMs,
-          });
+        const rateLimit = res.status === 429;
+        const delay = repeatDelay(
+          'api-read',
+          failure,
+          rateLimit ? (rateLimited += 1) : (failed += 1),
+          this.policy,
+        );
+        if (delay !== null) {
+          await sleep(delay);
+          continue;
         }
-        waitedForRateLimit = true;
-        await sleep(retryAfterMs);
-        continue;
-      }
-
-      if (res.status >= 500) {
-        await res.body?.cancel();
-        if (retriedServerError) {
+        if (rateLimit) {
+          const waitMs = (failure.kind === 'retry-after' ? failure.delayMs : null) ?? DEFAULT_RETRY_AFTER_MS;
           throw new CrmError(
-            'unavailable',
-            `HubSpot is not answering properly right now (HTTP ${res.status})`,
-            {
-              status: res.status,
-            },
+            'rate-limited',
+            `HubSpot is rate limiting requests; try again in ${Math.ceil(waitMs / 1000)} s`,
+            { status: 429, retryAfterMs: waitMs },
           );
         }
-        retriedServerError = true;
-        await sleep(this.serverErrorBackoffMs);
-        continue;
+        throw new CrmError(
+          'unavailable',
+          `HubSpot is not answering properly right now (HTTP ${res.status})`,
+          {
+            status: res.status,
+          },
+        );
       }
 
       if (res.status === 403) {
@@ -340,14 +255,13 @@ export class HubSpotClient {
     }
   }
 
-  /** One HTTP exchange; a network failure or timeout is returned once for a retry, then thrown. */
+  /** One HTTP exchange; a network failure or timeout comes back as what the retry policy reads. */
   private async send(
     method: 'GET' | 'POST',
     path: string,
     token: string,
     body: unknown,
-    isRetry: boolean,
-  ): Promise<Response | 'network-error'> {
+  ): Promise<Response | CallFailure> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {
@@ -358,7 +272,8 @@ export class HubSpotClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      if (isAuthProfilesError(error, 'outbound-refused')) {
+      const failure = failureOfFetchError(error);
+      if (failure.kind === 'answered') {
         // The API's host is internal and not allow-listed (SECURITY.md #42): no retry, and the address
         // stays out of the chat.
         throw new CrmError(
@@ -366,16 +281,7 @@ export class HubSpotClient {
           'HubSpot cannot be reached from this service; ask an administrator',
         );
       }
-      // AbortSignal.timeout() rejects with a DOMException named TimeoutError (not always instanceof Error).
-      const timedOut = (error as { name?: unknown } | null)?.name === 'TimeoutError';
-      // A timeout has already cost the user `timeoutMs`; another attempt would double it.
-      if (!timedOut && !isRetry) return 'network-error';
-      throw new CrmError(
-        'unavailable',
-        timedOut
-          ? `HubSpot did not answer within ${formatDuration(this.timeoutMs)}`
-          : 'HubSpot could not be reached',
-      );
+      return failure;
     }
   }
 }
@@ -442,14 +348,9 @@ function redact(text: string, token: string): string {
   return token.length > 0 ? text.split(token).join('[redacted]') : text;
 }
 
-/** RFC 9110 §10.2.3: delay-seconds or an HTTP-date. */
+/** RFC 9110 §10.2.3: delay-seconds or an HTTP-date (profiles/retryPolicy.ts `retryAfterMs`). */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  return retryAfterMs(value ?? undefined, now) ?? undefined;
 }
 
 function formatDuration(ms: number): string {

@@ -1,7 +1,8 @@
 import debugModule from 'debug';
 import { AuthorizationCode, type ModuleOptions } from 'simple-oauth2';
 import type { CheckedUrl, OutboundRequests } from '../outboundRequests';
-import { classifyFailure, failureError, repeatDelay, type HttpPolicy, type TokenCall } from './retryPolicy';
+import { repeatDelay, type HttpPolicy, type TokenCall } from '../retryPolicy';
+import { classifyFailure, failureError } from './tokenCallFailures';
 
 /**
  * Token-endpoint calls (code exchange, refresh, revocation) through simple-oauth2, with a timeout,
@@ -24,7 +25,7 @@ export interface TokenEndpointClient {
   authMethod: 'client_secret_basic' | 'client_secret_post';
 }
 
-export { DEFAULT_HTTP_POLICY, type HttpPolicy } from './retryPolicy';
+export { DEFAULT_HTTP_POLICY, type HttpPolicy } from '../retryPolicy';
 
 function oauthFor(
   endpoint: CheckedUrl,

@@ -1,25 +1,28 @@
+// Over 400 lines on purpose: one adapter implements the whole Store contract (test/store/storeContract.ts) on one database handle and its transactions; a file per repository would only pass the handle around.
 import { createHash } from 'node:crypto';
 import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import type { Collection, Db, Filter, IndexDescription } from 'mongodb';
 import { AuthProfilesError } from '../errors';
 import { newId } from '../ids';
-import type {
-  AdminKeyRepository,
-  AuditEntry,
-  AuditRepository,
-  AuthorizationRequestOutcome,
-  AuthorizationRequestRepository,
-  ConnectionFilter,
-  ConnectionRepository,
-  DocumentRepository,
-  LockRepository,
-  ProfileRepository,
-  Store,
-  StoredAdminKey,
-  StoredAuthorizationRequest,
-  StoredConnection,
-  StoredDocument,
-  StoredProfile,
+import {
+  ABANDONED_EXCHANGE_MS,
+  EXPIRED_OUTCOME,
+  type AdminKeyRepository,
+  type AuditEntry,
+  type AuditRepository,
+  type AuthorizationRequestOutcome,
+  type AuthorizationRequestRepository,
+  type ConnectionFilter,
+  type ConnectionRepository,
+  type DocumentRepository,
+  type LockRepository,
+  type ProfileRepository,
+  type Store,
+  type StoredAdminKey,
+  type StoredAuthorizationRequest,
+  type StoredConnection,
+  type StoredDocument,
+  type StoredProfile,
 } from './types';
 
 /**
@@ -535,10 +538,10 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
             $or: [
               { status: { $in: ['created', 'started'] } },
               // Consumed but never completed: the process died mid-exchange (SECURITY.md #25).
-              { status: 'consumed', consumedAt: { $lte: now - 120_000 } },
+              { status: 'consumed', consumedAt: { $lte: now - ABANDONED_EXCHANGE_MS } },
             ],
           },
-          { $set: { status: 'completed', outcome: { result: 'failed', error: 'expired' } } },
+          { $set: { status: 'completed', outcome: { ...EXPIRED_OUTCOME } } },
           { returnDocument: 'after' },
         );
         if (!doc) break;

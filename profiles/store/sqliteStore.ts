@@ -1,24 +1,27 @@
+// Over 400 lines on purpose: one adapter implements the whole Store contract (test/store/storeContract.ts) on one database handle and its transactions; a file per repository would only pass the handle around.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AuthProfilesError } from '../errors';
 import { newId } from '../ids';
-import type {
-  AdminKeyRepository,
-  AuditEntry,
-  AuditRepository,
-  AuthorizationRequestRepository,
-  ConnectionFilter,
-  ConnectionRepository,
-  DocumentRepository,
-  LockRepository,
-  ProfileRepository,
-  Store,
-  StoredAdminKey,
-  StoredAuthorizationRequest,
-  StoredConnection,
-  StoredDocument,
-  StoredProfile,
+import {
+  ABANDONED_EXCHANGE_MS,
+  EXPIRED_OUTCOME,
+  type AdminKeyRepository,
+  type AuditEntry,
+  type AuditRepository,
+  type AuthorizationRequestRepository,
+  type ConnectionFilter,
+  type ConnectionRepository,
+  type DocumentRepository,
+  type LockRepository,
+  type ProfileRepository,
+  type Store,
+  type StoredAdminKey,
+  type StoredAuthorizationRequest,
+  type StoredConnection,
+  type StoredDocument,
+  type StoredProfile,
 } from './types';
 
 export interface SqliteStoreOptions {
@@ -84,9 +87,6 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 }
-
-/** A request consumed this long ago without an outcome was abandoned mid-exchange (SECURITY.md #25). */
-const CONSUMED_GRACE_MS = 120_000;
 
 function migrate(db: Database.Database): void {
   db.exec(`
@@ -441,12 +441,12 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
               `SELECT data FROM authorization_requests WHERE expires_at <= ? AND (status IN ('created', 'started')
                  OR (status = 'consumed' AND json_extract(data, '$.consumedAt') <= ?)) LIMIT ?`,
             )
-            .all(now, now - CONSUMED_GRACE_MS, limit);
+            .all(now, now - ABANDONED_EXCHANGE_MS, limit);
           return rows.map((row) => {
             const record: StoredAuthorizationRequest = {
               ...(JSON.parse(row.data) as StoredAuthorizationRequest),
               status: 'completed',
-              outcome: { result: 'failed', error: 'expired' },
+              outcome: { ...EXPIRED_OUTCOME },
             };
             this.write(record);
             return record;

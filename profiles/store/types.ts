@@ -5,7 +5,14 @@
  * from `KeyRing`; the store never sees a plaintext token or client secret.
  */
 
-export type ConnectionStatus = 'active' | 'pending-verification' | 'needs-reauthorization' | 'revoked';
+/** Every status a connection can have, in the order lists and counts show them. */
+export const CONNECTION_STATUSES = [
+  'active',
+  'pending-verification',
+  'needs-reauthorization',
+  'revoked',
+] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
 /** Who signed in, from a verified OpenID Connect ID token (SECURITY.md #50). Not secret. */
 export interface ConnectionAccount {
@@ -94,6 +101,14 @@ export interface AuthorizationRequestOutcome {
   /** Stable error code when result is `failed`. */
   error?: string;
 }
+
+/**
+ * The abandoned-request policy both adapters apply in `claimExpired`: a request consumed this long ago
+ * without an outcome was abandoned mid-exchange (the process died, SECURITY.md #25), and an expired
+ * request ends with this outcome (`expired` in the sign-in vocabulary, profiles/signinStates.ts).
+ */
+export const ABANDONED_EXCHANGE_MS = 120_000;
+export const EXPIRED_OUTCOME: Readonly<AuthorizationRequestOutcome> = { result: 'failed', error: 'expired' };
 
 export interface StoredAuthorizationRequest {
   /** Opaque one-time id; the sign-in link carries it (`/oauth/start/{id}`). */
@@ -223,10 +238,16 @@ export interface AuditEntry {
   details: Record<string, string | number | boolean | null>;
 }
 
+/** A page of the audit log: newest first; `before` is the id of the last entry of the previous page. */
+export interface AuditQuery {
+  limit: number;
+  before?: string;
+  target?: string;
+}
+
 export interface AuditRepository {
   append(entry: AuditEntry): Promise<void>;
-  /** Newest first; `before` is the id of the last entry of the previous page. */
-  list(page: { limit: number; before?: string; target?: string }): Promise<AuditEntry[]>;
+  list(page: AuditQuery): Promise<AuditEntry[]>;
 }
 
 export interface StoredAdminKey {

@@ -10,12 +10,12 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import restify from 'restify';
 
-import { SESSION_KEY_PREFIX, registerAdminPages } from '../../bot/admin/adminPages';
+import { SESSION_KEY_PREFIX, registerAdminPages } from '../../bot/admin/pages/adminPages';
 import type { AdminContext } from '../../bot/admin/adminContext';
 import { createLogger } from '../../bot/logger';
-import { PAGE_HEADERS } from '../../bot/pages';
-import { registerStaticRoutes } from '../../bot/routes/staticRoutes';
-import { SAMPLE_CRM_DATA } from '../../bot/demo/sampleCrmData';
+import { PAGE_HEADERS } from '../../bot/web/pages';
+import { registerStaticRoutes } from '../../bot/web/staticRoutes';
+import { SAMPLE_CRM_DATA } from '../../bot/dev/demoCrm/sampleCrmData';
 import { AdminKeys } from '../../profiles/adminKeys';
 import { sealTokens } from '../../profiles/connections';
 import type { CheckedUrl } from '../../profiles/outboundRequests';

@@ -4,7 +4,7 @@
 // lets a named private provider be saved. Real restify server, real engine on a real SQLite file.
 import type { AddressInfo } from 'node:net';
 import restify, { type Server } from 'restify';
-import { ADMIN_API_BASE, registerAdminApi } from '../../bot/admin/adminApi';
+import { ADMIN_API_BASE, registerAdminApi } from '../../bot/admin/api/adminApi';
 import { createLogger } from '../../bot/logger';
 import { AdminKeys } from '../../profiles/adminKeys';
 import { parseOutboundAllowList } from '../../profiles/outboundAddress';

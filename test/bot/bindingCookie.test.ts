@@ -2,8 +2,8 @@
 // so a sibling subdomain cannot plant a binding of its choice; the unprefixed name is ignored.
 import pino from 'pino';
 import restify from 'restify';
-import { registerOAuthRoutes } from '../../bot/routes/oauthRoutes';
-import type { SigninResumer } from '../../bot/signinResumer';
+import { registerOAuthRoutes } from '../../bot/web/oauthRoutes';
+import type { SigninResumer } from '../../bot/web/signinResumer';
 import { createHarness, USER, type Harness } from '../support/engineHarness';
 import { freePort } from '../support/botHarness';
 

@@ -6,8 +6,8 @@ import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import restify, { type Server } from 'restify';
 import { createLogger } from '../../bot/logger';
-import { registerOAuthRoutes } from '../../bot/routes/oauthRoutes';
-import type { SigninResumer } from '../../bot/signinResumer';
+import { registerOAuthRoutes } from '../../bot/web/oauthRoutes';
+import type { SigninResumer } from '../../bot/web/signinResumer';
 import type { Resolver } from '../../profiles/outboundRequests';
 import { createHarness, USER, type Harness } from '../support/engineHarness';
 

@@ -1,7 +1,7 @@
 // The in-conversation consent flow (DESIGN flow 1) through the real bot, dialogs, store, OAuth
 // routes and oidc-provider; TestAdapter stands in for the channel. Covers issue 3 point 3's cases.
 import type { Activity } from 'botbuilder';
-import { sweepExpired } from '../../bot/expirySweeper';
+import { sweepExpired } from '../../bot/web/expirySweeper';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createBotHarness, freePort, signinUrl, texts, type BotHarness } from '../support/botHarness';
@@ -247,17 +247,10 @@ describe('per-user sign-in in Web Chat', () => {
     w.harness.clock.advance(11 * 60_000);
     try {
       const log = pino({ level: 'silent' });
-      const told = await sweepExpired({
-        store: w.harness.store,
-        resumer: w.bot.resumer,
-        log,
-        clock: w.harness.clock,
-      });
+      const told = await sweepExpired({ engine: w.harness.engine, resumer: w.bot.resumer, log });
       expect(told).toBeGreaterThanOrEqual(1);
       expect(allText(w.bot.drain())).toMatch(/The sign-in to Test crm expired/);
-      expect(
-        await sweepExpired({ store: w.harness.store, resumer: w.bot.resumer, log, clock: w.harness.clock }),
-      ).toBe(0);
+      expect(await sweepExpired({ engine: w.harness.engine, resumer: w.bot.resumer, log })).toBe(0);
       const start = await fetch(startUrl, { redirect: 'manual' });
       expect(start.status).toBe(400);
     } finally {

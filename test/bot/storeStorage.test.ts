@@ -3,7 +3,7 @@ import { ConversationState, TestAdapter, TurnContext } from 'botbuilder';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StorageConflictError, StoreStorage } from '../../bot/storeStorage';
+import { StorageConflictError, StoreStorage } from '../../bot/web/storeStorage';
 import { SqliteStore } from '../../profiles/store/sqliteStore';
 
 let dir: string;

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import restify, { type Server } from 'restify';
-import { registerAdminApi } from '../../bot/admin/adminApi';
+import { registerAdminApi } from '../../bot/admin/api/adminApi';
 import { loadConfig } from '../../bot/config';
 import { createLogger } from '../../bot/logger';
 import { createEngine, type EngineServices } from '../../bot/services';
@@ -651,7 +651,7 @@ describe('configuration and usage errors', () => {
   });
 });
 
-describe('--remote against a running admin API (bot/admin/adminApi.ts on restify)', () => {
+describe('--remote against a running admin API (bot/admin/api/adminApi.ts on restify)', () => {
   const ADMIN_KEY = `admin-${randomBytes(16).toString('hex')}`;
   const DEVELOPER_KEY = `developer-${randomBytes(16).toString('hex')}`;
   let serviceDir: string;

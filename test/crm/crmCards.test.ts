@@ -1,6 +1,6 @@
 // CRM results as Adaptive Cards and plain text: what a person reads, and what a hostile record name
 // cannot do.
-import { SAMPLE_CRM_DATA } from '../../bot/demo/sampleCrmData';
+import { SAMPLE_CRM_DATA } from '../../bot/dev/demoCrm/sampleCrmData';
 import {
   companiesCard,
   contactsCard,

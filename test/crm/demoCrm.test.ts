@@ -1,4 +1,4 @@
-// The demo CRM API (bot/demo/demoCrm.ts) on a real restify server, called with real access tokens from
+// The demo CRM API (bot/dev/demoCrm/demoCrm.ts) on a real restify server, called with real access tokens from
 // the real demo authorization server.
 import {
   ALL_CRM_SCOPES,

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 
 import restify from 'restify';
 
-import { oauthIntrospector, registerDemoCrm } from '../../bot/demo/demoCrm';
+import { oauthIntrospector, registerDemoCrm } from '../../bot/dev/demoCrm/demoCrm';
 import { startAuthServer, type AuthServerClient, type RunningAuthServer } from '../support/authServer';
 import { completeConsent } from '../support/browserlessConsent';
 

@@ -17,7 +17,7 @@ import {
   registerLocalDirectLine,
   type LocalDirectLine,
   type LocalDirectLineLimits,
-} from '../../bot/dev/directLine';
+} from '../../bot/dev/directLine/localDirectLine';
 import { registerWebChat } from '../../bot/dev/webChat';
 import {
   browserUnavailableReason,

@@ -5,7 +5,7 @@
 // page shows the code → the code typed in the Playground chat → the deals.
 import type { Browser, Page } from 'playwright-core';
 
-import { SAMPLE_CRM_DATA } from '../../bot/demo/sampleCrmData';
+import { SAMPLE_CRM_DATA } from '../../bot/dev/demoCrm/sampleCrmData';
 import {
   playgroundUnavailableReason,
   startAgentsPlayground,

@@ -16,7 +16,7 @@ import type {
   Response as PwResponse,
 } from 'playwright-core';
 
-import { SAMPLE_CRM_DATA } from '../../bot/demo/sampleCrmData';
+import { SAMPLE_CRM_DATA } from '../../bot/dev/demoCrm/sampleCrmData';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import {

@@ -7,14 +7,14 @@
 // is in refresh.test.ts.
 import { checkConnection } from '../../profiles/connectionCheck';
 import { isAuthProfilesError } from '../../profiles/errors';
+import { classifyFailure } from '../../profiles/oauth/tokenCallFailures';
 import {
-  classifyFailure,
   DEFAULT_HTTP_POLICY,
   repeatDelay,
   retryAfterMs,
   type CallFailure,
   type TokenCall,
-} from '../../profiles/oauth/retryPolicy';
+} from '../../profiles/retryPolicy';
 import type { Profile } from '../../profiles/profileCatalog';
 import type { StoredConnection } from '../../profiles/store/types';
 import { subjectKey, type Subject } from '../../profiles/subjects';

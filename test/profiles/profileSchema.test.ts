@@ -8,6 +8,7 @@ import {
   parseSystemOverride,
   RESERVED_AUTHORIZATION_PARAMS,
   urlProblem,
+  isProfileId,
 } from '../../profiles/profileSchema';
 import { renderUrlTemplate, templateVariables } from '../../profiles/urlTemplates';
 
@@ -502,5 +503,28 @@ describe('provider quirks and OpenID Connect fields (issue 7 points 10 and 15)',
     expect(parseProfile(base(), STRICT).responseSuccessField).toBeUndefined();
     expect(parseProfile(base({ responseSuccessField: 'ok' }), STRICT).responseSuccessField).toBe('ok');
     expect(invalidPaths(base({ responseSuccessField: 'ok.value' }))).toEqual(['responseSuccessField']);
+  });
+});
+
+// One profile-id definition (profiles/profileSchema.ts PROFILE_ID): the schema, and every route that takes
+// an id in its path (admin API, admin pages, OAuth callback) through `isProfileId`, accept the same ids.
+describe('the profile id', () => {
+  const ids: [id: string, valid: boolean][] = [
+    ['acme', true],
+    ['a', true],
+    ['acme-crm-2', true],
+    ['x'.repeat(64), true],
+    ['x'.repeat(65), false],
+    ['Acme', false],
+    ['-acme', false],
+    ['acme-', false],
+    ['acme_crm', false],
+    ['acme crm', false],
+    ['', false],
+  ];
+  test.each(ids)('"%s" is a profile id: %s', (id, valid) => {
+    expect(isProfileId(id)).toBe(valid);
+    if (valid) expect(parseProfile(base({ id }), STRICT).id).toBe(id);
+    else expect(invalidPaths(base({ id }))).toContain('id');
   });
 });

@@ -1,4 +1,4 @@
-// Starts bot/demo/authServer.mjs (a real oidc-provider authorization server) as a child process.
+// Starts bot/dev/authServer.mjs (a real oidc-provider authorization server) as a child process.
 // A child process because oidc-provider is ESM-only and keeps global state; one per suite keeps
 // suites independent and lets jest run them in parallel.
 import { spawn } from 'node:child_process';
@@ -77,7 +77,7 @@ export function findRepoRoot(start: string = __dirname): string {
   return path.basename(dir) === 'dist' ? path.dirname(dir) : dir;
 }
 
-export const AUTH_SERVER_SCRIPT = path.join(findRepoRoot(), 'bot', 'demo', 'authServer.mjs');
+export const AUTH_SERVER_SCRIPT = path.join(findRepoRoot(), 'bot', 'dev', 'authServer.mjs');
 
 export async function startAuthServer(config: AuthServerConfig): Promise<RunningAuthServer> {
   const child = spawn(process.execPath, [AUTH_SERVER_SCRIPT], {

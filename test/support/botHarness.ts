@@ -11,10 +11,10 @@ import {
 import { createServer } from 'node:net';
 import restify from 'restify';
 import pino from 'pino';
-import { AuthProfilesBot } from '../../bot/authProfilesBot';
-import { registerOAuthRoutes } from '../../bot/routes/oauthRoutes';
-import { SigninResumer } from '../../bot/signinResumer';
-import { StoreStorage } from '../../bot/storeStorage';
+import { AuthProfilesBot } from '../../bot/web/authProfilesBot';
+import { registerOAuthRoutes } from '../../bot/web/oauthRoutes';
+import { SigninResumer } from '../../bot/web/signinResumer';
+import { StoreStorage } from '../../bot/web/storeStorage';
 import type { DialogServices } from '../../dialogs/dialogServices';
 import { MainDialog } from '../../dialogs/mainDialog';
 import type { Harness } from './engineHarness';

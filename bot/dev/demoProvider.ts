@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { repoRoot } from '../paths';
+
+/**
+ * Dev mode's demo authorization server: the real oidc-provider (bot/dev/authServer.mjs) in a
+ * child process, plus the two profiles wired to it and to the demo CRM API. Never in production.
+ */
+
+export const DEMO_CLIENT_ID = 'authprofiles-demo';
+/** Bundled in dev mode only; the CLI (which runs without the provider) keeps its hands off them. */
+export const DEMO_PROFILE_IDS = ['demo', 'demo-org'] as const;
+export const DEMO_SCOPES = [
+  'crm.objects.contacts.read',
+  'crm.objects.companies.read',
+  'crm.objects.deals.read',
+  'tickets',
+];
+
+export interface DemoProvider {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  profiles: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+export async function startDemoProvider(config: Config, log: Logger): Promise<DemoProvider> {
+  const external = config.env.DEMO_PROVIDER_URL;
+  if (external) {
+    if (!config.env.DEMO_CLIENT_SECRET)
+      throw new Error('DEMO_CLIENT_SECRET is required with DEMO_PROVIDER_URL');
+    const issuer = external.replace(/\/+$/, '');
+    return demo(config, issuer, config.env.DEMO_CLIENT_SECRET, async () => undefined);
+  }
+  const clientSecret = config.env.DEMO_CLIENT_SECRET ?? randomBytes(24).toString('base64url');
+  const serverConfig = {
+    port: config.env.DEMO_PROVIDER_PORT ?? config.port + 1,
+    host: '127.0.0.1',
+    clients: [
+      {
+        client_id: DEMO_CLIENT_ID,
+        client_secret: clientSecret,
+        redirect_uris: [
+          `${config.publicUrl}/oauth/callback/demo`,
+          `${config.publicUrl}/oauth/callback/demo-org`,
+        ],
+        token_endpoint_auth_method: 'client_secret_basic',
+        pkceRequired: true,
+        rotateRefreshToken: true,
+      },
+    ],
+    scopes: DEMO_SCOPES,
+    accessTokenTtl: 900,
+    refreshTokenTtl: 14 * 86400,
+  };
+  const launch = () =>
+    spawn(process.execPath, [join(repoRoot(), 'bot', 'dev', 'authServer.mjs')], {
+      env: { ...process.env, AUTH_SERVER_CONFIG: JSON.stringify(serverConfig) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+  let child = launch();
+  let issuer: string;
+  try {
+    issuer = await waitForReady(child);
+  } catch (error) {
+    // PORT+1 taken (say, by a second service on this machine): any free port will do, unless the
+    // operator asked for a specific one.
+    if (config.env.DEMO_PROVIDER_PORT !== undefined || !String(error).includes('EADDRINUSE')) throw error;
+    log.warn({ port: serverConfig.port }, 'demo provider port in use; using a free port instead');
+    serverConfig.port = 0;
+    child = launch();
+    issuer = await waitForReady(child);
+  }
+  child.stderr?.on('data', () => undefined);
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') log.error({ code, signal }, 'demo authorization server exited');
+  });
+  log.info({ issuer }, 'demo authorization server started (dev mode)');
+  return demo(config, issuer, clientSecret, async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  });
+}
+
+function demo(config: Config, issuer: string, clientSecret: string, stop: () => Promise<void>): DemoProvider {
+  const base = {
+    authorizationUrl: `${issuer}/auth`,
+    tokenUrl: `${issuer}/token`,
+    revocationUrl: `${issuer}/token/revocation`,
+    issuer,
+    issuerParameterSupported: true,
+    clientId: DEMO_CLIENT_ID,
+    clientSecret,
+    scopes: DEMO_SCOPES,
+    pkce: true,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    apiBaseUrl: `${config.publicUrl}/demo/crm`,
+    checkUrl: `${config.publicUrl}/demo/crm/crm/v3/objects/contacts?limit=1`,
+  };
+  return {
+    issuer,
+    clientId: DEMO_CLIENT_ID,
+    clientSecret,
+    profiles: [
+      { ...base, id: DEMO_PROFILE_IDS[0], displayName: 'Demo CRM', authorization: 'per-user' },
+      {
+        ...base,
+        id: DEMO_PROFILE_IDS[1],
+        displayName: 'Demo CRM for the organisation',
+        authorization: 'pre-authorized',
+      },
+    ],
+    stop,
+  };
+}
+
+function waitForReady(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
+    const timer = setTimeout(
+      () => reject(new Error(`demo authorization server did not start:\n${stderr}`)),
+      15_000,
+    );
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo authorization server exited (${code}):\n${stderr}`));
+    });
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve((JSON.parse(line) as { issuer: string }).issuer);
+      } catch {
+        reject(new Error(`unexpected output from the demo authorization server: ${line.slice(0, 200)}`));
+      }
+    });
+  });
+}

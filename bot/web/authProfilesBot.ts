@@ -1,0 +1,70 @@
+import {
+  ActivityHandler,
+  ActivityTypes,
+  type ConversationState,
+  type InvokeResponse,
+  type StatePropertyAccessor,
+  type TurnContext,
+} from 'botbuilder';
+import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
+import { HELP_TEXT } from '../../dialogs/commands';
+import { SIGNIN_EVENT } from '../../dialogs/dialogServices';
+import { MainDialog } from '../../dialogs/mainDialog';
+
+/**
+ * The bot: every message, sign-in event (the OAuth callback resuming a wait) and Teams
+ * `signin/verifyState` invoke goes through the dialog stack kept in conversation state.
+ */
+export class AuthProfilesBot extends ActivityHandler {
+  private readonly dialogState: StatePropertyAccessor<DialogState>;
+  private readonly dialogs: DialogSet;
+
+  constructor(
+    private readonly conversationState: ConversationState,
+    mainDialog: MainDialog,
+  ) {
+    super();
+    this.dialogState = conversationState.createProperty<DialogState>('dialogState');
+    this.dialogs = new DialogSet(this.dialogState);
+    this.dialogs.add(mainDialog);
+
+    this.onMessage(async (context, next) => {
+      await this.runDialogs(context);
+      await next();
+    });
+    this.onEvent(async (context, next) => {
+      if (context.activity.name === SIGNIN_EVENT) await this.runDialogs(context);
+      await next();
+    });
+    this.onMembersAdded(async (context, next) => {
+      const joined = (context.activity.membersAdded ?? []).filter(
+        (member) => member.id !== context.activity.recipient.id,
+      );
+      if (joined.length > 0) await context.sendActivity(`Hi! ${HELP_TEXT}`);
+      await next();
+    });
+  }
+
+  protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
+    if (context.activity.name === 'signin/verifyState') {
+      await this.runDialogs(context);
+      return { status: 200 };
+    }
+    return super.onInvokeActivity(context);
+  }
+
+  override async run(context: TurnContext): Promise<void> {
+    await super.run(context);
+    // Saved inside the turn, also for proactive (callback) turns; a concurrent write by another
+    // instance surfaces as a StorageConflictError instead of being lost (SECURITY.md #26).
+    await this.conversationState.saveChanges(context, false);
+  }
+
+  private async runDialogs(context: TurnContext): Promise<void> {
+    const dc = await this.dialogs.createContext(context);
+    const result = await dc.continueDialog();
+    if (result.status === DialogTurnStatus.empty && context.activity.type === ActivityTypes.Message) {
+      await dc.beginDialog(MainDialog.id);
+    }
+  }
+}
