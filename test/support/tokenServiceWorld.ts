@@ -4,6 +4,8 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { createApp, type App } from '../../bot/app';
+import { registerLocalDirectLine } from '../../bot/dev/directLine/localDirectLine';
+import { tokenServiceSignInLinks } from '../../bot/dev/directLine/oauthCardLinks';
 import { loadConfig } from '../../bot/config';
 import { startAuthServer, type RunningAuthServer } from './authServer';
 import { completeConsent, CookieJar } from './browserlessConsent';
@@ -47,7 +49,12 @@ export interface TokenServiceWorld {
 }
 
 export async function startTokenServiceWorld(
-  options: { env?: Record<string, string>; accessTokenTtl?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    accessTokenTtl?: number;
+    /** Serve the dev surface's local Direct Line (normally wired by bot/devSurface.ts in dev mode). */
+    localDirectLine?: boolean;
+  } = {},
 ): Promise<TokenServiceWorld> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -99,6 +106,14 @@ export async function startTokenServiceWorld(
     },
     log,
   );
+  if (options.localDirectLine) {
+    registerLocalDirectLine(app.server, {
+      publicUrl: base,
+      botEndpoint: `${base}/api/messages`,
+      log,
+      signInLinks: tokenServiceSignInLinks(base),
+    });
+  }
   await app.listen();
   return {
     base,

@@ -6,7 +6,7 @@ import { startTokenServiceWorld, type TokenServiceWorld } from '../support/token
 let world: TokenServiceWorld;
 
 beforeAll(async () => {
-  world = await startTokenServiceWorld();
+  world = await startTokenServiceWorld({ localDirectLine: true });
 });
 
 afterAll(async () => {
