@@ -11,6 +11,7 @@ export {
   type AuthorizationDialogServices,
   type AuthorizationResult,
 } from './authorizationDialog';
+export { resumeSignin, signinEventOf, type ProactiveAdapter } from './signinResume';
 export { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 
 export interface AuthorizationDialogSettings {

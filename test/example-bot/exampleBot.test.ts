@@ -19,6 +19,8 @@ import { completeConsent } from '../support/browserlessConsent';
 import { serverProfile } from '../support/engineHarness';
 import { startFakeBotChannel, type FakeBotChannel } from '../support/fakeBotChannel';
 import { freePort } from '../support/serviceProcess';
+import { authorizationDialogServices } from '../../dialogs';
+import type { AuthorizationEngine } from '../../profiles';
 
 jest.setTimeout(120_000);
 
@@ -111,7 +113,7 @@ test('a deep import past the exports map is refused', () => {
   });
 });
 
-test('sign-in card, consent, the code typed, then the dialog calls the API with the token', async () => {
+test('sign-in card, consent (refused to a browser without the binding), the code typed, then the dialog calls the API with the token', async () => {
   const conversation = {
     id: 'example-conv-1',
     isGroup: false,
@@ -140,6 +142,12 @@ test('sign-in card, consent, the code typed, then the dialog calls the API with 
   expect(cookie).toMatch(/^example_signin_binding=./);
   const callbackUrl = await completeConsent(start.headers.get('location') ?? '', { login: 'ada' });
   expect(callbackUrl.pathname).toBe('/oauth/callback/example');
+
+  // Another browser (without the binding cookie) cannot complete it, and nothing is consumed.
+  const stranger = await fetch(callbackUrl);
+  expect(stranger.status).toBeGreaterThanOrEqual(400);
+  expect(stranger.status).toBeLessThan(500);
+  expect(await stranger.text()).not.toMatch(/\d{6}/);
 
   // 3. The callback page shows the verification code; the dialog is resumed and asks for it.
   const before = channel.replies.length;
@@ -219,3 +227,18 @@ async function startApi(server: RunningAuthServer): Promise<typeof api> {
     close: () => new Promise<void>((resolve) => httpServer.close(() => resolve())),
   };
 }
+
+test('authorizationDialogServices asks for the code on every channel unless told otherwise (SECURITY.md #9)', () => {
+  const engine = {} as AuthorizationEngine;
+  const services = authorizationDialogServices(engine);
+  expect(['webchat', 'msteams', 'directline'].map(services.requiresVerification)).toEqual([true, true, true]);
+  expect(services.signinTimeoutMs).toBe(600_000);
+  const relaxed = authorizationDialogServices(engine, { verificationOffChannels: ['MSTeams'] });
+  expect([relaxed.requiresVerification('msteams'), relaxed.requiresVerification('webchat')]).toEqual([
+    false,
+    true,
+  ]);
+  expect(() => authorizationDialogServices(engine, { signinTimeoutMs: 0 })).toThrow(
+    'signinTimeoutMs must be a positive number of milliseconds, got 0',
+  );
+});

@@ -2,7 +2,7 @@
 // binds the browser with a cookie and redirects to the provider) and the provider's redirect
 // (`/oauth/callback/{profileId}`, which completes the sign-in, shows a page and resumes the dialog).
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
-import type { CloudAdapter, ConversationReference } from 'botbuilder';
+import type { CloudAdapter } from 'botbuilder';
 import type { Request, Response, Server } from 'restify';
 import {
   AUTHORIZATION_REQUEST_ID,
@@ -12,7 +12,7 @@ import {
   signinPageSentence,
   signinPageTitle,
 } from 'authprofiles';
-import { SIGNIN_EVENT, type SigninEventValue } from 'authprofiles/dialogs';
+import { resumeSignin } from 'authprofiles/dialogs';
 import type { ProfileBot } from './profileBot';
 
 const COOKIE = 'example_signin_binding';
@@ -74,17 +74,7 @@ export function registerSigninRoutes(
       page(res, 200, `The sign-in to ${name} did not complete.`);
     }
     // Resume the waiting dialog in its conversation (the reference travelled with the request).
-    const reference = outcome.request.context.conversation as Partial<ConversationReference> | undefined;
-    if (!reference?.conversation) return;
-    const value: SigninEventValue = {
-      requestId: outcome.request.id,
-      outcome: outcome.kind,
-      ...(outcome.kind === 'failed' ? { error: outcome.error.code } : {}),
-    };
-    await options.adapter.continueConversationAsync(options.appId, reference, async (context) => {
-      Object.assign(context.activity, { type: 'event', name: SIGNIN_EVENT, value });
-      await options.bot.run(context);
-    });
+    await resumeSignin(options.adapter, options.appId, outcome, (context) => options.bot.run(context));
   });
 }
 
