@@ -37,6 +37,12 @@ import { signinCard } from './signinCard';
  * the user's next turn. Every display name is passed through `inertText` (SECURITY.md #45).
  */
 
+/** The part of DialogServices this dialog uses (a bot that embeds the engine builds only this). */
+export type AuthorizationDialogServices = Pick<
+  DialogServices,
+  'engine' | 'requiresVerification' | 'signinTimeoutMs' | 'clock'
+>;
+
 export interface AuthorizationDialogOptions {
   profileId: string;
 }
@@ -74,7 +80,7 @@ const CODE = /^\s*(\d{3})\s?-?\s?(\d{3})\s*$/;
 export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
   static readonly id = 'authorization';
 
-  constructor(private readonly services: DialogServices) {
+  constructor(private readonly services: AuthorizationDialogServices) {
     super(AuthorizationDialog.id);
   }
 
