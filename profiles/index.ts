@@ -6,7 +6,14 @@
  */
 
 // The engine, and how a host gets one.
-export { openEngine, type EngineOptions, type OpenedEngine, type StoreLocation } from './openEngine';
+export {
+  openEngine,
+  /** The same as `openEngine`: the name the library entry is documented under. */
+  openEngine as createEngine,
+  type EngineOptions,
+  type OpenedEngine,
+  type StoreLocation,
+} from './openEngine';
 export { AuthorizationEngine, type CallbackOutcome, type StoredProfileDocument } from './engine';
 export type { EngineLogger } from './engineContext';
 export {
