@@ -9,6 +9,7 @@ import type { CheckedUrl } from './outboundRequests';
 import { processTokenResponse, safeErrorCode, type TokenSet } from './oauth/tokenResponse';
 import { assertUsable, type Profile } from './profileCatalog';
 import { apiBaseUrlOf } from './providerUrls';
+import { identifyAccount } from './accountIdentity';
 import type { ConnectionAccount, StoredAuthorizationRequest } from './store/types';
 
 /**
@@ -185,7 +186,13 @@ export async function exchangeCode(
   );
   return {
     tokens,
-    account: await accountOf(engine, profile, request, tokens),
+    // The ID token's claims, or the profile's identity URL; a required account is enforced here.
+    account: await identifyAccount(
+      engine,
+      profile,
+      tokens.accessToken,
+      await accountOf(engine, profile, request, tokens),
+    ),
     apiBaseUrl: apiBaseUrlOf(engine, profile, tokens.apiBaseUrl ?? null, { required: true }),
   };
 }
