@@ -411,6 +411,11 @@ describe('consent started by another system (issue 10 point 6)', () => {
     expect(external.json.connections).toEqual([
       expect.objectContaining({ id: connectionId, subjectKey: 'external:crm-42', status: 'active' }),
     ]);
+    // Not anyone's yet: "Test connection" says so instead of failing.
+    expect((await api('POST', `connections/${connectionId}/test`)).json).toMatchObject({
+      ok: false,
+      reason: 'not-linked',
+    });
     const profile = await harness.engine.getProfile('ext');
     const bob = { kind: 'user' as const, ...BOB };
     expect(await harness.engine.getToken(profile, bob)).toMatchObject({ ok: false });
