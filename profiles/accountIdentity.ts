@@ -2,6 +2,8 @@ import { TOKEN_PLACEHOLDER, type IdentityConfig } from './accountFields';
 import type { EngineContext } from './engineContext';
 import { AuthProfilesError } from './errors';
 import { cleanProviderText } from './oauth/providerText';
+import { revokeToken } from './oauth/tokenEndpoint';
+import type { CheckedUrl } from './outboundRequests';
 import type { Profile } from './profileCatalog';
 import type { ConnectionAccount } from './store/types';
 
@@ -103,4 +105,43 @@ function textAt(body: unknown, path: string): string | null {
   }
   if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
   return typeof value === 'string' ? cleanProviderText(value, ACCOUNT_TEXT_MAX) : null;
+}
+
+/**
+ * Tokens just issued for an account the organisation does not accept are revoked at the provider
+ * (RFC 7009) rather than left alive and unknown to anyone; best effort, the refusal stands either way.
+ */
+export async function discardRefusedTokens(
+  engine: EngineContext,
+  profile: Profile & { clientId: string; clientSecret: string },
+  tokens: { accessToken: string; refreshToken?: string | null | undefined },
+): Promise<void> {
+  if (profile.revocationUrl === undefined) return;
+  try {
+    const url = engine.outbound.profileUrl(profile, 'revocationUrl') as CheckedUrl;
+    const client = {
+      clientId: profile.clientId,
+      clientSecret: profile.clientSecret,
+      authMethod: profile.tokenEndpointAuthMethod,
+    };
+    if (tokens.refreshToken) {
+      await revokeToken(
+        url,
+        client,
+        tokens.refreshToken,
+        'refresh_token',
+        engine.settings.http,
+        engine.outbound,
+      );
+    }
+    await revokeToken(url, client, tokens.accessToken, 'access_token', engine.settings.http, engine.outbound);
+  } catch (error) {
+    engine.log.warn(
+      {
+        profileId: profile.id,
+        errorCode: error instanceof AuthProfilesError ? error.code : 'provider-error',
+      },
+      'revoking the tokens of a refused account failed',
+    );
+  }
 }

@@ -9,7 +9,7 @@ import type { CheckedUrl } from './outboundRequests';
 import { processTokenResponse, safeErrorCode, type TokenSet } from './oauth/tokenResponse';
 import { assertUsable, type Profile } from './profileCatalog';
 import { apiBaseUrlOf } from './providerUrls';
-import { identifyAccount } from './accountIdentity';
+import { discardRefusedTokens, identifyAccount } from './accountIdentity';
 import type { ConnectionAccount, StoredAuthorizationRequest } from './store/types';
 
 /**
@@ -184,15 +184,25 @@ export async function exchangeCode(
     },
     engine.clock(),
   );
-  return {
-    tokens,
-    // The ID token's claims, or the profile's identity URL; a required account is enforced here.
-    account: await identifyAccount(
+  // The ID token's claims, or the profile's identity URL; a required account is enforced here.
+  let account: ConnectionAccount | null;
+  try {
+    account = await identifyAccount(
       engine,
       profile,
       tokens.accessToken,
       await accountOf(engine, profile, request, tokens),
-    ),
+    );
+  } catch (error) {
+    if (error instanceof AuthProfilesError && error.code === 'wrong-account') {
+      // Tokens for the wrong portal should not stay alive at the provider with nobody holding them.
+      await discardRefusedTokens(engine, profile, tokens);
+    }
+    throw error;
+  }
+  return {
+    tokens,
+    account,
     apiBaseUrl: apiBaseUrlOf(engine, profile, tokens.apiBaseUrl ?? null, { required: true }),
   };
 }

@@ -220,8 +220,11 @@ describe('which account was connected (issue 10 point 4)', () => {
   });
 
   test('requiredAccount: the wrong portal is refused at the callback (page and audit), nothing stored', async () => {
+    const revocations = (await authServer.stats()).revocation;
     const refused = await signIn('portal-locked', 'mallory');
     expect(refused.status).toBe(403);
+    // The tokens issued for the wrong portal are revoked at the provider (refresh and access token).
+    expect((await authServer.stats()).revocation).toBe(revocations + 2);
     expect(refused.html).toContain('Wrong account');
     expect(refused.html).toContain('account id is 111, not 999');
     expect(await harness.store.connections.get('portal-locked', 'user:webchat:mallory')).toBeNull();
