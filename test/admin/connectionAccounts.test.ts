@@ -15,7 +15,7 @@ import { BINDING_COOKIE, registerOAuthRoutes } from '../../bot/web/oauthRoutes';
 import type { SigninResumer } from '../../bot/web/signinResumer';
 import { AdminKeys } from '../../profiles/adminKeys';
 import { openTokens } from '../../profiles/connections';
-import { parseProfile } from '../../profiles/profileSchema';
+import { parseProfile, parseSystemOverride } from '../../profiles/profileSchema';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createHarness, serverProfile, type Harness } from '../support/engineHarness';
@@ -278,6 +278,15 @@ describe('which account was connected (issue 10 point 4)', () => {
         ],
       }),
     ).toEqual(['consentRedirectUrls.1', 'consentRedirectUrls.2']);
+    // A deployment may require its portal and allow its redirects on the bundled HubSpot profile.
+    expect(
+      parseSystemOverride({
+        id: 'hubspot',
+        requiredAccount: { value: '62515' },
+        consentRedirectUrls: ['https://crm.partner.example/oauth/done'],
+      }),
+    ).toMatchObject({ requiredAccount: { field: 'id', value: '62515' } });
+    expect(() => parseSystemOverride({ id: 'hubspot', identity: HUB_IDENTITY() })).toThrow(/identity/);
   });
 });
 
