@@ -20,6 +20,11 @@ export interface NewAuthorizationRequest {
   context?: Record<string, unknown>;
   createdBy: string;
   requireVerification?: boolean;
+  /**
+   * A consent started by another system (profiles/externalConsents.ts): the connection belongs to
+   * `external:<id>` until an admin links it to a chat user; `subject` is then not used.
+   */
+  externalSubjectKey?: string;
 }
 
 export interface CreatedAuthorizationRequest {
@@ -42,7 +47,10 @@ export async function createAuthorizationRequest(
   input: NewAuthorizationRequest,
 ): Promise<CreatedAuthorizationRequest> {
   assertUsable(input.profile);
-  if (input.profile.authorization === 'pre-authorized' && input.subject.kind !== 'organization') {
+  if (
+    input.profile.authorization === 'pre-authorized' &&
+    (input.subject.kind !== 'organization' || input.externalSubjectKey !== undefined)
+  ) {
     throw new AuthProfilesError(
       'invalid-configuration',
       `profile "${input.profile.id}" is pre-authorized: only an admin connects it for the organisation`,
@@ -57,7 +65,7 @@ export async function createAuthorizationRequest(
   const request: StoredAuthorizationRequest = {
     id: newId('req'),
     profileId: input.profile.id,
-    subjectKey: subjectKey(input.subject),
+    subjectKey: input.externalSubjectKey ?? subjectKey(input.subject),
     status: 'created',
     stateHash: null,
     bindingHash: null,

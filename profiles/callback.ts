@@ -9,6 +9,7 @@ import type { CheckedUrl } from './outboundRequests';
 import { processTokenResponse, safeErrorCode, type TokenSet } from './oauth/tokenResponse';
 import { assertUsable, type Profile } from './profileCatalog';
 import { apiBaseUrlOf } from './providerUrls';
+import { discardRefusedTokens, identifyAccount } from './accountIdentity';
 import type { ConnectionAccount, StoredAuthorizationRequest } from './store/types';
 
 /**
@@ -183,9 +184,25 @@ export async function exchangeCode(
     },
     engine.clock(),
   );
+  // The ID token's claims, or the profile's identity URL; a required account is enforced here.
+  let account: ConnectionAccount | null;
+  try {
+    account = await identifyAccount(
+      engine,
+      profile,
+      tokens.accessToken,
+      await accountOf(engine, profile, request, tokens),
+    );
+  } catch (error) {
+    if (error instanceof AuthProfilesError && error.code === 'wrong-account') {
+      // Tokens for the wrong portal should not stay alive at the provider with nobody holding them.
+      await discardRefusedTokens(engine, profile, tokens);
+    }
+    throw error;
+  }
   return {
     tokens,
-    account: await accountOf(engine, profile, request, tokens),
+    account,
     apiBaseUrl: apiBaseUrlOf(engine, profile, tokens.apiBaseUrl ?? null, { required: true }),
   };
 }

@@ -1,5 +1,6 @@
 import type { EngineContext } from './engineContext';
 import { isAuthProfilesError } from './errors';
+import { isExternalSubjectKey } from './externalConsents';
 import { safeErrorCode } from './oauth/tokenResponse';
 import type { CheckedUrl, OutboundFetch } from './outboundRequests';
 import type { Profile } from './profileCatalog';
@@ -11,7 +12,8 @@ export interface ConnectionCheck {
   /**
    * `ok`, a getToken reason, `no-check-url`, `rejected` (401/403, or a 2xx whose success field is
    * not true), `unexpected-answer` (a 2xx without the success field), `http-<status>`, `unreachable`,
-   * `outbound-refused` (the check URL's host or its address is internal, SECURITY.md #41, #42).
+   * `outbound-refused` (the check URL's host or its address is internal, SECURITY.md #41, #42),
+   * `not-linked` (an external consent's connection not yet linked to a chat user).
    */
   reason: string;
   /** HTTP status of the check URL, when it was called. */
@@ -50,6 +52,9 @@ export async function checkConnection(
     ms: engine.clock() - started,
   });
   if (!profile) return done({ ok: false, reason: 'profile-not-found', refreshed: false });
+  // A consent another system started belongs to no chat user until it is linked (profiles/externalConsents.ts).
+  if (isExternalSubjectKey(connection.subjectKey))
+    return done({ ok: false, reason: 'not-linked', refreshed: false });
   const subject = subjectFromKey(connection.subjectKey);
   let token = await tokens.getToken(profile, subject);
   if (!token.ok) {

@@ -11,6 +11,8 @@ import type { CallbackInput } from './callback';
 import { checkConnection, type ConnectionCheck } from './connectionCheck';
 import { summarize, verifyConnection, type ConnectionSummary, type VerificationResult } from './connections';
 import { recordAudit, type EngineContext } from './engineContext';
+import { linkConnection, startExternalConsent } from './externalConsents';
+import { importConnection, type ImportedTokens } from './importedConnections';
 import { AuthProfilesError } from './errors';
 import {
   keyHoldersToRespect,
@@ -234,6 +236,37 @@ export class AuthorizationEngine {
   /** "Test connection": a valid token (refreshed if due) against the profile's check URL. */
   checkConnection(connectionId: string, fetch?: OutboundFetch): Promise<ConnectionCheck | null> {
     return checkConnection(this.context, this.tokens, connectionId, fetch);
+  }
+
+  /**
+   * Bring your own tokens: proves `tokens.refreshToken` with a refresh at the provider now, then stores
+   * the connection for `subject`; a refused token throws with the provider's answer, nothing stored.
+   */
+  importConnection(
+    profile: Profile,
+    subject: Subject,
+    tokens: ImportedTokens,
+    actor: string,
+  ): Promise<ConnectionSummary> {
+    return importConnection(this.context, profile, subject, tokens, actor);
+  }
+
+  /** A consent for another system's user (`external:<id>`), ending at an allow-listed redirect URL. */
+  startExternalConsent(
+    profile: Profile,
+    input: { externalUserId: string; redirectUrl: string },
+    actor: string,
+  ): Promise<CreatedAuthorizationRequest> {
+    return startExternalConsent(this.context, profile, input, actor);
+  }
+
+  /** Gives an external consent's connection to a chat user (a new connection id; the old one is gone). */
+  linkConnection(
+    connectionId: string,
+    user: Extract<Subject, { kind: 'user' }>,
+    actor: string,
+  ): Promise<ConnectionSummary> {
+    return linkConnection(this.context, connectionId, user, actor);
   }
 
   // -- audit ----------------------------------------------------------------------------------------

@@ -32,7 +32,9 @@ export type ErrorCode =
   | 'not-connected'
   | 'needs-reauthorization'
   | 'pending-verification'
-  | 'verification-failed';
+  | 'verification-failed'
+  /** The connected account is not the one the profile's `requiredAccount` names (issue 10 point 4). */
+  | 'wrong-account';
 
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `scopes.2` or `authorizationUrl`. */
@@ -92,6 +94,7 @@ function defaultStatus(code: ErrorCode): number {
     case 'not-connected':
       return 404;
     case 'profile-read-only':
+    case 'wrong-account':
       return 403;
     case 'conflict':
       return 409;

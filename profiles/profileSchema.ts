@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  accountFieldIssues,
+  consentRedirectUrlsField,
+  identityField,
+  requiredAccountField,
+} from './accountFields';
 import { AuthProfilesError, type FieldIssue } from './errors';
 import { hostProblem, internalHostKind, normaliseHost, type AddressRule } from './outboundAddress';
 import { assertSafeVariableValue, renderUrlTemplate, templateVariables } from './urlTemplates';
@@ -122,6 +128,12 @@ export const profileFields = {
     .default(['bearer']),
   /** Lifetime assumed when a token response has no `expires_in` (SECURITY.md #16). */
   defaultTokenTtlSeconds: z.number().int().min(60).max(31_536_000).default(3600),
+  /** Which account a token belongs to, asked at the callback (profiles/accountFields.ts). */
+  identity: identityField.optional(),
+  /** The account an organisation requires; another one is refused at the callback. */
+  requiredAccount: requiredAccountField.optional(),
+  /** Where a consent started through the admin API may send the browser back (exact origin + path). */
+  consentRedirectUrls: consentRedirectUrlsField.optional(),
 };
 
 export const profileSchema = z.strictObject(profileFields);
@@ -143,6 +155,9 @@ export const systemOverrideSchema = z.strictObject({
   variableValues: variableValuesField.optional(),
   authorization: authorizationField.optional(),
   checkUrl: profileFields.checkUrl,
+  // A deployment's own choices, not where tokens go: which account it requires, where its consents end.
+  requiredAccount: profileFields.requiredAccount,
+  consentRedirectUrls: profileFields.consentRedirectUrls,
 });
 export type SystemOverride = z.output<typeof systemOverrideSchema>;
 
@@ -247,6 +262,12 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
       }
     }
   }
+  issues.push(
+    ...accountFieldIssues(profile, {
+      urlProblem: (value) => urlProblem(value, options),
+      allowInsecureLoopback: options.allowInsecureLoopback,
+    }),
+  );
   if (profile.issuerParameterSupported && profile.issuer === undefined) {
     // Without an expected issuer any `iss` would pass, which defeats RFC 9207.
     issues.push({ path: 'issuer', message: 'is required when issuerParameterSupported is true' });

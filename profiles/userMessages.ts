@@ -51,6 +51,11 @@ const WORDING: Partial<Record<SigninFailureCode, Wording>> = {
     chat: (name) =>
       `The sign-in to ${name} could not be verified, so I did not connect it. Ask me again to start over.`,
   },
+  'wrong-account': {
+    title: 'Wrong account',
+    chat: (name) =>
+      `That ${name} account is not the one this organisation uses, so I did not connect it. Sign in with the organisation's account and try again.`,
+  },
   'invalid-grant': {
     title: 'Sign-in rejected by the provider',
     chat: (name) => `Signing in to ${name} failed (${name} rejected the sign-in). Please try again.`,

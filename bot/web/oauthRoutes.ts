@@ -121,6 +121,13 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
       res.end();
       return;
     }
+    if (context.kind === 'consent' && typeof context.redirectUrl === 'string') {
+      // A consent another system started (profiles/externalConsents.ts): back to its allow-listed URL
+      // with the opaque connection id, or the error code; never a token, code or state (SECURITY.md #34).
+      res.writeHead(303, { ...PAGE_HEADERS, Location: consentReturnUrl(context.redirectUrl, outcome) });
+      res.end();
+      return;
+    }
     const name = outcome.profile.displayName;
     switch (outcome.kind) {
       case 'connected':
@@ -150,6 +157,16 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
     // After the page is sent: the browser need not wait for the bot's reply.
     await options.resumer.resume(outcome.request, value);
   });
+}
+
+function consentReturnUrl(redirectUrl: string, outcome: CallbackOutcome): string {
+  const url = new URL(redirectUrl);
+  if (outcome.kind === 'connected' || outcome.kind === 'pending-verification') {
+    url.searchParams.set('connection_id', outcome.connection.id);
+  } else {
+    url.searchParams.set('error', outcome.kind === 'denied' ? 'consent-denied' : outcome.error.code);
+  }
+  return url.href;
 }
 
 function readBinding(req: Request, name: string): string | undefined {

@@ -262,6 +262,10 @@ describe('SECURITY.md #33: authentication and roles', () => {
         'POST /admin/api/connections/:id/test',
         'POST /admin/api/keys',
         'POST /admin/api/profiles/:id/authorizations',
+        // Issue 10 points 5 and 6 (bot/admin/api/accountRoutes.ts).
+        'POST /admin/api/connections/import',
+        'POST /admin/api/connections/:id/link',
+        'POST /admin/api/profiles/:id/consents',
       ].sort(),
     );
     for (const route of adminOnly) {

@@ -2,6 +2,7 @@ import type { Request, Response, Server } from 'restify';
 import { AuthProfilesError, isAuthProfilesError, TooManyAttemptsError } from '../../../profiles';
 import { bearerKey, clientAddress, type AdminContext, type AdminPrincipal } from '../adminContext';
 import { ADMIN_API_BASE, ApiError, forbidden, json, type RouteSpec } from './apiCall';
+import { ACCOUNT_ROUTES } from './accountRoutes';
 import { AUDIT_ROUTES } from './auditRoutes';
 import { AUTHORIZATION_ROUTES } from './authorizationRoutes';
 import { CONNECTION_ROUTES } from './connectionRoutes';
@@ -57,6 +58,8 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   ...PROFILE_ROUTES,
   ...AUTHORIZATION_ROUTES,
+  // Before CONNECTION_ROUTES: `/connections/import` is not a connection id.
+  ...ACCOUNT_ROUTES,
   ...CONNECTION_ROUTES,
   ...AUDIT_ROUTES,
   ...KEY_ROUTES,

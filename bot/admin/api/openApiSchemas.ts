@@ -255,7 +255,7 @@ export function componentSchemas(): Record<string, JsonSchema> {
         reason: {
           type: 'string',
           description:
-            '`ok`, `no-check-url`, `not-connected`, `needs-reauthorization`, `pending-verification`, `provider-unavailable`, `rejected`, `http-<status>`, `unexpected-answer`, `unreachable`, `outbound-refused`, `profile-not-found`',
+            '`ok`, `no-check-url`, `not-connected`, `needs-reauthorization`, `pending-verification`, `provider-unavailable`, `rejected`, `http-<status>`, `unexpected-answer`, `unreachable`, `outbound-refused`, `profile-not-found`, `not-linked`',
         },
         status: { type: 'integer', description: 'HTTP status of the checkUrl, when it was called' },
         refreshed: { type: 'boolean' },

@@ -91,6 +91,14 @@ export interface ConnectionQuery {
   status?: ConnectionStatus;
 }
 
+/** `connections import`: tokens obtained elsewhere, for a chat user or the organisation. */
+export interface ConnectionImport {
+  profileId: string;
+  subject: 'organization' | { channelId: string; userId: string };
+  refreshToken: string;
+  accessToken?: string;
+}
+
 export interface Backend {
   /** For messages: "local sqlite store (/path)" or the service URL. */
   readonly description: string;
@@ -104,6 +112,8 @@ export interface Backend {
   revokeKey(id: string): Promise<boolean>;
   listConnections(query: ConnectionQuery): Promise<ConnectionSummary[]>;
   revokeConnection(id: string): Promise<RevokeResult>;
+  /** Proved by a refresh at the provider before it is stored; a refused token fails naming the answer. */
+  importConnection(input: ConnectionImport): Promise<ConnectionSummary>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { type ConnectionStatus, describeUnreadable } from '../../../profiles';
 import { out } from './cliOutput';
-import { formatTime, table } from './common';
+import { CliError, EXIT_USAGE, formatTime, table } from './common';
+import { readSecret } from './secretInput';
 import type { Backends } from './openBackend';
 
 /** `connections list|revoke`: stored connections, never their tokens. */
@@ -52,5 +53,53 @@ export function connectionCommands(backends: Backends) {
     });
   }
 
-  return { list: connectionsList, revoke: connectionsRevoke };
+  async function connectionsImport(
+    options: {
+      profile: string;
+      user?: string;
+      organization?: boolean;
+      refreshTokenFile: string;
+      accessTokenFile?: string;
+      json?: boolean;
+    },
+    command: Command,
+  ) {
+    if ((options.user === undefined) === (options.organization === undefined)) {
+      throw new CliError('name exactly one of --user <channel:userId> and --organization', EXIT_USAGE);
+    }
+    let subject: 'organization' | { channelId: string; userId: string } = 'organization';
+    if (options.user !== undefined) {
+      const colon = options.user.indexOf(':');
+      if (colon <= 0 || colon === options.user.length - 1) {
+        throw new CliError('--user must be <channelId>:<userId>, e.g. msteams:29:1abc', EXIT_USAGE);
+      }
+      subject = { channelId: options.user.slice(0, colon), userId: options.user.slice(colon + 1) };
+    }
+    if (options.refreshTokenFile === '-' && options.accessTokenFile === '-') {
+      throw new CliError('only one of the token files can be standard input (-)', EXIT_USAGE);
+    }
+    const refreshToken = readSecret(options.refreshTokenFile, '--refresh-token-file');
+    const accessToken =
+      options.accessTokenFile === undefined
+        ? undefined
+        : readSecret(options.accessTokenFile, '--access-token-file');
+    return backends.withBackend(command, async (store) => {
+      const connection = await store.importConnection({
+        profileId: options.profile,
+        subject,
+        refreshToken,
+        ...(accessToken ? { accessToken } : {}),
+      });
+      if (options.json) {
+        out(JSON.stringify(connection, null, 2));
+        return;
+      }
+      const account = connection.account ? ` account ${connection.account.sub}` : '';
+      out(
+        `imported connection ${connection.id} (${connection.profileId}, ${connection.subjectKey}${account})`,
+      );
+    });
+  }
+
+  return { list: connectionsList, revoke: connectionsRevoke, import: connectionsImport };
 }

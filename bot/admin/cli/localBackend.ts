@@ -5,6 +5,8 @@ import {
   type ConnectionFilter,
   type ConnectionSummary,
   isAuthProfilesError,
+  ORGANIZATION,
+  type Subject,
 } from '../../../profiles';
 import type { Config } from '../../config';
 import {
@@ -17,6 +19,7 @@ import {
   type ConnectionQuery,
   type CreatedKey,
   type ExportedProfile,
+  type ConnectionImport,
   type ImportResult,
   type KeyRow,
   type OpenedEngine,
@@ -25,6 +28,15 @@ import {
 } from './common';
 
 const PAGE = 500;
+
+/** What the provider answered, without anything it may have echoed (SECURITY.md #49). */
+function providerAnswer(error: {
+  provider?: { httpStatus?: number; error: string | null } | undefined;
+}): string {
+  return error.provider
+    ? `HTTP ${error.provider.httpStatus ?? '?'}, ${error.provider.error ?? 'no error code'}`
+    : 'no usable answer';
+}
 
 /** The CLI on the local store: the same engine the service builds, without the dev demo provider. */
 export class LocalBackend implements Backend {
@@ -166,6 +178,30 @@ export class LocalBackend implements Backend {
       return { revokedAtProvider: outcome.revokedAtProvider, providerError: outcome.providerError };
     } catch (error) {
       if (isAuthProfilesError(error, 'not-connected')) throw new CliError(`no connection "${id}"`);
+      throw error;
+    }
+  }
+
+  async importConnection(input: ConnectionImport): Promise<ConnectionSummary> {
+    const { engine } = this.services;
+    const profile = await engine.findProfile(input.profileId);
+    if (!profile) throw new CliError(`no profile "${input.profileId}"`);
+    const subject: Subject =
+      input.subject === 'organization' ? ORGANIZATION : { kind: 'user', ...input.subject };
+    try {
+      return await engine.importConnection(
+        profile,
+        subject,
+        {
+          refreshToken: input.refreshToken,
+          ...(input.accessToken ? { accessToken: input.accessToken } : {}),
+        },
+        this.actor.name,
+      );
+    } catch (error) {
+      if (isAuthProfilesError(error) && (error.code === 'invalid-grant' || error.code === 'provider-error')) {
+        throw new CliError(`the provider refused the refresh token (${providerAnswer(error)})`);
+      }
       throw error;
     }
   }

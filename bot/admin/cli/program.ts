@@ -116,6 +116,18 @@ export function buildProgram(setExit: (code: number) => void, host: CliHost): Co
     .description('revoke at the provider when possible, then delete')
     .argument('<id>', 'connection id')
     .action(run(connectionCommand.revoke));
+  connections
+    .command('import')
+    .description(
+      'bring your own tokens: store a connection from a refresh token obtained elsewhere, proved by a refresh first',
+    )
+    .requiredOption('--profile <id>', 'the profile')
+    .option('--user <channel:userId>', 'for this chat user (channel id, a colon, the user id)')
+    .option('--organization', 'for the organisation (a pre-authorized connection)')
+    .requiredOption('--refresh-token-file <file>', "file holding the refresh token ('-' for standard input)")
+    .option('--access-token-file <file>', "file holding an access token (optional; '-' for standard input)")
+    .option('--json', 'JSON output')
+    .action(run(connectionCommand.import));
   return program;
 }
 

@@ -9,6 +9,7 @@ import {
   overrideDocument,
   type Backend,
   type ConnectionCounts,
+  type ConnectionImport,
   type ConnectionQuery,
   type CreatedKey,
   type ExportedProfile,
@@ -151,6 +152,19 @@ export class RemoteBackend implements Backend {
       params.set('after', next);
     }
     return found;
+  }
+
+  async importConnection(input: ConnectionImport): Promise<ConnectionSummary> {
+    const answer = await this.request('POST', 'connections/import', {
+      profileId: input.profileId,
+      ...(input.subject === 'organization' ? { organization: true } : { user: input.subject }),
+      refreshToken: input.refreshToken,
+      ...(input.accessToken ? { accessToken: input.accessToken } : {}),
+    });
+    if (!isObject(answer) || !isObject(answer.connection)) {
+      throw new CliError('POST connections/import: the service answered no connection');
+    }
+    return answer.connection as unknown as ConnectionSummary;
   }
 
   async revokeConnection(id: string): Promise<RevokeResult> {
