@@ -73,6 +73,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     signinTimeoutMs: env.SIGNIN_TIMEOUT_SECONDS * 1000,
     crmProfileId,
     clock: Date.now,
+    botAppId: env.MicrosoftAppId,
   };
   const bot = new AuthProfilesBot(conversationState, new MainDialog(dialogServices));
   const resumer = new SigninResumer(adapter, env.MicrosoftAppId, bot, log);

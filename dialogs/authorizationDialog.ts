@@ -20,6 +20,7 @@ import {
 } from '../profiles';
 import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
+import { isSharedConversation, sendSigninPrivately } from './privateSignin';
 import { signinCard } from './signinCard';
 
 /**
@@ -58,6 +59,8 @@ interface WaitState {
   expiresAt: number;
   /** The sign-in's state as this wait last knew it: its link is out, or it waits for the code. */
   state: Extract<SigninState, 'created' | 'pending-verification'>;
+  /** The card went to the user's personal chat; the wait (and the code) stays in the group. */
+  privateCard?: boolean;
   /** Written by earlier versions (`signin` | `verify`); read so a wait stored across an upgrade goes on. */
   phase?: 'signin' | 'verify';
 }
@@ -126,17 +129,31 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       expiresAt,
       state: 'created',
     };
+    const shared = isSharedConversation(activity);
+    if (shared) state.privateCard = true;
     Object.assign(dc.activeDialog?.state ?? {}, state);
-    await dc.context.sendActivity(
-      signinCard({
-        channelId: activity.channelId,
-        profileName: profile.displayName,
-        startUrl: created.startUrl,
-        minutes: Math.max(1, Math.round((expiresAt - this.services.clock()) / 60_000)),
-        renewal,
-      }),
+    const card = signinCard({
+      channelId: activity.channelId,
+      profileName: profile.displayName,
+      startUrl: created.startUrl,
+      minutes: Math.max(1, Math.round((expiresAt - this.services.clock()) / 60_000)),
+      renewal,
+      linkButton: shared,
+    });
+    if (!shared) {
+      await dc.context.sendActivity(card);
+      return Dialog.EndOfTurn;
+    }
+    // Group chat or channel: the card is for this user only (issue 10 point 2).
+    const { delivered } = await sendSigninPrivately(
+      dc.context,
+      card,
+      profile.displayName,
+      this.services.botAppId ?? '',
     );
-    return Dialog.EndOfTurn;
+    if (delivered) return Dialog.EndOfTurn;
+    await this.services.engine.cancelAuthorizationRequest(created.requestId);
+    return dc.endDialog({ status: 'failed', profileId: profile.id });
   }
 
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
@@ -237,7 +254,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         return this.finish(dc, profile);
       case 'pending-verification':
         state.state = 'pending-verification';
-        if (dc.context.activity.channelId !== 'msteams') {
+        if (dc.context.activity.channelId !== 'msteams' || state.privateCard) {
           await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'pending-verification'));
         }
         return Dialog.EndOfTurn;

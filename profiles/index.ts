@@ -59,7 +59,10 @@ export type {
 
 // Errors: one catalogue with stable codes, and one of what people are told about them.
 export {
+  accessRefusedMessage,
   AUTHORIZATION_NOTICES,
+  privateSigninNote,
+  privateSigninUnavailable,
   signinFailedMessage,
   signinOutcomeMessage,
   signinPageAdvice,
