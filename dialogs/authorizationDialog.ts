@@ -13,6 +13,7 @@ import {
   type SigninState,
   type Subject,
   type TokenResult,
+  accessRefusedMessage,
   signinFailedMessage,
   signinOutcomeMessage,
   tokenUnavailableMessage,
@@ -21,6 +22,7 @@ import {
 import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
 import { isSharedConversation, sendSigninPrivately } from './privateSignin';
+import { requesterOf } from './requester';
 import { signinCard } from './signinCard';
 
 /**
@@ -98,6 +100,11 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         dc,
         `${inertText(profile.displayName)} is not set up yet: an admin must configure it (missing ${profile.missing.map((field) => inertText(field)).join(', ')}).`,
       );
+      return dc.endDialog({ status: 'unavailable', profileId });
+    }
+    if (!engine.checkAccess(profile, requesterOf(dc.context.activity)).allowed) {
+      // The profile's access policy (issue 10 point 1): no organisation token and no sign-in card.
+      await say(dc, accessRefusedMessage(inertText(profile.displayName)));
       return dc.endDialog({ status: 'unavailable', profileId });
     }
     const subject = profile.authorization === 'pre-authorized' ? ORGANIZATION : userSubject(dc.context);

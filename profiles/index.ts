@@ -29,6 +29,9 @@ export type { TokenResult, TokenUnavailableReason } from './tokens';
 export type { RevocationOutcome } from './revocation';
 export type { ConnectionCheck } from './connectionCheck';
 
+// Who may use a profile (access policy).
+export type { AccessDecision, AccessPolicy, Requester } from './accessPolicy';
+
 // Subjects, profiles and their documents.
 export { ORGANIZATION, subjectKey, type Subject } from './subjects';
 export type { Profile } from './profileCatalog';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessPolicySchema } from './accessPolicy';
 import { AuthProfilesError, type FieldIssue } from './errors';
 import { hostProblem, internalHostKind, normaliseHost, type AddressRule } from './outboundAddress';
 import { assertSafeVariableValue, renderUrlTemplate, templateVariables } from './urlTemplates';
@@ -122,6 +123,8 @@ export const profileFields = {
     .default(['bearer']),
   /** Lifetime assumed when a token response has no `expires_in` (SECURITY.md #16). */
   defaultTokenTtlSeconds: z.number().int().min(60).max(31_536_000).default(3600),
+  /** Who may use the profile (issue 10 point 1, profiles/accessPolicy.ts): "everyone" or listed ids. */
+  access: accessPolicySchema.default('everyone'),
 };
 
 export const profileSchema = z.strictObject(profileFields);
@@ -143,6 +146,7 @@ export const systemOverrideSchema = z.strictObject({
   variableValues: variableValuesField.optional(),
   authorization: authorizationField.optional(),
   checkUrl: profileFields.checkUrl,
+  access: accessPolicySchema.optional(),
 });
 export type SystemOverride = z.output<typeof systemOverrideSchema>;
 
@@ -288,6 +292,23 @@ export function zodIssues(error: z.ZodError): FieldIssue[] {
     }))
     .flatMap((issue, index) => {
       const raw = error.issues[index];
+      // A union (`access`: "everyone" or an object of lists): report the branch the input was meant
+      // for, the one that got past its type check, so the error names the inner field at fault.
+      if (raw && raw.code === 'invalid_union') {
+        const meant = raw.errors.find(
+          (branch) =>
+            branch.length > 0 &&
+            !branch.some(
+              (inner) => inner.path.length === 0 && ['invalid_type', 'invalid_value'].includes(inner.code),
+            ),
+        );
+        if (meant) {
+          const nested = new z.ZodError(
+            meant.map((inner) => ({ ...inner, path: [...raw.path, ...inner.path] })),
+          );
+          return zodIssues(nested);
+        }
+      }
       // Unknown keys: name each one, so the error points at the field to remove.
       if (raw && raw.code === 'unrecognized_keys') {
         const prefix = issue.path && issue.path !== '(root)' ? `${issue.path}.` : '';
