@@ -34,6 +34,19 @@ const listedSchema = z
     'must list at least one tenant, user, team, group or channel (or be "everyone")',
   );
 
+/**
+ * A profile's admins in chat (issue 10 point 7): `<channelId>:<userId>` entries, e.g. `msteams:29:1a2b`.
+ * They get a chat message when the profile's organisation connection breaks and when it is repaired.
+ */
+export const adminUsersSchema = z
+  .array(
+    entry.refine(
+      (value) => /^[a-z0-9._-]{1,64}:.+$/i.test(value),
+      'must be channel:user id, e.g. msteams:29:1a2b or webchat:alice',
+    ),
+  )
+  .max(50);
+
 export const accessPolicySchema = z.union([z.literal('everyone'), listedSchema]);
 export type AccessPolicy = z.output<typeof accessPolicySchema>;
 

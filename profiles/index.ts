@@ -64,6 +64,8 @@ export type {
 export {
   accessRefusedMessage,
   AUTHORIZATION_NOTICES,
+  organisationBrokenAdminMessage,
+  organisationRepairedAdminMessage,
   privateSigninNote,
   privateSigninUnavailable,
   signinFailedMessage,

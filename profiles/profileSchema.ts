@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accessPolicySchema } from './accessPolicy';
+import { accessPolicySchema, adminUsersSchema } from './accessPolicy';
 import { AuthProfilesError, type FieldIssue } from './errors';
 import { hostProblem, internalHostKind, normaliseHost, type AddressRule } from './outboundAddress';
 import { assertSafeVariableValue, renderUrlTemplate, templateVariables } from './urlTemplates';
@@ -125,6 +125,8 @@ export const profileFields = {
   defaultTokenTtlSeconds: z.number().int().min(60).max(31_536_000).default(3600),
   /** Who may use the profile (issue 10 point 1, profiles/accessPolicy.ts): "everyone" or listed ids. */
   access: accessPolicySchema.default('everyone'),
+  /** Chat users told when the organisation connection breaks or is repaired (issue 10 point 7). */
+  adminUsers: adminUsersSchema.default([]),
 };
 
 export const profileSchema = z.strictObject(profileFields);
@@ -147,6 +149,7 @@ export const systemOverrideSchema = z.strictObject({
   authorization: authorizationField.optional(),
   checkUrl: profileFields.checkUrl,
   access: accessPolicySchema.optional(),
+  adminUsers: adminUsersSchema.optional(),
 });
 export type SystemOverride = z.output<typeof systemOverrideSchema>;
 

@@ -211,3 +211,13 @@ export function privateSigninUnavailable(mention: string, name: string): string 
 export function accessRefusedMessage(name: string): string {
   return `You don't have access to ${name} through this bot. ${ASK_ADMIN}`;
 }
+
+/** To a profile's admins in chat when its organisation connection breaks (issue 10 point 7). */
+export function organisationBrokenAdminMessage(name: string): string {
+  return `The organisation connection to ${name} stopped working (the provider refused its saved authorization). Users cannot reach ${name} until an admin reconnects it.`;
+}
+
+/** To the same admins once the organisation connection works again. */
+export function organisationRepairedAdminMessage(name: string): string {
+  return `The organisation connection to ${name} works again.`;
+}
