@@ -522,6 +522,7 @@ describe('admin pages over HTTP', () => {
         id: 'limited',
         'access.tenants': 'tenant-a, tenant-b',
         'access.users': 'webchat:alice',
+        adminUsers: 'msteams:29:admin',
       }),
     );
     expect(created.status).toBe(303);
@@ -535,6 +536,8 @@ describe('admin pages over HTTP', () => {
     const edit = await client.get('/admin/profiles/limited/edit');
     expect(inputValue(edit.html, 'access.tenants')).toBe('tenant-a tenant-b');
     expect(inputValue(edit.html, 'access.users')).toBe('webchat:alice');
+    expect(inputValue(edit.html, 'adminUsers')).toBe('msteams:29:admin');
+    expect((await harness.engine.catalog.get('limited')).adminUsers).toEqual(['msteams:29:admin']);
 
     // All lists empty: everyone again; the audit entry names `access`.
     const cleared = await client.submit('/admin/profiles/limited/edit', '/admin/profiles/limited/edit', {
@@ -544,7 +547,7 @@ describe('admin pages over HTTP', () => {
     expect(cleared.status).toBe(303);
     expect((await harness.engine.catalog.get('limited')).access).toBe('everyone');
     const [entry] = await harness.store.audit.list({ limit: 1, target: 'profile:limited' });
-    expect(entry?.details).toMatchObject({ changed: 'access' });
+    expect(entry?.details).toMatchObject({ changed: 'access,adminUsers' });
   });
 
   test("Test connection shows the check's detail, escaped: the API's success field said no", async () => {
@@ -711,6 +714,7 @@ describe('admin pages over HTTP', () => {
       'access.teams',
       'access.groups',
       'access.channels',
+      'adminUsers',
     ]);
     const saved = await client.post('/admin/profiles/hubspot/edit', {
       _csrf: csrfOf(form.html),

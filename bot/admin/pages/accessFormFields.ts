@@ -39,3 +39,11 @@ export function applyAccessLists(document: Record<string, unknown>, values: Reco
   );
   document.access = Object.values(lists).some((entries) => entries.length > 0) ? lists : 'everyone';
 }
+
+/** The profile's admins in chat (issue 10 point 7): told when the organisation connection breaks. */
+export const ADMIN_USERS_FIELD: FieldSpec = {
+  name: 'adminUsers',
+  label: 'Admins in chat',
+  kind: 'ids',
+  hint: 'channel:user ids (msteams:29:1a2b…) told in their personal chat with the bot when the organisation connection breaks and when it works again.',
+};

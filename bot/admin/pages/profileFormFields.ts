@@ -1,5 +1,5 @@
 import type { FieldIssue } from '../../../profiles';
-import { ACCESS_FIELDS, accessListValue, applyAccessLists } from './accessFormFields';
+import { ACCESS_FIELDS, ADMIN_USERS_FIELD, accessListValue, applyAccessLists } from './accessFormFields';
 import type { Form } from './adminPage';
 
 /**
@@ -10,7 +10,7 @@ import type { Form } from './adminPage';
 export interface FieldSpec {
   name: string;
   label: string;
-  kind: 'text' | 'url' | 'password' | 'scopes' | 'checkbox' | 'select' | 'list';
+  kind: 'text' | 'url' | 'password' | 'scopes' | 'checkbox' | 'select' | 'list' | 'ids';
   required?: boolean;
   hint?: string;
   options?: { value: string; label: string }[];
@@ -83,6 +83,7 @@ export const CUSTOM_FIELDS: readonly FieldSpec[] = [
     hint: "The issuer's JSON Web Key Set, to verify ID tokens. Required, with the issuer, when the scopes include openid.",
   },
   ...ACCESS_FIELDS,
+  ADMIN_USERS_FIELD,
 ];
 
 /** Fields an admin may set on a bundled profile; hints show what applies when left empty. */
@@ -117,6 +118,7 @@ export function overrideFields(baseline: {
       ],
     },
     ...ACCESS_FIELDS,
+    ADMIN_USERS_FIELD,
   ];
 }
 
@@ -142,6 +144,9 @@ export function valuesFromDocument(
         break;
       case 'list':
         values[field.name] = accessListValue(document, field.name);
+        break;
+      case 'ids':
+        values[field.name] = Array.isArray(value) ? value.map(String).join(' ') : '';
         break;
       default:
         values[field.name] = typeof value === 'string' ? value : '';
@@ -186,6 +191,9 @@ export function documentFromValues(
         break;
       case 'list':
         break;
+      case 'ids':
+        document[field.name] = value.split(/[\s,]+/).filter(Boolean);
+        break;
       default:
         if (value.trim() === '') delete document[field.name];
         else document[field.name] = value.trim();
@@ -225,7 +233,11 @@ export function fieldViews(
       errors: issues.get(field.name) ?? [],
       required: field.required ?? false,
       isText:
-        field.kind === 'text' || field.kind === 'url' || field.kind === 'scopes' || field.kind === 'list',
+        field.kind === 'text' ||
+        field.kind === 'url' ||
+        field.kind === 'scopes' ||
+        field.kind === 'list' ||
+        field.kind === 'ids',
       isPassword: field.kind === 'password',
       isCheckbox: field.kind === 'checkbox',
       isSelect: field.kind === 'select',
