@@ -15,6 +15,7 @@ import { createOrganizationGate } from './admin/organizationGate';
 import type { DialogServices } from '../dialogs/dialogServices';
 import { AuthProfilesBot } from './web/authProfilesBot';
 import type { Config } from './config';
+import { AdminAlerts, startAdminAlerts } from './web/adminAlerts';
 import { startExpirySweeper } from './web/expirySweeper';
 import type { Logger } from './logger';
 import { registerOAuthRoutes } from './web/oauthRoutes';
@@ -73,9 +74,25 @@ export function createApp(config: Config, services: Services, log: Logger): App 
     signinTimeoutMs: env.SIGNIN_TIMEOUT_SECONDS * 1000,
     crmProfileId,
     clock: Date.now,
+    botAppId: env.MicrosoftAppId,
   };
   const bot = new AuthProfilesBot(conversationState, new MainDialog(dialogServices));
   const resumer = new SigninResumer(adapter, env.MicrosoftAppId, bot, log);
+  // Issue 10 point 7: broken organisation connections reach the profile's admins in chat.
+  const adminAlerts = new AdminAlerts({
+    engine: services.engine,
+    documents: services.engine.hostDocuments(),
+    adapter,
+    botAppId: env.MicrosoftAppId,
+    publicUrl: config.publicUrl,
+    log,
+  });
+  adapter.use(async (context, next) => {
+    await adminAlerts.recordContact(context.activity).catch((error: unknown) => {
+      log.warn({ err: error }, 'admin contact not recorded');
+    });
+    await next();
+  });
 
   server.post(
     '/api/messages',
@@ -151,6 +168,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   });
 
   const sweeper = startExpirySweeper({ engine: services.engine, resumer, log, intervalMs: 15_000 });
+  const alertSweeper = startAdminAlerts(adminAlerts, log, 60_000);
 
   return {
     server,
@@ -170,6 +188,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
       }),
     async close() {
       sweeper.stop();
+      alertSweeper.stop();
       await keyHolder.stop();
       server.server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -13,6 +13,7 @@ import {
   type SigninState,
   type Subject,
   type TokenResult,
+  accessRefusedMessage,
   signinFailedMessage,
   signinOutcomeMessage,
   tokenUnavailableMessage,
@@ -20,6 +21,8 @@ import {
 } from '../profiles';
 import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
+import { isSharedConversation, sendSigninPrivately } from './privateSignin';
+import { requesterOf } from './requester';
 import { signinCard } from './signinCard';
 
 /**
@@ -40,7 +43,7 @@ import { signinCard } from './signinCard';
 /** The part of DialogServices this dialog uses (a bot that embeds the engine builds only this). */
 export type AuthorizationDialogServices = Pick<
   DialogServices,
-  'engine' | 'requiresVerification' | 'signinTimeoutMs' | 'clock'
+  'engine' | 'requiresVerification' | 'signinTimeoutMs' | 'clock' | 'botAppId'
 >;
 
 export interface AuthorizationDialogOptions {
@@ -64,6 +67,8 @@ interface WaitState {
   expiresAt: number;
   /** The sign-in's state as this wait last knew it: its link is out, or it waits for the code. */
   state: Extract<SigninState, 'created' | 'pending-verification'>;
+  /** The card went to the user's personal chat; the wait (and the code) stays in the group. */
+  privateCard?: boolean;
   /** Written by earlier versions (`signin` | `verify`); read so a wait stored across an upgrade goes on. */
   phase?: 'signin' | 'verify';
 }
@@ -103,6 +108,11 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       );
       return dc.endDialog({ status: 'unavailable', profileId });
     }
+    if (!engine.checkAccess(profile, requesterOf(dc.context.activity)).allowed) {
+      // The profile's access policy (issue 10 point 1): no organisation token and no sign-in card.
+      await say(dc, accessRefusedMessage(inertText(profile.displayName)));
+      return dc.endDialog({ status: 'unavailable', profileId });
+    }
     const subject = profile.authorization === 'pre-authorized' ? ORGANIZATION : userSubject(dc.context);
     const token = await engine.getToken(profile, subject);
     if (token.ok) return dc.endDialog(authorized(profile, subject, token));
@@ -132,17 +142,31 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       expiresAt,
       state: 'created',
     };
+    const shared = isSharedConversation(activity);
+    if (shared) state.privateCard = true;
     Object.assign(dc.activeDialog?.state ?? {}, state);
-    await dc.context.sendActivity(
-      signinCard({
-        channelId: activity.channelId,
-        profileName: profile.displayName,
-        startUrl: created.startUrl,
-        minutes: Math.max(1, Math.round((expiresAt - this.services.clock()) / 60_000)),
-        renewal,
-      }),
+    const card = signinCard({
+      channelId: activity.channelId,
+      profileName: profile.displayName,
+      startUrl: created.startUrl,
+      minutes: Math.max(1, Math.round((expiresAt - this.services.clock()) / 60_000)),
+      renewal,
+      linkButton: shared,
+    });
+    if (!shared) {
+      await dc.context.sendActivity(card);
+      return Dialog.EndOfTurn;
+    }
+    // Group chat or channel: the card is for this user only (issue 10 point 2).
+    const { delivered } = await sendSigninPrivately(
+      dc.context,
+      card,
+      profile.displayName,
+      this.services.botAppId ?? '',
     );
-    return Dialog.EndOfTurn;
+    if (delivered) return Dialog.EndOfTurn;
+    await this.services.engine.cancelAuthorizationRequest(created.requestId);
+    return dc.endDialog({ status: 'failed', profileId: profile.id });
   }
 
   override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
@@ -243,7 +267,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         return this.finish(dc, profile);
       case 'pending-verification':
         state.state = 'pending-verification';
-        if (dc.context.activity.channelId !== 'msteams') {
+        if (dc.context.activity.channelId !== 'msteams' || state.privateCard) {
           await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'pending-verification'));
         }
         return Dialog.EndOfTurn;

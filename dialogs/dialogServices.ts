@@ -11,6 +11,8 @@ export interface DialogServices {
   /** The profile the CRM commands use (`hubspot`, or `demo` in dev). */
   crmProfileId: string;
   clock: () => number;
+  /** The bot's Microsoft App Id, to open a personal chat for a sign-in asked in a group (issue 10 point 2). */
+  botAppId?: string;
 }
 
 /** The chat user behind an activity. Channel + user id: ids are only unique within a channel. */

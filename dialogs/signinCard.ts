@@ -21,8 +21,14 @@ export function signinCard(options: {
   startUrl: string;
   minutes: number;
   renewal: boolean;
+  /**
+   * An ordinary link even in Teams: a card sent to a personal chat for a sign-in asked in a group, whose
+   * wait (and code) lives in the group, where the Teams pop-up's verifyState would not arrive.
+   */
+  linkButton?: boolean;
 }): Partial<Activity> {
   const teams = options.channelId === 'msteams';
+  const popup = teams && options.linkButton !== true;
   const name = teams ? inertText(options.profileName) : inertMarkdown(options.profileName);
   const text = options.renewal
     ? `Your connection to ${name} has to be renewed. Sign in again to continue.`
@@ -33,7 +39,7 @@ export function signinCard(options: {
     undefined,
     [
       {
-        type: teams ? ActionTypes.Signin : ActionTypes.OpenUrl,
+        type: popup ? ActionTypes.Signin : ActionTypes.OpenUrl,
         title: `Sign in to ${inertText(options.profileName, MAX_BUTTON_NAME)}`,
         value: options.startUrl,
       },

@@ -1,3 +1,4 @@
+import { accessDecision, type AccessDecision, type Requester } from './accessPolicy';
 import {
   createAuthorizationRequest,
   startAuthorization,
@@ -77,6 +78,14 @@ export class AuthorizationEngine {
     options: { rejectedAccessToken?: string } = {},
   ): Promise<TokenResult> {
     return this.tokens.getToken(profile, subject, options);
+  }
+
+  /**
+   * Whether the profile's access policy lets this requester use it (issue 10 point 1): checked by hosts
+   * before they hand out a token of the profile or start a sign-in for it.
+   */
+  checkAccess(profile: Profile, requester: Requester): AccessDecision {
+    return accessDecision(profile.access, requester);
   }
 
   createAuthorizationRequest(input: NewAuthorizationRequest): Promise<CreatedAuthorizationRequest> {

@@ -36,6 +36,9 @@ export type { TokenResult, TokenUnavailableReason } from './tokens';
 export type { RevocationOutcome } from './revocation';
 export type { ConnectionCheck } from './connectionCheck';
 
+// Who may use a profile (access policy).
+export type { AccessDecision, AccessPolicy, Requester } from './accessPolicy';
+
 // Subjects, profiles and their documents.
 export { ORGANIZATION, subjectKey, type Subject } from './subjects';
 export type { Profile } from './profileCatalog';
@@ -66,7 +69,12 @@ export type {
 
 // Errors: one catalogue with stable codes, and one of what people are told about them.
 export {
+  accessRefusedMessage,
   AUTHORIZATION_NOTICES,
+  organisationBrokenAdminMessage,
+  organisationRepairedAdminMessage,
+  privateSigninNote,
+  privateSigninUnavailable,
   signinFailedMessage,
   signinOutcomeMessage,
   signinPageAdvice,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessPolicySchema, adminUsersSchema } from './accessPolicy';
 import {
   accountFieldIssues,
   consentRedirectUrlsField,
@@ -134,6 +135,10 @@ export const profileFields = {
   requiredAccount: requiredAccountField.optional(),
   /** Where a consent started through the admin API may send the browser back (exact origin + path). */
   consentRedirectUrls: consentRedirectUrlsField.optional(),
+  /** Who may use the profile (issue 10 point 1, profiles/accessPolicy.ts): "everyone" or listed ids. */
+  access: accessPolicySchema.default('everyone'),
+  /** Chat users told when the organisation connection breaks or is repaired (issue 10 point 7). */
+  adminUsers: adminUsersSchema.default([]),
 };
 
 export const profileSchema = z.strictObject(profileFields);
@@ -158,6 +163,8 @@ export const systemOverrideSchema = z.strictObject({
   // A deployment's own choices, not where tokens go: which account it requires, where its consents end.
   requiredAccount: profileFields.requiredAccount,
   consentRedirectUrls: profileFields.consentRedirectUrls,
+  access: accessPolicySchema.optional(),
+  adminUsers: adminUsersSchema.optional(),
 });
 export type SystemOverride = z.output<typeof systemOverrideSchema>;
 
@@ -309,6 +316,23 @@ export function zodIssues(error: z.ZodError): FieldIssue[] {
     }))
     .flatMap((issue, index) => {
       const raw = error.issues[index];
+      // A union (`access`: "everyone" or an object of lists): report the branch the input was meant
+      // for, the one that got past its type check, so the error names the inner field at fault.
+      if (raw && raw.code === 'invalid_union') {
+        const meant = raw.errors.find(
+          (branch) =>
+            branch.length > 0 &&
+            !branch.some(
+              (inner) => inner.path.length === 0 && ['invalid_type', 'invalid_value'].includes(inner.code),
+            ),
+        );
+        if (meant) {
+          const nested = new z.ZodError(
+            meant.map((inner) => ({ ...inner, path: [...raw.path, ...inner.path] })),
+          );
+          return zodIssues(nested);
+        }
+      }
       // Unknown keys: name each one, so the error points at the field to remove.
       if (raw && raw.code === 'unrecognized_keys') {
         const prefix = issue.path && issue.path !== '(root)' ? `${issue.path}.` : '';

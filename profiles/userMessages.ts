@@ -198,3 +198,31 @@ export const AUTHORIZATION_NOTICES: Readonly<Record<CallbackOutcomeKind, { text:
     tone: 'error',
   },
 };
+
+/**
+ * Group chats and Teams channels (issue 10 point 2): the sign-in card went to the user's personal chat;
+ * the group only sees this note. `mention` is the `<at>name</at>` text of a Teams mention entity.
+ */
+export function privateSigninNote(mention: string): string {
+  return `${mention}, I've sent you a sign-in link in a private chat.`;
+}
+
+/** The personal chat could not be opened: the card is never posted to the group instead. */
+export function privateSigninUnavailable(mention: string, name: string): string {
+  return `${mention}, I need you to sign in to ${name}, but I couldn't open a private chat with you. Please message me directly and ask again.`;
+}
+
+/** A profile's access policy refuses this user (issue 10 point 1). Says who can help, never why in detail. */
+export function accessRefusedMessage(name: string): string {
+  return `You don't have access to ${name} through this bot. ${ASK_ADMIN}`;
+}
+
+/** To a profile's admins in chat when its organisation connection breaks (issue 10 point 7). */
+export function organisationBrokenAdminMessage(name: string): string {
+  return `The organisation connection to ${name} stopped working (the provider refused its saved authorization). Users cannot reach ${name} until an admin reconnects it.`;
+}
+
+/** To the same admins once the organisation connection works again. */
+export function organisationRepairedAdminMessage(name: string): string {
+  return `The organisation connection to ${name} works again.`;
+}

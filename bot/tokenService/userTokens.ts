@@ -48,6 +48,7 @@ export class UserTokens {
    */
   async getToken(caller: TokenServiceCaller, query: GetTokenQuery): Promise<TokenResponse | null> {
     const profile = await this.profile(query.connectionName);
+    this.assertAccess(caller, profile, query.channelId, query.userId);
     const subject = this.subjectFor(caller, profile, query);
     if (query.code !== undefined && subject.kind === 'user') {
       const outcome = await this.engine.verify(profile, subject, query.code);
@@ -99,6 +100,7 @@ export class UserTokens {
       );
     }
     const reference = state.conversation;
+    this.assertAccess(caller, profile, reference.channelId, reference.user.id);
     const subject: Subject = {
       kind: 'user',
       channelId: reference.channelId,
@@ -231,6 +233,31 @@ export class UserTokens {
       );
     }
     return profile;
+  }
+
+  /**
+   * The profile's access policy (issue 10 point 1). A calling bot's requests name only a channel and a
+   * user id, so only `users` entries of the form `<channelId>:<userId>` and `channels` entries can match
+   * here; a profile limited to tenants, teams or groups refuses token-service users (fails closed).
+   * 403 `access-denied` as an ErrorResponse: botframework-connector's UserTokenClient throws it to the
+   * calling bot (only 404 means "no token"), so the bot tells its user instead of showing a card.
+   */
+  private assertAccess(
+    caller: TokenServiceCaller,
+    profile: Profile,
+    channelId: string,
+    userId: string,
+  ): void {
+    if (this.engine.checkAccess(profile, { channelId, userId }).allowed) return;
+    this.log.info(
+      { bot: botLabel(caller), profileId: profile.id, channelId },
+      'token service: refused by the access policy',
+    );
+    throw new TokenServiceError(
+      403,
+      'access-denied',
+      `this user may not use connection "${profile.id}": its access policy does not list them`,
+    );
   }
 
   private subjectFor(

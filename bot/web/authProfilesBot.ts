@@ -10,6 +10,7 @@ import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialog
 import { HELP_TEXT } from '../../dialogs/commands';
 import { SIGNIN_EVENT } from '../../dialogs/dialogServices';
 import { MainDialog } from '../../dialogs/mainDialog';
+import { removeBotMention } from './botMention';
 
 /**
  * The bot: every message, sign-in event (the OAuth callback resuming a wait) and Teams
@@ -29,6 +30,7 @@ export class AuthProfilesBot extends ActivityHandler {
     this.dialogs.add(mainDialog);
 
     this.onMessage(async (context, next) => {
+      removeBotMention(context.activity);
       await this.runDialogs(context);
       await next();
     });

@@ -501,6 +501,55 @@ describe('admin pages over HTTP', () => {
     expect(entry?.details).toMatchObject({ changed: 'responseSuccessField' });
   });
 
+  test('access policy (issue 10 point 1): one text field per list, errors next to the list, saved, shown again and audited', async () => {
+    const client = await admin();
+    const bad = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields({ id: 'limited', 'access.users': 'alice' }),
+    );
+    expect(bad.status).toBe(400);
+    expect(fieldErrors(bad.html, 'access.users')).toEqual([
+      'Access: users must be an Entra object id (GUID) or channel:user id, e.g. msteams:29:1a2b or webchat:alice',
+    ]);
+    expect(inputValue(bad.html, 'access.users')).toBe('alice');
+    expect(await harness.store.profiles.get('limited')).toBeNull();
+
+    const created = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields({
+        id: 'limited',
+        'access.tenants': 'tenant-a, tenant-b',
+        'access.users': 'webchat:alice',
+        adminUsers: 'msteams:29:admin',
+      }),
+    );
+    expect(created.status).toBe(303);
+    expect((await harness.engine.catalog.get('limited')).access).toEqual({
+      tenants: ['tenant-a', 'tenant-b'],
+      users: ['webchat:alice'],
+      teams: [],
+      groups: [],
+      channels: [],
+    });
+    const edit = await client.get('/admin/profiles/limited/edit');
+    expect(inputValue(edit.html, 'access.tenants')).toBe('tenant-a tenant-b');
+    expect(inputValue(edit.html, 'access.users')).toBe('webchat:alice');
+    expect(inputValue(edit.html, 'adminUsers')).toBe('msteams:29:admin');
+    expect((await harness.engine.catalog.get('limited')).adminUsers).toEqual(['msteams:29:admin']);
+
+    // All lists empty: everyone again; the audit entry names `access`.
+    const cleared = await client.submit('/admin/profiles/limited/edit', '/admin/profiles/limited/edit', {
+      ...editFields({ clientSecret: '' }),
+      version: '1',
+    });
+    expect(cleared.status).toBe(303);
+    expect((await harness.engine.catalog.get('limited')).access).toBe('everyone');
+    const [entry] = await harness.store.audit.list({ limit: 1, target: 'profile:limited' });
+    expect(entry?.details).toMatchObject({ changed: 'access,adminUsers' });
+  });
+
   test("Test connection shows the check's detail, escaped: the API's success field said no", async () => {
     const client = await admin();
     const created = await client.submit(
@@ -654,7 +703,19 @@ describe('admin pages over HTTP', () => {
     const form = await client.get('/admin/profiles/hubspot/edit');
     expect(form.status).toBe(200);
     const fields = [...form.html.matchAll(/data-field="([^"]+)"/g)].map((match) => match[1]);
-    expect(fields).toEqual(['clientId', 'clientSecret', 'scopes', 'authorization']);
+    // Issue 10 point 1: a bundled profile's access policy is set on its override form too.
+    expect(fields).toEqual([
+      'clientId',
+      'clientSecret',
+      'scopes',
+      'authorization',
+      'access.tenants',
+      'access.users',
+      'access.teams',
+      'access.groups',
+      'access.channels',
+      'adminUsers',
+    ]);
     const saved = await client.post('/admin/profiles/hubspot/edit', {
       _csrf: csrfOf(form.html),
       version: '0',

@@ -342,6 +342,27 @@ describe('profiles import, list, export', () => {
     expect(all.map((entry) => entry.id)).toEqual(['acme', 'hubspot']);
   });
 
+  test('access policy (issue 10 point 1): imported with the JSON, exported again, a bad entry is named', async () => {
+    const access = { tenants: ['tenant-a'], channels: ['webchat'] };
+    const file = writeJson(dir, 'acme-access.json', { ...ACME, id: 'acme-access', access });
+    const run = await cli(['profiles', 'import', file], dir);
+    expect(run).toMatchObject({ code: 0, stdout: `created acme-access (${file})\n` });
+    const exported = JSON.parse((await cli(['profiles', 'export', 'acme-access'], dir)).stdout) as {
+      access: unknown;
+    };
+    expect(exported.access).toEqual(access);
+    const bad = writeJson(dir, 'acme-bad-access.json', {
+      ...ACME,
+      id: 'acme-access',
+      access: { users: ['bob'] },
+    });
+    const refused = await cli(['profiles', 'import', bad], dir);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `${bad}: access.users.0: must be an Entra object id (GUID) or channel:user id`,
+    );
+  });
+
   test('invalid documents are refused naming file and field, and nothing is stored', async () => {
     const bad = writeJson(dir, 'bad.json', { ...ACME, id: 'beta', tokenUrl: 'not a url' });
     const envRef = writeJson(dir, 'env.json', {

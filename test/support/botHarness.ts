@@ -6,6 +6,7 @@ import {
   TestAdapter,
   TurnContext,
   type Activity,
+  type ConversationParameters,
   type ConversationReference,
 } from 'botbuilder';
 import { createServer } from 'node:net';
@@ -28,6 +29,60 @@ export class ProactiveTestAdapter extends TestAdapter {
    */
   failNextProactiveTurn(): void {
     this.failuresToFake += 1;
+  }
+
+  /** Personal chats the bot opened with createConversationAsync, with what it sent into each. */
+  readonly createdConversations: {
+    botAppId: string;
+    channelId: string;
+    parameters: ConversationParameters;
+    activities: Partial<Activity>[];
+  }[] = [];
+  private refuseConversations = 0;
+
+  /** Fake: the next createConversationAsync is refused, as when the user never installed the app. */
+  refuseNextConversation(): void {
+    this.refuseConversations += 1;
+  }
+
+  // BotAdapter's version throws "not implemented"; this one records the new conversation and runs the
+  // logic with a context whose sends land in `createdConversations`, not in the group's queue.
+  override async createConversationAsync(
+    botAppId: string,
+    channelId: string,
+    serviceUrl: string,
+    _audience: string,
+    parameters: ConversationParameters,
+    logic: (context: TurnContext) => Promise<void>,
+  ): Promise<void> {
+    if (this.refuseConversations > 0) {
+      this.refuseConversations -= 1;
+      throw new Error('fake: the channel refused to create the conversation');
+    }
+    const record = { botAppId, channelId, parameters, activities: [] as Partial<Activity>[] };
+    this.createdConversations.push(record);
+    const context = new TurnContext(
+      this as never,
+      {
+        type: 'event',
+        name: 'CreateConversation',
+        channelId,
+        serviceUrl,
+        conversation: {
+          id: `personal-${this.createdConversations.length}`,
+          isGroup: false,
+          name: '',
+          conversationType: 'personal',
+        },
+        from: parameters.members?.[0],
+        recipient: parameters.bot,
+      } as Activity,
+    );
+    context.onSendActivities(async (_ctx, activities) => {
+      record.activities.push(...activities);
+      return activities.map(() => ({ id: 'sent' }));
+    });
+    await logic(context);
   }
 
   // BotAdapter's version throws "not implemented"; this one runs the turn in-process.
@@ -66,21 +121,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface ActivityTarget {
+  userId?: string;
+  channelId?: string;
+  conversationId?: string;
+  /** Fields laid over the activity last (Teams-shaped conversation, channelData, entities, from). */
+  activity?: Partial<Activity>;
+}
+
 export interface BotHarness {
   adapter: ProactiveTestAdapter;
   bot: AuthProfilesBot;
   resumer: SigninResumer;
   baseUrl: string;
   /** Sends one activity as the given user (default alice on webchat) and returns the bot's replies. */
-  say(
-    text: string,
-    options?: { userId?: string; channelId?: string; conversationId?: string },
-  ): Promise<Partial<Activity>[]>;
-  invoke(
-    name: string,
-    value: unknown,
-    options?: { userId?: string; channelId?: string; conversationId?: string },
-  ): Promise<Partial<Activity>[]>;
+  say(text: string, options?: ActivityTarget): Promise<Partial<Activity>[]>;
+  invoke(name: string, value: unknown, options?: ActivityTarget): Promise<Partial<Activity>[]>;
   /** Replies that arrived proactively since the last call. */
   drain(): Partial<Activity>[];
   close(): Promise<void>;
@@ -112,10 +168,7 @@ export async function createBotHarness(
   });
   await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', () => resolve()));
 
-  const activity = (
-    fields: Partial<Activity>,
-    target: { userId?: string; channelId?: string; conversationId?: string } = {},
-  ): Partial<Activity> => ({
+  const activity = (fields: Partial<Activity>, target: ActivityTarget = {}): Partial<Activity> => ({
     ...adapter.makeActivity(),
     channelId: target.channelId ?? 'webchat',
     from: { id: target.userId ?? 'alice', name: target.userId ?? 'alice', role: 'user' },
@@ -128,6 +181,7 @@ export async function createBotHarness(
     },
     serviceUrl: 'https://test.invalid/',
     ...fields,
+    ...target.activity,
   });
   const drain = () => adapter.activeQueue.splice(0, adapter.activeQueue.length);
   return {

@@ -1,4 +1,5 @@
 import type { FieldIssue } from '../../../profiles';
+import { ACCESS_FIELDS, ADMIN_USERS_FIELD, accessListValue, applyAccessLists } from './accessFormFields';
 import type { Form } from './adminPage';
 
 /**
@@ -9,7 +10,7 @@ import type { Form } from './adminPage';
 export interface FieldSpec {
   name: string;
   label: string;
-  kind: 'text' | 'url' | 'password' | 'scopes' | 'checkbox' | 'select';
+  kind: 'text' | 'url' | 'password' | 'scopes' | 'checkbox' | 'select' | 'list' | 'ids';
   required?: boolean;
   hint?: string;
   options?: { value: string; label: string }[];
@@ -81,6 +82,8 @@ export const CUSTOM_FIELDS: readonly FieldSpec[] = [
     kind: 'url',
     hint: "The issuer's JSON Web Key Set, to verify ID tokens. Required, with the issuer, when the scopes include openid.",
   },
+  ...ACCESS_FIELDS,
+  ADMIN_USERS_FIELD,
 ];
 
 /** Fields an admin may set on a bundled profile; hints show what applies when left empty. */
@@ -114,6 +117,8 @@ export function overrideFields(baseline: {
         ...AUTHORIZATION_OPTIONS,
       ],
     },
+    ...ACCESS_FIELDS,
+    ADMIN_USERS_FIELD,
   ];
 }
 
@@ -136,6 +141,12 @@ export function valuesFromDocument(
         break;
       case 'checkbox':
         values[field.name] = value === false ? '' : 'on';
+        break;
+      case 'list':
+        values[field.name] = accessListValue(document, field.name);
+        break;
+      case 'ids':
+        values[field.name] = Array.isArray(value) ? value.map(String).join(' ') : '';
         break;
       default:
         values[field.name] = typeof value === 'string' ? value : '';
@@ -178,11 +189,17 @@ export function documentFromValues(
       case 'checkbox':
         document[field.name] = value === 'on';
         break;
+      case 'list':
+        break;
+      case 'ids':
+        document[field.name] = value.split(/[\s,]+/).filter(Boolean);
+        break;
       default:
         if (value.trim() === '') delete document[field.name];
         else document[field.name] = value.trim();
     }
   }
+  if (fields.some((field) => field.kind === 'list')) applyAccessLists(document, values);
   return document;
 }
 
@@ -215,7 +232,12 @@ export function fieldViews(
       value,
       errors: issues.get(field.name) ?? [],
       required: field.required ?? false,
-      isText: field.kind === 'text' || field.kind === 'url' || field.kind === 'scopes',
+      isText:
+        field.kind === 'text' ||
+        field.kind === 'url' ||
+        field.kind === 'scopes' ||
+        field.kind === 'list' ||
+        field.kind === 'ids',
       isPassword: field.kind === 'password',
       isCheckbox: field.kind === 'checkbox',
       isSelect: field.kind === 'select',
@@ -235,7 +257,9 @@ export function placeIssues(
   const general: string[] = [];
   const scopesOf = (name: string) => (values[name] ?? '').split(/\s+/).filter(Boolean);
   for (const issue of issues) {
-    const [head, second] = issue.path.split('.');
+    const [first, second] = issue.path.split('.');
+    // Access lists are named `access.<list>` (accessFormFields.ts).
+    const head = first === 'access' && second !== undefined ? `access.${second}` : first;
     const field = fields.find((candidate) => candidate.name === head);
     if (!field || head === undefined) {
       general.push(`${issue.path}: ${issue.message}`);
