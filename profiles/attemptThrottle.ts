@@ -1,4 +1,4 @@
-import { BoundedMap } from './boundedMap';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Throttles failed admin-key attempts (SECURITY.md #46): per client and overall, each with
@@ -10,7 +10,7 @@ import { BoundedMap } from './boundedMap';
  * Each attempt is counted as a failure *before* its key is checked and given back when the key is
  * good: a burst of parallel guesses cannot all slip through before the first failure is recorded.
  *
- * Memory is bounded: clients live in `BoundedMap`s (profiles/boundedMap.ts). State is per process: with N instances an attacker
+ * Memory is bounded: clients live in `LRUCache`s (lru-cache, least recently used first out). State is per process: with N instances an attacker
  * gets at most N times the budget, still with backoff.
  */
 
@@ -73,14 +73,14 @@ export interface Attempt {
 
 export class AttemptThrottle {
   readonly settings: ThrottleSettings;
-  private readonly clients: BoundedMap<string, Failures>;
-  private readonly trusted: BoundedMap<string, number>;
+  private readonly clients: LRUCache<string, Failures>;
+  private readonly trusted: LRUCache<string, number>;
   private overall: Failures = { count: 0, lastAt: 0, blockedUntil: 0 };
 
   constructor(settings: Partial<ThrottleSettings> = {}) {
     this.settings = { ...DEFAULT_THROTTLE, ...settings };
-    this.clients = new BoundedMap(this.settings.maxClients);
-    this.trusted = new BoundedMap(this.settings.maxClients);
+    this.clients = new LRUCache({ max: this.settings.maxClients });
+    this.trusted = new LRUCache({ max: this.settings.maxClients });
   }
 
   /** Tracked clients (for tests of the memory bound). */

@@ -112,5 +112,4 @@ export {
 } from './retryPolicy';
 
 // Small building blocks hosts share with the engine.
-export { BoundedMap } from './boundedMap';
 export { newId, randomToken, safeEqual, sha256 } from './ids';

@@ -1,5 +1,5 @@
 // Over 400 lines on purpose: getToken's refresh is one state machine (single flight in the process, a lease across processes, re-read under the lease, unsaved tokens retried; SECURITY.md #17–#22) and reads best in one place.
-import { BoundedMap } from './boundedMap';
+import { LRUCache } from 'lru-cache';
 import { recordAudit, type EngineContext } from './engineContext';
 import { AuthProfilesError, isAuthProfilesError } from './errors';
 import { newId, safeEqual } from './ids';
@@ -64,14 +64,14 @@ const OPENED_ACCESS_TOKENS = 1000;
  * The decrypted access tokens of the most recently used connections. Opening AES-GCM costs several
  * times a read of the row, and getToken on a valid token is the hot path. An entry is used only for
  * the exact ciphertext, record and subject it was opened from, so a refreshed, re-encrypted or
- * copied value (SECURITY.md #28) is opened again with its own AAD. Bounded (profiles/boundedMap.ts:
+ * copied value (SECURITY.md #28) is opened again with its own AAD. Bounded (lru-cache, the project's one cache:
  * least recently used goes first); refresh tokens are never kept.
  */
 class OpenedAccessTokens {
-  private readonly entries: BoundedMap<string, { sealed: string; accessToken: string }>;
+  private readonly entries: LRUCache<string, { sealed: string; accessToken: string }>;
 
   constructor(limit: number) {
-    this.entries = new BoundedMap(limit);
+    this.entries = new LRUCache({ max: limit });
   }
 
   get size(): number {

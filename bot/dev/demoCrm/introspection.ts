@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { BoundedMap } from '../../../profiles';
+import { LRUCache } from 'lru-cache';
 
 /** What the demo needs to know about a presented token (a subset of an RFC 7662 response). */
 export interface DemoIntrospection {
@@ -82,11 +82,11 @@ interface CacheEntry {
 /**
  * Remembers introspection answers per token for a short time (never past the token's `exp`), shares one
  * request among concurrent callers, forgets failures at once, and holds at most `maxEntries` tokens
- * (profiles/boundedMap.ts, the project's one cache).
+ * (lru-cache, the project's one cache).
  * Keys are SHA-256 digests so the cache does not hold the tokens themselves.
  */
 export class IntrospectionCache {
-  private readonly entries: BoundedMap<string, CacheEntry>;
+  private readonly entries: LRUCache<string, CacheEntry>;
 
   constructor(
     private readonly introspect: (token: string) => Promise<DemoIntrospection>,
@@ -94,7 +94,7 @@ export class IntrospectionCache {
     maxEntries: number,
     private readonly clock: () => number,
   ) {
-    this.entries = new BoundedMap(Math.max(1, maxEntries));
+    this.entries = new LRUCache({ max: Math.max(1, maxEntries) });
   }
 
   lookup(token: string): Promise<DemoIntrospection> {
