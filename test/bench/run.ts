@@ -343,9 +343,15 @@ async function benchMemory() {
 }
 
 async function memoryInChild(): Promise<MemoryFigures> {
-  const child = spawn(process.execPath, ['--expose-gc', ...SERVICE_NODE_FLAGS, __filename, MEMORY_FLAG], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // `npm run bench` runs this file through tsx; the child needs the same loader.
+  const loader = __filename.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', ...SERVICE_NODE_FLAGS, ...loader, __filename, MEMORY_FLAG],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let output = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => (output += chunk));
