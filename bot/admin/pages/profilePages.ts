@@ -1,3 +1,4 @@
+import { accountDetails } from './accountFormFields';
 import type { Request, Response } from 'restify';
 import {
   CONNECTION_STATUSES,
@@ -127,6 +128,7 @@ export class ProfilePages extends AdminPage {
       { label: 'Check URL', value: shown.checkUrl ?? '' },
       { label: 'Response success field', value: shown.responseSuccessField ?? '' },
       { label: 'JWKS URL', value: shown.jwksUrl ?? '' },
+      ...accountDetails(profile),
     ].map((row) => ({ ...row, value: row.value || '—' }));
     const editable = system ? isAdmin : profile.source !== 'file';
     const deletable = system ? isAdmin && stored !== null : stored !== null;
