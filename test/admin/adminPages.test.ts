@@ -647,6 +647,35 @@ describe('admin pages over HTTP', () => {
       '<tr><th>Consent redirect URLs</th><td>https://app.acme.example/done https://app.acme.example/other</td></tr>',
     );
 
+    // "Start a consent" on the profile page (admins; a per-user profile with consent redirect URLs).
+    expect(details.html).toContain('<form method="post" action="/admin/profiles/accounts/consents"');
+    const refused = await client.submit('/admin/profiles/accounts', '/admin/profiles/accounts/consents', {
+      externalUserId: 'crm-42',
+      redirectUrl: 'https://evil.example/done',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain(
+      'redirectUrl is not allowed by the profile&#x27;s consentRedirectUrls (same origin and path required)',
+    );
+    const consent = await client.submit('/admin/profiles/accounts', '/admin/profiles/accounts/consents', {
+      externalUserId: 'crm-42',
+      redirectUrl: 'https://app.acme.example/other?state=1',
+    });
+    expect(consent.status).toBe(200);
+    const consentUrl = /<code id="consent-url">([^<]+)<\/code>/.exec(consent.html)?.[1] as string;
+    const requestId = /\/oauth\/start\/([^/?#]+)$/.exec(consentUrl)?.[1] as string;
+    expect(requestId).toBeDefined();
+    expect(await harness.engine.signinRequest(requestId)).toMatchObject({ profileId: 'accounts' });
+    const dev = await developer();
+    const devPage = await dev.get('/admin/profiles/accounts');
+    expect(devPage.html).not.toContain('id="start-consent"');
+    const devPost = await dev.post('/admin/profiles/accounts/consents', {
+      _csrf: csrfOf(devPage.html),
+      externalUserId: 'crm-42',
+      redirectUrl: 'https://app.acme.example/other',
+    });
+    expect(devPost.status).toBe(403);
+
     // Emptied on edit: the three fields are removed from the profile.
     const cleared = await client.submit('/admin/profiles/accounts/edit', '/admin/profiles/accounts/edit', {
       ...editFields({ clientSecret: '' }),

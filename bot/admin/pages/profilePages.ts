@@ -148,6 +148,11 @@ export class ProfilePages extends AdminPage {
         usable: profile.missing.length === 0,
       },
       details,
+      // "Start a consent" (consentPages.ts): admins, on a per-user profile with consent redirect URLs.
+      consents:
+        isAdmin && !preAuthorized && (profile.consentRedirectUrls ?? []).length > 0
+          ? { redirectUrl: profile.consentRedirectUrls?.[0] ?? '' }
+          : undefined,
       system,
       preAuthorized,
       org,
