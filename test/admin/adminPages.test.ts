@@ -550,6 +550,144 @@ describe('admin pages over HTTP', () => {
     expect(entry?.details).toMatchObject({ changed: 'access,adminUsers' });
   });
 
+  test('account fields (issue 10 points 4, 6): identity, required account and consent redirect URLs saved, errors named, kept on edit, shown', async () => {
+    const client = await admin();
+    const bad = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields({
+        id: 'accounts',
+        'identity.url': 'https://api.acme.example/me',
+        'identity.token': 'path',
+        'identity.fields.id': '',
+        'requiredAccount.field': 'email',
+        'requiredAccount.value': 'ops@acme.example',
+        consentRedirectUrls: 'https://app.acme.example/done\nnot a url',
+      }),
+    );
+    expect(bad.status).toBe(400);
+    expect(fieldErrors(bad.html, 'identity.fields.id')).toEqual([
+      'Identity id member must be a JSON member path',
+    ]);
+    // The account checks run once the shape is right: a path-mode URL without {token}, a bad redirect URL.
+    const bad2 = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields({
+        id: 'accounts',
+        'identity.url': 'https://api.acme.example/me',
+        'identity.token': 'path',
+        'identity.fields.id': 'user_id',
+        consentRedirectUrls: 'https://app.acme.example/done\nnot a url',
+      }),
+    );
+    expect(bad2.status).toBe(400);
+    expect(fieldErrors(bad2.html, 'identity.url')).toEqual([
+      'Identity URL must contain {token} once when token is &quot;path&quot;',
+    ]);
+    expect(fieldErrors(bad2.html, 'consentRedirectUrls')).toEqual([
+      'Consent redirect URLs must be an absolute URL',
+    ]);
+    // Values typed are kept on the page with the errors.
+    expect(inputValue(bad.html, 'identity.url')).toBe('https://api.acme.example/me');
+    expect(inputValue(bad.html, 'requiredAccount.value')).toBe('ops@acme.example');
+    expect(fieldBlock(bad.html, 'consentRedirectUrls')).toContain(
+      'https://app.acme.example/done\nnot a url</textarea>',
+    );
+    expect(await harness.store.profiles.get('accounts')).toBeNull();
+
+    const fields = {
+      id: 'accounts',
+      'identity.url': 'https://api.acme.example/me',
+      'identity.token': 'bearer',
+      'identity.fields.id': 'user.id',
+      'identity.fields.email': 'user.email',
+      'requiredAccount.field': 'email',
+      'requiredAccount.value': 'ops@acme.example',
+      consentRedirectUrls: 'https://app.acme.example/done\r\n\r\nhttps://app.acme.example/other',
+    };
+    const created = await client.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      customProfileFields(fields),
+    );
+    expect(created.status).toBe(303);
+    const saved = await harness.engine.catalog.get('accounts');
+    expect(saved.identity).toEqual({
+      url: 'https://api.acme.example/me',
+      token: 'bearer',
+      fields: { id: 'user.id', email: 'user.email' },
+    });
+    expect(saved.requiredAccount).toEqual({ field: 'email', value: 'ops@acme.example' });
+    expect(saved.consentRedirectUrls).toEqual([
+      'https://app.acme.example/done',
+      'https://app.acme.example/other',
+    ]);
+
+    const edit = await client.get('/admin/profiles/accounts/edit');
+    expect(inputValue(edit.html, 'identity.url')).toBe('https://api.acme.example/me');
+    expect(inputValue(edit.html, 'identity.fields.id')).toBe('user.id');
+    expect(inputValue(edit.html, 'identity.fields.email')).toBe('user.email');
+    expect(inputValue(edit.html, 'identity.fields.name')).toBe('');
+    expect(fieldBlock(edit.html, 'identity.token')).toContain('<option value="bearer" selected>');
+    expect(fieldBlock(edit.html, 'requiredAccount.field')).toContain('<option value="email" selected>');
+    expect(inputValue(edit.html, 'requiredAccount.value')).toBe('ops@acme.example');
+    expect(fieldBlock(edit.html, 'consentRedirectUrls')).toContain(
+      '>https://app.acme.example/done\nhttps://app.acme.example/other</textarea>',
+    );
+
+    const details = await client.get('/admin/profiles/accounts');
+    expect(details.html).toContain(
+      '<tr><th>Identity URL</th><td>https://api.acme.example/me (token: bearer; id: user.id, email: user.email)</td></tr>',
+    );
+    expect(details.html).toContain(
+      '<tr><th>Required account</th><td>email &#x3D; ops@acme.example</td></tr>',
+    );
+    expect(details.html).toContain(
+      '<tr><th>Consent redirect URLs</th><td>https://app.acme.example/done https://app.acme.example/other</td></tr>',
+    );
+
+    // "Start a consent" on the profile page (admins; a per-user profile with consent redirect URLs).
+    expect(details.html).toContain('<form method="post" action="/admin/profiles/accounts/consents"');
+    const refused = await client.submit('/admin/profiles/accounts', '/admin/profiles/accounts/consents', {
+      externalUserId: 'crm-42',
+      redirectUrl: 'https://evil.example/done',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain(
+      'redirectUrl is not allowed by the profile&#x27;s consentRedirectUrls (same origin and path required)',
+    );
+    const consent = await client.submit('/admin/profiles/accounts', '/admin/profiles/accounts/consents', {
+      externalUserId: 'crm-42',
+      redirectUrl: 'https://app.acme.example/other?state=1',
+    });
+    expect(consent.status).toBe(200);
+    const consentUrl = /<code id="consent-url">([^<]+)<\/code>/.exec(consent.html)?.[1] as string;
+    const requestId = /\/oauth\/start\/([^/?#]+)$/.exec(consentUrl)?.[1] as string;
+    expect(requestId).toBeDefined();
+    expect(await harness.engine.signinRequest(requestId)).toMatchObject({ profileId: 'accounts' });
+    const dev = await developer();
+    const devPage = await dev.get('/admin/profiles/accounts');
+    expect(devPage.html).not.toContain('id="start-consent"');
+    const devPost = await dev.post('/admin/profiles/accounts/consents', {
+      _csrf: csrfOf(devPage.html),
+      externalUserId: 'crm-42',
+      redirectUrl: 'https://app.acme.example/other',
+    });
+    expect(devPost.status).toBe(403);
+
+    // Emptied on edit: the three fields are removed from the profile.
+    const cleared = await client.submit('/admin/profiles/accounts/edit', '/admin/profiles/accounts/edit', {
+      ...editFields({ clientSecret: '' }),
+      version: '1',
+    });
+    expect(cleared.status).toBe(303);
+    const after = await harness.engine.catalog.get('accounts');
+    expect(after.identity).toBeUndefined();
+    expect(after.requiredAccount).toBeUndefined();
+    expect(after.consentRedirectUrls).toBeUndefined();
+  });
+
   test("Test connection shows the check's detail, escaped: the API's success field said no", async () => {
     const client = await admin();
     const created = await client.submit(
@@ -715,6 +853,9 @@ describe('admin pages over HTTP', () => {
       'access.groups',
       'access.channels',
       'adminUsers',
+      'requiredAccount.field',
+      'requiredAccount.value',
+      'consentRedirectUrls',
     ]);
     const saved = await client.post('/admin/profiles/hubspot/edit', {
       _csrf: csrfOf(form.html),

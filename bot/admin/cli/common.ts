@@ -99,6 +99,13 @@ export interface ConnectionImport {
   accessToken?: string;
 }
 
+/** `consents start`: a consent URL for a user of another system (issue 10 point 6). */
+export interface StartedConsent {
+  requestId: string;
+  consentUrl: string;
+  expiresAt: number;
+}
+
 export interface Backend {
   /** For messages: "local sqlite store (/path)" or the service URL. */
   readonly description: string;
@@ -114,6 +121,13 @@ export interface Backend {
   revokeConnection(id: string): Promise<RevokeResult>;
   /** Proved by a refresh at the provider before it is stored; a refused token fails naming the answer. */
   importConnection(input: ConnectionImport): Promise<ConnectionSummary>;
+  /** A consent URL for `externalUserId`; the redirect URL must be allowed by the profile. */
+  startConsent(profileId: string, externalUserId: string, redirectUrl: string): Promise<StartedConsent>;
+  /** Gives an external consent's connection to a chat user; the answer has the new connection id. */
+  linkConnection(
+    connectionId: string,
+    user: { channelId: string; userId: string },
+  ): Promise<ConnectionSummary>;
   close(): Promise<void>;
 }
 

@@ -25,6 +25,7 @@ import {
   type OpenedEngine,
   type ProfileRow,
   type RevokeResult,
+  type StartedConsent,
 } from './common';
 
 const PAGE = 500;
@@ -204,6 +205,29 @@ export class LocalBackend implements Backend {
       }
       throw error;
     }
+  }
+
+  async startConsent(
+    profileId: string,
+    externalUserId: string,
+    redirectUrl: string,
+  ): Promise<StartedConsent> {
+    const { engine } = this.services;
+    const profile = await engine.findProfile(profileId);
+    if (!profile) throw new CliError(`no profile "${profileId}"`);
+    const created = await engine.startExternalConsent(
+      profile,
+      { externalUserId, redirectUrl },
+      this.actor.name,
+    );
+    return { requestId: created.requestId, consentUrl: created.startUrl, expiresAt: created.expiresAt };
+  }
+
+  linkConnection(
+    connectionId: string,
+    user: { channelId: string; userId: string },
+  ): Promise<ConnectionSummary> {
+    return this.services.engine.linkConnection(connectionId, { kind: 'user', ...user }, this.actor.name);
   }
 
   close(): Promise<void> {

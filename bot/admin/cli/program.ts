@@ -13,6 +13,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { err, positiveInt, problemOf } from './cliOutput';
 import { CliError, CONNECTION_STATUSES, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './common';
 import { connectionCommands } from './connectionCommands';
+import { consentCommands } from './consentCommands';
 import { encryptionCommands } from './encryptionCommands';
 import { keyCommands } from './keyCommands';
 import { Backends, type CliHost } from './openBackend';
@@ -128,6 +129,7 @@ export function buildProgram(setExit: (code: number) => void, host: CliHost): Co
     .option('--access-token-file <file>', "file holding an access token (optional; '-' for standard input)")
     .option('--json', 'JSON output')
     .action(run(connectionCommand.import));
+  registerConsentCommands(program, connections, consentCommands(backends), run);
   return program;
 }
 
@@ -151,4 +153,32 @@ export async function main(argv: readonly string[], host: CliHost): Promise<numb
     for (const issue of problem.issues) err(`  ${issue.path || '(root)'}: ${issue.message}`);
     return error instanceof CliError ? error.exitCode : EXIT_FAILED;
   }
+}
+
+/** `consents start` and `connections link` (consentCommands.ts): consent started by another system. */
+function registerConsentCommands(
+  program: Command,
+  connections: Command,
+  commands: ReturnType<typeof consentCommands>,
+  run: <A extends unknown[]>(action: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>,
+): void {
+  program
+    .command('consents')
+    .description('consent started by another system (its users, its redirect URL)')
+    .command('start')
+    .description(
+      'print a consent URL for a user of another system; the browser comes back to --redirect-url with connection_id',
+    )
+    .requiredOption('--profile <id>', 'the profile (its consentRedirectUrls must allow --redirect-url)')
+    .requiredOption('--external-user <id>', "the other system's user id")
+    .requiredOption('--redirect-url <url>', 'where the browser goes after the consent')
+    .option('--json', 'JSON output (requestId, consentUrl, expiresAt)')
+    .action(run(commands.start));
+  connections
+    .command('link')
+    .description('give a connection made through `consents start` to a chat user (it gets a new id)')
+    .argument('<connectionId>', 'the connection_id the redirect URL received')
+    .requiredOption('--user <channel:userId>', 'the chat user (channel id, a colon, the user id)')
+    .option('--json', 'JSON output')
+    .action(run(commands.link));
 }

@@ -17,6 +17,7 @@ import {
   type KeyRow,
   type ProfileRow,
   type RevokeResult,
+  type StartedConsent,
 } from './common';
 
 /**
@@ -163,6 +164,37 @@ export class RemoteBackend implements Backend {
     });
     if (!isObject(answer) || !isObject(answer.connection)) {
       throw new CliError('POST connections/import: the service answered no connection');
+    }
+    return answer.connection as unknown as ConnectionSummary;
+  }
+
+  async startConsent(
+    profileId: string,
+    externalUserId: string,
+    redirectUrl: string,
+  ): Promise<StartedConsent> {
+    const path = `profiles/${encodeURIComponent(profileId)}/consents`;
+    const answer = await this.request('POST', path, { externalUserId, redirectUrl }, { allow404: true });
+    if (answer === null) throw new CliError(`no profile "${profileId}"`);
+    if (!isObject(answer) || typeof answer.consentUrl !== 'string' || typeof answer.requestId !== 'string') {
+      throw new CliError(`POST ${path}: the service answered no consent URL`);
+    }
+    return {
+      requestId: answer.requestId,
+      consentUrl: answer.consentUrl,
+      expiresAt: typeof answer.expiresAt === 'number' ? answer.expiresAt : 0,
+    };
+  }
+
+  async linkConnection(
+    connectionId: string,
+    user: { channelId: string; userId: string },
+  ): Promise<ConnectionSummary> {
+    const path = `connections/${encodeURIComponent(connectionId)}/link`;
+    const answer = await this.request('POST', path, { user }, { allow404: true });
+    if (answer === null) throw new CliError(`no external connection "${connectionId}"`);
+    if (!isObject(answer) || !isObject(answer.connection)) {
+      throw new CliError(`POST ${path}: the service answered no connection`);
     }
     return answer.connection as unknown as ConnectionSummary;
   }

@@ -2,6 +2,7 @@ import type { Server } from 'restify';
 import type { AdminContext } from '../adminContext';
 import { AuditPage } from './auditPage';
 import { ConnectionPages } from './connectionPages';
+import { ConsentPages } from './consentPages';
 import { LoginPages } from './loginPages';
 import { OrganizationPages } from './organizationPages';
 import { PageRequests, type ActionHandler, type PageHandler } from './pageRequests';
@@ -76,6 +77,10 @@ export function registerAdminPages(server: Server, ctx: AdminContext): void {
   get('/admin/profiles/:id/delete', (req, res, session) => remove.deleteProfilePage(req, res, session));
   post('/admin/profiles/:id/delete', (req, res, session) => remove.deleteProfile(req, res, session));
   post('/admin/profiles/:id/authorize', (req, res, session) => organization.preAuthorize(req, res, session));
+  const consents = new ConsentPages(ctx);
+  post('/admin/profiles/:id/consents', (req, res, session, form) =>
+    consents.startConsent(req, res, session, form),
+  );
   get('/admin/authorizations/:requestId', (req, res, session) =>
     organization.authorizationPage(req, res, session),
   );

@@ -1,5 +1,11 @@
 import type { FieldIssue } from '../../../profiles';
 import { ACCESS_FIELDS, ADMIN_USERS_FIELD, accessListValue, applyAccessLists } from './accessFormFields';
+import {
+  ACCOUNT_FIELDS,
+  REQUIRED_ACCOUNT_AND_REDIRECT_FIELDS,
+  accountValue,
+  applyAccountFields,
+} from './accountFormFields';
 import type { Form } from './adminPage';
 
 /**
@@ -10,7 +16,7 @@ import type { Form } from './adminPage';
 export interface FieldSpec {
   name: string;
   label: string;
-  kind: 'text' | 'url' | 'password' | 'scopes' | 'checkbox' | 'select' | 'list' | 'ids';
+  kind: 'text' | 'url' | 'password' | 'scopes' | 'checkbox' | 'select' | 'list' | 'ids' | 'account' | 'lines';
   required?: boolean;
   hint?: string;
   options?: { value: string; label: string }[];
@@ -84,6 +90,7 @@ export const CUSTOM_FIELDS: readonly FieldSpec[] = [
   },
   ...ACCESS_FIELDS,
   ADMIN_USERS_FIELD,
+  ...ACCOUNT_FIELDS,
 ];
 
 /** Fields an admin may set on a bundled profile; hints show what applies when left empty. */
@@ -119,8 +126,12 @@ export function overrideFields(baseline: {
     },
     ...ACCESS_FIELDS,
     ADMIN_USERS_FIELD,
+    ...REQUIRED_ACCOUNT_AND_REDIRECT_FIELDS,
   ];
 }
+
+/** Account fields (accountFormFields.ts) are named by their schema path and converted there. */
+const isAccountField = (field: FieldSpec) => ACCOUNT_FIELDS.some((account) => account.name === field.name);
 
 /** Raw form values as typed, for showing the form again (never the secret). */
 export type FormValues = Record<string, string>;
@@ -131,6 +142,10 @@ export function valuesFromDocument(
 ): FormValues {
   const values: FormValues = {};
   for (const field of fields) {
+    if (isAccountField(field)) {
+      values[field.name] = accountValue(document, field);
+      continue;
+    }
     const value = document[field.name];
     switch (field.kind) {
       case 'password':
@@ -173,7 +188,7 @@ export function documentFromValues(
   const document: Record<string, unknown> = { ...base };
   delete document.clientSecret;
   for (const field of fields) {
-    if (field.name === 'id') continue;
+    if (field.name === 'id' || isAccountField(field)) continue;
     const value = values[field.name] ?? '';
     switch (field.kind) {
       case 'password':
@@ -200,6 +215,7 @@ export function documentFromValues(
     }
   }
   if (fields.some((field) => field.kind === 'list')) applyAccessLists(document, values);
+  applyAccountFields(document, fields, values);
   return document;
 }
 
@@ -211,6 +227,7 @@ interface FieldView {
   errors: string[];
   required: boolean;
   isText: boolean;
+  isLines: boolean;
   isPassword: boolean;
   isCheckbox: boolean;
   isSelect: boolean;
@@ -237,7 +254,9 @@ export function fieldViews(
         field.kind === 'url' ||
         field.kind === 'scopes' ||
         field.kind === 'list' ||
-        field.kind === 'ids',
+        field.kind === 'ids' ||
+        field.kind === 'account',
+      isLines: field.kind === 'lines',
       isPassword: field.kind === 'password',
       isCheckbox: field.kind === 'checkbox',
       isSelect: field.kind === 'select',
@@ -258,8 +277,10 @@ export function placeIssues(
   const scopesOf = (name: string) => (values[name] ?? '').split(/\s+/).filter(Boolean);
   for (const issue of issues) {
     const [first, second] = issue.path.split('.');
-    // Access lists are named `access.<list>` (accessFormFields.ts).
-    const head = first === 'access' && second !== undefined ? `access.${second}` : first;
+    // Access lists are named `access.<list>` (accessFormFields.ts); account fields by their schema path.
+    const head =
+      nestedFieldFor(fields, issue.path) ??
+      (first === 'access' && second !== undefined ? `access.${second}` : first);
     const field = fields.find((candidate) => candidate.name === head);
     if (!field || head === undefined) {
       general.push(`${issue.path}: ${issue.message}`);
@@ -275,4 +296,17 @@ export function placeIssues(
     byField.set(head, list);
   }
   return { byField, general };
+}
+
+/**
+ * The account field an issue path belongs to (accountFormFields.ts): the longest field name the path
+ * starts with (`consentRedirectUrls.1` → `consentRedirectUrls`), or the first field inside the path
+ * (`identity.fields` → `identity.fields.id`).
+ */
+function nestedFieldFor(fields: readonly FieldSpec[], path: string): string | undefined {
+  const names = fields.filter(isAccountField).map((field) => field.name);
+  const enclosing = names
+    .filter((name) => path === name || path.startsWith(`${name}.`))
+    .sort((a, b) => b.length - a.length)[0];
+  return enclosing ?? names.find((name) => name.startsWith(`${path}.`));
 }

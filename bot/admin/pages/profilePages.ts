@@ -1,3 +1,4 @@
+import { accountDetails } from './accountFormFields';
 import type { Request, Response } from 'restify';
 import {
   CONNECTION_STATUSES,
@@ -127,6 +128,7 @@ export class ProfilePages extends AdminPage {
       { label: 'Check URL', value: shown.checkUrl ?? '' },
       { label: 'Response success field', value: shown.responseSuccessField ?? '' },
       { label: 'JWKS URL', value: shown.jwksUrl ?? '' },
+      ...accountDetails(profile),
     ].map((row) => ({ ...row, value: row.value || '—' }));
     const editable = system ? isAdmin : profile.source !== 'file';
     const deletable = system ? isAdmin && stored !== null : stored !== null;
@@ -146,6 +148,11 @@ export class ProfilePages extends AdminPage {
         usable: profile.missing.length === 0,
       },
       details,
+      // "Start a consent" (consentPages.ts): admins, on a per-user profile with consent redirect URLs.
+      consents:
+        isAdmin && !preAuthorized && (profile.consentRedirectUrls ?? []).length > 0
+          ? { redirectUrl: profile.consentRedirectUrls?.[0] ?? '' }
+          : undefined,
       system,
       preAuthorized,
       org,
