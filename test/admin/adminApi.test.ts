@@ -1054,6 +1054,10 @@ describe('pre-authorization through the API', () => {
     expect(issuePaths(badBody)).toEqual(['name']);
     expectError(await api('GET', 'profiles/crm-org/authorizations?name=a%23b'), 400, 'invalid-request');
 
+    // The admin pages name it too.
+    const page = await browse(adminBrowser as CookieJar, '/admin/connections?subject=org');
+    expect(page.html).toContain('organisation (ops)');
+
     expect((await api('DELETE', 'profiles/crm-org/authorizations?name=ops')).status).toBe(200);
     expect((await api('GET', 'profiles/crm-org/authorizations?name=ops')).json).toEqual({
       connected: false,
