@@ -127,7 +127,10 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       await say(dc, tokenUnavailableMessage(inertText(profile.displayName), token.reason, whose));
       return dc.endDialog({ status: 'unavailable', profileId });
     }
-    return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization', options?.connectionName);
+    // No name given: sign in again for the default connection, which may be a named one the user chose.
+    const connectionName =
+      options?.connectionName ?? (await engine.connectionOf(profile, subject))?.name ?? undefined;
+    return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization', connectionName);
   }
 
   private async sendSignin(

@@ -113,3 +113,24 @@ test('unknown names and bad names get a clear answer', async () => {
   );
   expect(await say('connect nothing as work')).toBe('I don\'t know an integration called "nothing".');
 });
+
+test('a default named connection that needs a new sign-in is signed in again under its name', async () => {
+  const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'nina' };
+  expect(await signIn('connect crm as travel', 'nina-travel')).toMatch(/connected to Test crm/);
+  expect(await say('use my travel account for crm')).toBe(
+    'From now on I use your travel account for Test crm.',
+  );
+  const personal = await token('default');
+  const stored = await harness.store.connections.get('crm', 'user:webchat:nina#travel');
+  await harness.store.connections.update(stored!.id, stored!.version, { status: 'needs-reauthorization' });
+  // Any request that needs the token (here the CRM) sends the card for the default: the travel one.
+  await signIn('show my deals', 'nina-travel');
+  expect(
+    (
+      await harness.engine.connectionOf(await harness.engine.catalog.get('crm'), subject, {
+        connection: 'travel',
+      })
+    )?.status,
+  ).toBe('active');
+  expect(await token('default')).toBe(personal);
+});
