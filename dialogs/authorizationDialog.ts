@@ -48,6 +48,8 @@ export type AuthorizationDialogServices = Pick<
 
 export interface AuthorizationDialogOptions {
   profileId: string;
+  /** A named connection (`work`, issue 10 point 3); absent: the user's default one. */
+  connectionName?: string;
 }
 
 /**
@@ -69,6 +71,8 @@ interface WaitState {
   state: Extract<SigninState, 'created' | 'pending-verification'>;
   /** The card went to the user's personal chat; the wait (and the code) stays in the group. */
   privateCard?: boolean;
+  /** The named connection this sign-in makes (absent: the default one). */
+  connectionName?: string;
   /** Written by earlier versions (`signin` | `verify`); read so a wait stored across an upgrade goes on. */
   phase?: 'signin' | 'verify';
 }
@@ -114,7 +118,8 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       return dc.endDialog({ status: 'unavailable', profileId });
     }
     const subject = profile.authorization === 'pre-authorized' ? ORGANIZATION : userSubject(dc.context);
-    const token = await engine.getToken(profile, subject);
+    const named = options?.connectionName === undefined ? {} : { connection: options?.connectionName };
+    const token = await engine.getToken(profile, subject, named);
     if (token.ok) return dc.endDialog(authorized(profile, subject, token));
     if (profile.authorization === 'pre-authorized' || token.reason === 'provider-unavailable') {
       // Issue 4 point 5: users of a broken organisation connection are told an admin must act.
@@ -122,15 +127,24 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       await say(dc, tokenUnavailableMessage(inertText(profile.displayName), token.reason, whose));
       return dc.endDialog({ status: 'unavailable', profileId });
     }
-    return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization');
+    // No name given: sign in again for the default connection, which may be a named one the user chose.
+    const connectionName =
+      options?.connectionName ?? (await engine.connectionOf(profile, subject))?.name ?? undefined;
+    return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization', connectionName);
   }
 
-  private async sendSignin(dc: DialogContext, profile: Profile, renewal: boolean): Promise<DialogTurnResult> {
+  private async sendSignin(
+    dc: DialogContext,
+    profile: Profile,
+    renewal: boolean,
+    connectionName: string | undefined,
+  ): Promise<DialogTurnResult> {
     const { engine, signinTimeoutMs } = this.services;
     const activity = dc.context.activity;
     const created = await engine.createAuthorizationRequest({
       profile,
       subject: userSubject(dc.context),
+      ...(connectionName === undefined ? {} : { connectionName }),
       createdBy: `user:${activity.channelId}:${activity.from.id}`,
       requireVerification: this.services.requiresVerification(activity.channelId),
       context: { conversation: conversationReferenceOf(dc.context) },
@@ -144,6 +158,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     };
     const shared = isSharedConversation(activity);
     if (shared) state.privateCard = true;
+    if (connectionName !== undefined) state.connectionName = connectionName;
     Object.assign(dc.activeDialog?.state ?? {}, state);
     const card = signinCard({
       channelId: activity.channelId,
@@ -264,7 +279,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     if (!value || value.requestId !== state.requestId) return Dialog.EndOfTurn;
     switch (value.outcome) {
       case 'connected':
-        return this.finish(dc, profile);
+        return this.finish(dc, profile, state);
       case 'pending-verification':
         state.state = 'pending-verification';
         if (dc.context.activity.channelId !== 'msteams' || state.privateCard) {
@@ -285,7 +300,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         if (value.error === 'provider-outcome-unknown') {
           // SECURITY.md #48: the provider may have spent the one-time code, which is never sent again; a
           // new sign-in (new code, new link) is the only way on, so the card comes with the message.
-          return this.sendSignin(dc, profile, false);
+          return this.sendSignin(dc, profile, false, state.connectionName);
         }
         return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
@@ -298,11 +313,16 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     code: string,
   ): Promise<DialogTurnResult> {
     const subject = userSubject(dc.context);
-    const result = await this.services.engine.verify(profile, subject, code.replace(/[\s-]/g, ''));
+    const result = await this.services.engine.verify(
+      profile,
+      subject,
+      code.replace(/[\s-]/g, ''),
+      named(state),
+    );
     const name = inertText(profile.displayName);
     switch (result) {
       case 'verified':
-        return this.finish(dc, profile);
+        return this.finish(dc, profile, state);
       case 'wrong-code':
         await say(dc, verificationMessage(name, 'wrong-code'));
         return Dialog.EndOfTurn;
@@ -323,9 +343,9 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     }
   }
 
-  private async finish(dc: DialogContext, profile: Profile): Promise<DialogTurnResult> {
+  private async finish(dc: DialogContext, profile: Profile, state: WaitState): Promise<DialogTurnResult> {
     const subject = userSubject(dc.context);
-    const token = await this.services.engine.getToken(profile, subject);
+    const token = await this.services.engine.getToken(profile, subject, named(state));
     if (!token.ok) {
       await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'unusable'));
       return dc.endDialog({ status: 'failed', profileId: profile.id });
@@ -333,6 +353,11 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'connected'));
     return dc.endDialog(authorized(profile, subject, token));
   }
+}
+
+/** The wait's named connection as an engine option (none: the default connection). */
+function named(state: WaitState): { connection?: string } {
+  return state.connectionName === undefined ? {} : { connection: state.connectionName };
 }
 
 function authorized(

@@ -4,6 +4,10 @@ export type Command =
   | { kind: 'greeting' }
   | { kind: 'connections' }
   | { kind: 'sign-out'; profile: string | null }
+  /** "connect hubspot as work": a sign-in whose connection is named (null: the default one). */
+  | { kind: 'connect'; profile: string; connection: string | null }
+  /** "use my work account for hubspot": that named connection becomes the default. */
+  | { kind: 'use-connection'; profile: string; connection: string }
   | { kind: 'crm'; action: 'deals' | 'companies' | 'tickets' }
   | { kind: 'crm'; action: 'find-contact'; query: string }
   | { kind: 'unknown'; text: string };
@@ -22,6 +26,10 @@ export function parseCommand(raw: string): Command {
   if (/^(hi|hello|hey|hallo|good (morning|afternoon|evening))( there)?$/.test(lower))
     return { kind: 'greeting' };
   if (/^(show )?(my )?(connections|integrations|status)$/.test(lower)) return { kind: 'connections' };
+  const connect = /^connect (?:to )?(.+?)(?: as (\S+))?$/i.exec(text);
+  if (connect?.[1]) return { kind: 'connect', profile: connect[1].trim(), connection: connect[2] ?? null };
+  const use = /^use (?:my )?(\S+)(?: account| connection)? (?:for|with) (.+)$/i.exec(text);
+  if (use?.[1] && use[2]) return { kind: 'use-connection', profile: use[2].trim(), connection: use[1] };
   const signOut = /^(?:sign|log) ?out(?: (?:of|from))?(?: (.+))?$/i.exec(text);
   if (signOut) return { kind: 'sign-out', profile: signOut[1]?.trim() || null };
   if (/^(show |list )?(me )?(my |open |all )*deals$/.test(lower)) return { kind: 'crm', action: 'deals' };
@@ -53,7 +61,9 @@ export const HELP_TEXT = [
   '- **show companies** — companies in the CRM',
   '- **show my tickets** — your support tickets',
   '- **my connections** — what I can access on your behalf',
-  '- **sign out of** *integration* — revoke my access',
+  '- **sign out of** *integration* — revoke my access (add a name, e.g. **sign out of hubspot work**, for a named connection)',
+  '- **connect** *integration* **as** *name* — sign in with another account, e.g. **connect hubspot as work**',
+  '- **use my** *name* **account for** *integration* — which account I use when you name none',
   '',
   'When I need access to a service I send you a sign-in link; after you sign in I carry on by myself.',
 ].join('\n');

@@ -53,22 +53,35 @@ export async function connectionsReport(services: DialogServices, context: TurnC
       );
       continue;
     }
-    const connection = mine.find((candidate) => candidate.profileId === profile.id);
-    const unreadable = connection?.unreadable;
-    lines.push(
-      `• ${inertText(profile.displayName)}: ${
-        unreadable
-          ? `${describeUnreadable(unreadable)}; sign in again to replace it`
-          : connection
-            ? withAccount(STATUS_TEXT[connection.status], connection)
-            : 'not connected'
-      }`,
-    );
+    // Several accounts (issue 10 point 3): one line each, the default one first and marked as such.
+    const ofProfile = mine
+      .filter((candidate) => candidate.profileId === profile.id)
+      .sort(
+        (a, b) => Number(b.isDefault) - Number(a.isDefault) || (a.name ?? '').localeCompare(b.name ?? ''),
+      );
+    const several = ofProfile.length > 1;
+    for (const connection of ofProfile.length > 0 ? ofProfile : [undefined]) {
+      lines.push(userLine(profile.displayName, connection, several));
+    }
   }
   if (lines.length === 0) return 'No integrations are configured yet.';
   return ['Your connections:', ...lines, 'Say "sign out of" and a name to revoke my access to one.'].join(
     '\n',
   );
+}
+
+/** One user connection: `• HubSpot: connected as …`, `• HubSpot (work): … (default)` among several. */
+function userLine(displayName: string, connection: ConnectionSummary | undefined, several: boolean): string {
+  const unreadable = connection?.unreadable;
+  const label = connection?.name ? `${inertText(displayName)} (${connection.name})` : inertText(displayName);
+  const marker = several && connection?.isDefault ? ' (default)' : '';
+  return `• ${label}: ${
+    unreadable
+      ? `${describeUnreadable(unreadable)}; sign in again to replace it`
+      : connection
+        ? withAccount(STATUS_TEXT[connection.status], connection)
+        : 'not connected'
+  }${marker}`;
 }
 
 /** "connected as Alice (alice@example.com)": which account, when the sign-in's ID token named one. */

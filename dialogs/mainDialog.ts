@@ -12,6 +12,7 @@ import { connectionsReport } from './connectionsReport';
 import { CrmDialog } from './crmDialog';
 import type { DialogServices } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
+import { ConnectDialog, useConnection } from './namedConnections';
 import { SignOutDialog } from './signOutDialog';
 
 /**
@@ -25,6 +26,7 @@ export class MainDialog extends ComponentDialog {
     super(MainDialog.id);
     this.addDialog(new CrmDialog(services));
     this.addDialog(new SignOutDialog(services));
+    this.addDialog(new ConnectDialog(services));
     this.addDialog(new WaterfallDialog('route', [this.route.bind(this)]));
     this.initialDialogId = 'route';
   }
@@ -65,6 +67,13 @@ export class MainDialog extends ComponentDialog {
         return step.replaceDialog(SignOutDialog.id, { profile: command.profile });
       case 'crm':
         return step.replaceDialog(CrmDialog.id, command);
+      case 'connect':
+        return step.replaceDialog(ConnectDialog.id, command);
+      case 'use-connection':
+        await step.context.sendActivity(
+          plainMessage(await useConnection(this.services, step.context, command)),
+        );
+        return step.endDialog();
       default:
         // Echoed user text is inert too: in a group chat it was written by someone else.
         await step.context.sendActivity(

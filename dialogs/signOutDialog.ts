@@ -7,6 +7,7 @@ import {
 import type { Profile } from '../profiles';
 import { userSubject, type DialogServices } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
+import { connectionLabel, profileAndConnection, profileNamed } from './namedConnections';
 
 /**
  * "sign out of <profile>": confirm, revoke at the provider (RFC 7009), delete the connection.
@@ -38,8 +39,23 @@ export class SignOutDialog extends ComponentDialog {
       connections.some((connection) => connection.profileId === profile.id),
     );
     let target: Profile | undefined;
+    // "sign out of hubspot work": a named connection (issue 10 point 3); no name: the default one.
+    let connectionName: string | undefined;
     if (wanted) {
-      target = profiles.find((profile) => matches(profile, wanted));
+      target = profileNamed(profiles, wanted);
+      const named = target ? undefined : profileAndConnection(profiles, wanted);
+      if (named) {
+        target = named.profile;
+        connectionName = named.connection;
+        if (
+          !connections.some((c) => c.profileId === target?.id && (c.name ?? 'default') === connectionName)
+        ) {
+          await step.context.sendActivity(
+            plainMessage(`You have no ${connectionLabel(target, inertText(connectionName, 32))} connection.`),
+          );
+          return step.endDialog();
+        }
+      }
       if (!target) {
         await step.context.sendActivity(
           plainMessage(`I don't know an integration called "${inertText(wanted, 80)}".`),
@@ -65,9 +81,11 @@ export class SignOutDialog extends ComponentDialog {
       return step.endDialog();
     }
     // Kept inert: every later message of this dialog shows it.
+    const shownName = connectionName === undefined || connectionName === 'default' ? null : connectionName;
     Object.assign(step.values, {
       profileId: target?.id,
-      profileName: target ? inertText(target.displayName) : undefined,
+      profileName: target ? connectionLabel(target, shownName) : undefined,
+      connectionName,
     });
     return step.next();
   }
@@ -88,6 +106,7 @@ export class SignOutDialog extends ComponentDialog {
       return step.endDialog();
     }
     const { engine } = this.services;
+    const { connectionName } = values(step);
     const profile = await engine.findProfile(String(values(step).profileId));
     const activity = step.context.activity;
     const outcome = profile
@@ -95,6 +114,7 @@ export class SignOutDialog extends ComponentDialog {
           profile,
           userSubject(step.context),
           `user:${activity.channelId}:${activity.from.id}`,
+          connectionName === undefined ? {} : { connection: connectionName },
         )
       : null;
     await step.context.sendActivity(
@@ -110,11 +130,10 @@ export class SignOutDialog extends ComponentDialog {
   }
 }
 
-function values(step: WaterfallStepContext): { profileId?: string; profileName?: string } {
-  return step.values as { profileId?: string; profileName?: string };
-}
-
-function matches(profile: Profile, name: string): boolean {
-  const wanted = name.trim().toLowerCase();
-  return profile.id === wanted || profile.displayName.toLowerCase() === wanted;
+function values(step: WaterfallStepContext): {
+  profileId?: string;
+  profileName?: string;
+  connectionName?: string;
+} {
+  return step.values as { profileId?: string; profileName?: string; connectionName?: string };
 }

@@ -6,6 +6,7 @@ import { codeChallengeS256, createCodeVerifier } from './oauth/pkce';
 import type { CheckedUrl } from './outboundRequests';
 import { assertUsable, type Profile } from './profileCatalog';
 import type { StoredAuthorizationRequest } from './store/types';
+import { connectionKey } from './connectionNames';
 import { subjectKey, type Subject } from './subjects';
 
 /**
@@ -16,6 +17,8 @@ import { subjectKey, type Subject } from './subjects';
 export interface NewAuthorizationRequest {
   profile: Profile;
   subject: Subject;
+  /** A named connection (`work`, profiles/connectionNames.ts); absent or `default`: the unnamed one. */
+  connectionName?: string;
   /** Host data kept with the request and handed back on the callback (e.g. conversation reference). */
   context?: Record<string, unknown>;
   createdBy: string;
@@ -65,7 +68,7 @@ export async function createAuthorizationRequest(
   const request: StoredAuthorizationRequest = {
     id: newId('req'),
     profileId: input.profile.id,
-    subjectKey: input.externalSubjectKey ?? subjectKey(input.subject),
+    subjectKey: input.externalSubjectKey ?? connectionKey(subjectKey(input.subject), input.connectionName),
     status: 'created',
     stateHash: null,
     bindingHash: null,

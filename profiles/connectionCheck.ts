@@ -4,6 +4,7 @@ import { isExternalSubjectKey } from './externalConsents';
 import { safeErrorCode } from './oauth/tokenResponse';
 import type { CheckedUrl, OutboundFetch } from './outboundRequests';
 import type { Profile } from './profileCatalog';
+import { DEFAULT_CONNECTION, splitConnectionKey } from './connectionNames';
 import { subjectFromKey } from './subjects';
 import type { TokenService } from './tokens';
 
@@ -56,7 +57,8 @@ export async function checkConnection(
   if (isExternalSubjectKey(connection.subjectKey))
     return done({ ok: false, reason: 'not-linked', refreshed: false });
   const subject = subjectFromKey(connection.subjectKey);
-  let token = await tokens.getToken(profile, subject);
+  const connectionName = splitConnectionKey(connection.subjectKey).name ?? DEFAULT_CONNECTION;
+  let token = await tokens.getToken(profile, subject, { connection: connectionName });
   if (!token.ok) {
     return done({
       ok: false,

@@ -1,3 +1,4 @@
+import { splitConnectionKey } from './connectionNames';
 import { randomInt } from 'node:crypto';
 import { secretContext, type KeyRing, type UnreadableSecret } from './encryption';
 import { recordAudit, type EngineContext } from './engineContext';
@@ -21,7 +22,12 @@ export interface UsableTokens {
 export interface ConnectionSummary {
   id: string;
   profileId: string;
+  /** The subject's key, without the connection name. */
   subjectKey: string;
+  /** The connection's name (`work`), or null for the unnamed (`default`) one. */
+  name: string | null;
+  /** Used when no name is given (profiles/connectionNames.ts). */
+  isDefault: boolean;
   status: ConnectionStatus;
   scopes: string[];
   expiresAt: number;
@@ -44,12 +50,15 @@ export interface ConnectionSummary {
 
 /** What may be shown about a connection; `keyRing` says whether its tokens can be opened here. */
 export function summarize(connection: StoredConnection, keyRing: KeyRing): ConnectionSummary {
-  const { id, profileId, subjectKey, status, scopes, expiresAt, expiresAtEstimated, lastError } = connection;
+  const { id, profileId, status, scopes, expiresAt, expiresAtEstimated, lastError } = connection;
   const { createdAt, updatedAt, refreshedAt, createdBy } = connection;
+  const { subjectKey, name } = splitConnectionKey(connection.subjectKey);
   return {
     id,
     profileId,
     subjectKey,
+    name,
+    isDefault: connection.preferred ?? name === null,
     status,
     scopes,
     expiresAt,

@@ -1,3 +1,9 @@
+import {
+  connectionKey,
+  namedOrDefaultConnection,
+  parseConnectionName,
+  setDefaultConnection,
+} from './connectionNames';
 import { accessDecision, type AccessDecision, type Requester } from './accessPolicy';
 import {
   createAuthorizationRequest,
@@ -72,10 +78,11 @@ export class AuthorizationEngine {
 
   // -- tokens and sign-in ---------------------------------------------------------------------------
 
+  /** `connection`: a named connection (`work`); absent: the subject's default one. */
   getToken(
     profile: Profile,
     subject: Subject,
-    options: { rejectedAccessToken?: string } = {},
+    options: { rejectedAccessToken?: string; connection?: string } = {},
   ): Promise<TokenResult> {
     return this.tokens.getToken(profile, subject, options);
   }
@@ -118,19 +125,61 @@ export class AuthorizationEngine {
     }
   }
 
-  verify(profile: Profile, subject: Subject, code: string): Promise<VerificationResult> {
-    return verifyConnection(this.context, profile.id, subjectKey(subject), code);
+  verify(
+    profile: Profile,
+    subject: Subject,
+    code: string,
+    options: { connection?: string } = {},
+  ): Promise<VerificationResult> {
+    const key = connectionKey(subjectKey(subject), options.connection);
+    return verifyConnection(this.context, profile.id, key, code);
   }
 
-  async connectionOf(profile: Profile, subject: Subject): Promise<ConnectionSummary | null> {
-    const connection = await this.context.store.connections.get(profile.id, subjectKey(subject));
+  /** The named connection, or the default one when no name is given. */
+  async connectionOf(
+    profile: Profile,
+    subject: Subject,
+    options: { connection?: string } = {},
+  ): Promise<ConnectionSummary | null> {
+    const { connections } = this.context.store;
+    const connection = await namedOrDefaultConnection(
+      connections,
+      profile.id,
+      subjectKey(subject),
+      options.connection,
+    );
     return connection ? summarize(connection, this.context.keyRing) : null;
   }
 
-  /** Revokes at the provider when possible and deletes; null when there was no connection. */
-  async signOut(profile: Profile, subject: Subject, actor: string): Promise<RevocationOutcome | null> {
-    const connection = await this.context.store.connections.get(profile.id, subjectKey(subject));
-    return connection ? revokeConnection(this.context, connection, actor) : null;
+  /**
+   * Revokes at the provider when possible and deletes the named connection (absent: the default one);
+   * null when there was no connection. Signing out of the default makes the unnamed one default again.
+   */
+  async signOut(
+    profile: Profile,
+    subject: Subject,
+    actor: string,
+    options: { connection?: string } = {},
+  ): Promise<RevocationOutcome | null> {
+    const { connections } = this.context.store;
+    const key = subjectKey(subject);
+    const connection = await namedOrDefaultConnection(connections, profile.id, key, options.connection);
+    if (!connection) return null;
+    const outcome = await revokeConnection(this.context, connection, actor);
+    if (connection.preferred === true) {
+      await setDefaultConnection(connections, profile.id, key, null, this.context.clock());
+    }
+    return outcome;
+  }
+
+  /**
+   * Makes the named connection (`default`: the unnamed one) the one used when no name is given;
+   * false when the subject has no such connection of the profile.
+   */
+  setDefaultConnection(profile: Profile, subject: Subject, name: string): Promise<boolean> {
+    const { connections } = this.context.store;
+    const parsed = parseConnectionName(name);
+    return setDefaultConnection(connections, profile.id, subjectKey(subject), parsed, this.context.clock());
   }
 
   async revokeById(connectionId: string, actor: string): Promise<RevocationOutcome> {
@@ -235,7 +284,7 @@ export class AuthorizationEngine {
 
   /** The user's (or the organisation's) connections, at most 200. */
   connectionsOf(subject: Subject): Promise<ConnectionSummary[]> {
-    return this.listConnections({ subjectKey: subjectKey(subject) }, { limit: 200 });
+    return this.listConnections({ subject: subjectKey(subject) }, { limit: 200 });
   }
 
   countConnections(filter: ConnectionFilter): Promise<number> {

@@ -34,7 +34,8 @@ export type ErrorCode =
   | 'pending-verification'
   | 'verification-failed'
   /** The connected account is not the one the profile's `requiredAccount` names (issue 10 point 4). */
-  | 'wrong-account';
+  | 'wrong-account'
+  | 'invalid-connection-name';
 
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `scopes.2` or `authorizationUrl`. */

@@ -1,3 +1,4 @@
+import { splitConnectionKey } from './connectionNames';
 import type { StoredAuthorizationRequest } from './store/types';
 
 /**
@@ -36,7 +37,10 @@ export function isOpen(state: SigninState): state is 'created' | 'started' {
 export interface SigninRequest {
   id: string;
   profileId: string;
+  /** The subject's key (`org` for an organisation sign-in, whatever connection name it makes). */
   subjectKey: string;
+  /** The named connection the sign-in makes (issue 10 point 3); null for the default one. */
+  connectionName: string | null;
   state: SigninState;
   /** The engine's error code when `state` is `failed` (profiles/errors.ts). */
   error?: string;
@@ -61,10 +65,14 @@ export function signinStateOf(request: StoredAuthorizationRequest): SigninState 
 export function signinRequestOf(request: StoredAuthorizationRequest): SigninRequest {
   const state = signinStateOf(request);
   const { error, connectionId } = request.outcome ?? {};
+  // The base key, so a host's `subjectKey === 'org'` check (the admin gate, SECURITY.md #44) also holds
+  // for a named organisation connection (`org#ops`).
+  const { subjectKey, name } = splitConnectionKey(request.subjectKey);
   return {
     id: request.id,
     profileId: request.profileId,
-    subjectKey: request.subjectKey,
+    subjectKey,
+    connectionName: name,
     state,
     ...(state === 'failed' && error ? { error } : {}),
     ...(connectionId ? { connectionId } : {}),

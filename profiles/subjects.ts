@@ -29,7 +29,9 @@ export function subjectKey(subject: Subject): string {
     : `${user}:${BOT_SEGMENT}${encodeURIComponent(subject.botAppId)}`;
 }
 
-export function subjectFromKey(key: string): Subject {
+/** The subject of a subject key or of a connection's key (a named connection's `#<name>` is dropped). */
+export function subjectFromKey(connectionKey: string): Subject {
+  const key = connectionKey.split('#')[0] ?? '';
   if (key === 'org') return ORGANIZATION;
   const [kind, channelId, userId, bot, ...rest] = key.split(':');
   if (

@@ -10,6 +10,7 @@ import type { CheckedUrl } from './outboundRequests';
 import { assertUsable, profileUrl, type Profile } from './profileCatalog';
 import { apiBaseUrlOf } from './providerUrls';
 import type { StoredConnection } from './store/types';
+import { namedOrDefaultConnection } from './connectionNames';
 import { subjectKey as keyOf, type Subject } from './subjects';
 
 /**
@@ -111,7 +112,7 @@ export class TokenService {
   async getToken(
     profile: Profile,
     subject: Subject,
-    options: { rejectedAccessToken?: string } = {},
+    options: { rejectedAccessToken?: string; connection?: string } = {},
   ): Promise<TokenResult> {
     try {
       return await this.resolve(profile, subject, options);
@@ -122,9 +123,12 @@ export class TokenService {
         isAuthProfilesError(error) &&
         (error.code === 'decryption-failed' || error.code === 'encryption-key-unknown')
       ) {
-        const connection = await this.engine.store.connections
-          .get(profile.id, keyOf(subject))
-          .catch(() => null);
+        const connection = await namedOrDefaultConnection(
+          this.engine.store.connections,
+          profile.id,
+          keyOf(subject),
+          options.connection,
+        ).catch(() => null);
         this.engine.log.error(
           {
             profileId: profile.id,
@@ -148,9 +152,15 @@ export class TokenService {
   private async resolve(
     profile: Profile,
     subject: Subject,
-    options: { rejectedAccessToken?: string },
+    options: { rejectedAccessToken?: string; connection?: string },
   ): Promise<TokenResult> {
-    const connection = await this.engine.store.connections.get(profile.id, keyOf(subject));
+    // No name: the subject's default connection (profiles/connectionNames.ts).
+    const connection = await namedOrDefaultConnection(
+      this.engine.store.connections,
+      profile.id,
+      keyOf(subject),
+      options.connection,
+    );
     const unsaved = connection ? this.unsaved.get(connection.id) : undefined;
     if (unsaved && unsaved.expectedVersion === connection?.version) return this.fromUnsaved(unsaved);
     const verdict = await this.check(profile, connection, options.rejectedAccessToken);

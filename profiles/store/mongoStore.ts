@@ -314,7 +314,12 @@ function connectionQuery(filter: ConnectionFilter, after?: string): Filter<Conne
   if (filter.profileId !== undefined) clauses.push({ profileId: filter.profileId });
   if (filter.status !== undefined) clauses.push({ status: filter.status });
   if (filter.subjectKey !== undefined) clauses.push({ subjectKey: filter.subjectKey });
-  if (filter.subjectKind === 'org') clauses.push({ subjectKey: 'org' });
+  if (filter.subject !== undefined) {
+    clauses.push({
+      $or: [{ subjectKey: filter.subject }, { subjectKey: { $regex: `^${escapeRegex(filter.subject)}#` } }],
+    });
+  }
+  if (filter.subjectKind === 'org') clauses.push({ subjectKey: { $regex: '^org(#|$)' } });
   if (filter.subjectKind === 'user') clauses.push({ subjectKey: { $regex: '^user:' } });
   if (after !== undefined) clauses.push({ id: { $gt: after } });
   return clauses.length > 0 ? { $and: clauses } : {};
@@ -790,4 +795,9 @@ class MongoAdminKeys implements AdminKeyRepository {
       return result.modifiedCount > 0;
     });
   }
+}
+
+/** A literal for a regular expression (subject keys hold `.` and `%`). */
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

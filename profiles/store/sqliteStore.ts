@@ -329,7 +329,13 @@ function connectionWhere(filter: ConnectionFilter, after?: string): { where: str
     clauses.push('subject_key = ?');
     params.push(filter.subjectKey);
   }
-  if (filter.subjectKind === 'org') clauses.push("subject_key = 'org'");
+  if (filter.subject !== undefined) {
+    // substr, not LIKE: a subject key holds `%` from percent-encoding.
+    clauses.push("(subject_key = ? OR substr(subject_key, 1, length(?) + 1) = ? || '#')");
+    params.push(filter.subject, filter.subject, filter.subject);
+  }
+  if (filter.subjectKind === 'org')
+    clauses.push("(subject_key = 'org' OR substr(subject_key, 1, 4) = 'org#')");
   if (filter.subjectKind === 'user') clauses.push("subject_key LIKE 'user:%'");
   if (after !== undefined) {
     clauses.push('id > ?');

@@ -52,6 +52,11 @@ export interface StoredConnection {
    * `instance_url`), address-checked; null or absent when the profile's `apiBaseUrl` applies.
    */
   apiBaseUrl?: string | null;
+  /**
+   * Whether this is the subject's default connection of the profile among its named ones
+   * (profiles/connectionNames.ts); absent means: the unnamed one is the default.
+   */
+  preferred?: boolean;
   createdAt: number;
   updatedAt: number;
   refreshedAt: number | null;
@@ -65,6 +70,8 @@ export interface ConnectionFilter {
   profileId?: string;
   status?: ConnectionStatus;
   subjectKey?: string;
+  /** A subject's connections, the default (unnamed) one and the named ones (`<subjectKey>#<name>`). */
+  subject?: string;
   /** `org` or `user`. */
   subjectKind?: 'org' | 'user';
 }

@@ -823,8 +823,10 @@ describe('pre-authorization through the API', () => {
   /** The admin's browser after the first pre-authorization: signed in to the admin pages. */
   let adminBrowser: CookieJar | undefined;
 
-  async function startPreAuthorization(): Promise<{ requestId: string; authorizationUrl: string }> {
-    const started = await api('POST', 'profiles/crm-org/authorizations');
+  async function startPreAuthorization(
+    name?: string,
+  ): Promise<{ requestId: string; authorizationUrl: string }> {
+    const started = await api('POST', 'profiles/crm-org/authorizations', name ? { body: { name } } : {});
     expect(started.status).toBe(201);
     expect(started.json).toEqual({
       requestId: expect.stringMatching(/^req_/),
@@ -835,8 +837,8 @@ describe('pre-authorization through the API', () => {
     return started.json;
   }
 
-  async function preAuthorize(): Promise<void> {
-    const started = await startPreAuthorization();
+  async function preAuthorize(name?: string): Promise<void> {
+    const started = await startPreAuthorization(name);
     const signedIn = adminBrowser !== undefined;
     const jar = adminBrowser ?? new CookieJar();
     adminBrowser = jar;
@@ -949,6 +951,9 @@ describe('pre-authorization through the API', () => {
           'expiresAt',
           'expiresAtEstimated',
           'id',
+          // The connection's name among several of one subject, and whether it is the default (issue 10 point 3).
+          'isDefault',
+          'name',
           'lastError',
           'profileId',
           'refreshedAt',
@@ -1016,6 +1021,50 @@ describe('pre-authorization through the API', () => {
       connection: null,
     });
     expectError(await api('DELETE', 'profiles/crm-org/authorizations'), 404, 'not-connected');
+  });
+
+  test('a named organisation connection (issue 10 point 3): POST { name }, GET and DELETE ?name=', async () => {
+    await preAuthorize();
+    // The admin gate holds for a named organisation sign-in too (SECURITY.md #44): a browser not signed
+    // in to the admin pages is sent to sign in first, nothing bound.
+    const gated = await startPreAuthorization('ops');
+    const stranger = await browse(new CookieJar(), gated.authorizationUrl);
+    expect({ status: stranger.status, location: stranger.location, setCookie: stranger.setCookie }).toEqual({
+      status: 303,
+      location: `/admin/login?authorization=${gated.requestId}`,
+      setCookie: null,
+    });
+    await preAuthorize('ops');
+
+    const ops = await api('GET', 'profiles/crm-org/authorizations?name=ops');
+    expect(ops.json).toMatchObject({
+      connected: true,
+      connection: { subjectKey: 'org', name: 'ops', isDefault: false, status: 'active' },
+    });
+    const unnamed = await api('GET', 'profiles/crm-org/authorizations');
+    expect(unnamed.json).toMatchObject({ connected: true, connection: { name: null, isDefault: true } });
+    expect(unnamed.json.connection.id).not.toBe(ops.json.connection.id);
+    const listed = await api('GET', 'connections?profileId=crm-org&subject=org');
+    expect(listed.json.connections.map((c: { name: string | null }) => c.name).sort()).toEqual(
+      [null, 'ops'].sort(),
+    );
+
+    const badBody = await api('POST', 'profiles/crm-org/authorizations', { body: { name: 'Ops!' } });
+    expectError(badBody, 400, 'invalid-request');
+    expect(issuePaths(badBody)).toEqual(['name']);
+    expectError(await api('GET', 'profiles/crm-org/authorizations?name=a%23b'), 400, 'invalid-request');
+
+    // The admin pages name it too.
+    const page = await browse(adminBrowser as CookieJar, '/admin/connections?subject=org');
+    expect(page.html).toContain('organisation (ops)');
+
+    expect((await api('DELETE', 'profiles/crm-org/authorizations?name=ops')).status).toBe(200);
+    expect((await api('GET', 'profiles/crm-org/authorizations?name=ops')).json).toEqual({
+      connected: false,
+      connection: null,
+    });
+    expect((await api('GET', 'profiles/crm-org/authorizations')).json.connected).toBe(true);
+    expect((await api('DELETE', 'profiles/crm-org/authorizations')).status).toBe(200);
   });
 
   test('SECURITY.md #44: the link binds nothing for a stranger, a developer or another admin; the admin who started it completes it, and the audit log says who', async () => {

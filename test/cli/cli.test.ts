@@ -555,9 +555,9 @@ describe('connections', () => {
   test('list without secrets, filter by profile and status, revoke one', async () => {
     const dir = tempDir();
     expect((await cli(['profiles', 'import', writeJson(dir, 'acme.json', ACME)], dir)).code).toBe(0);
-    const { seeded } = await seedConnections(dir, K1, ['user:webchat:alice', 'org']);
-    const ids = [...seeded.keys()];
-    const [aliceId, orgId] = ids as [string, string];
+    const { seeded } = await seedConnections(dir, K1, ['user:webchat:alice', 'org', 'org#ops']);
+    const [aliceId, orgId, opsId] = [...seeded.keys()] as [string, string, string];
+    const ids = [aliceId, orgId]; // ops is deleted after the table check below
     const services = await openEngine(dir, K1);
     try {
       const org = await services.store.connections.getById(orgId);
@@ -576,6 +576,14 @@ describe('connections', () => {
     expect(table.stdout).toMatch(
       new RegExp(`\\n${orgId}\\s+acme\\s+org\\s+needs-reauthorization\\s.*invalid-grant\\n`),
     );
+    // A named organisation connection (issue 10 point 3) shows its name after the subject.
+    expect(table.stdout).toMatch(new RegExp(`\\n${opsId}\\s+acme\\s+org#ops\\s+active\\s`));
+    const cleanup = await openEngine(dir, K1);
+    try {
+      await cleanup.store.connections.delete(opsId); // the rest of this test counts the other two
+    } finally {
+      await cleanup.close();
+    }
 
     const json = JSON.parse((await cli(['connections', 'list', '--json'], dir)).stdout) as Record<
       string,

@@ -59,6 +59,7 @@ test('hosts see the state, the error code of a failure and the connection made, 
     id: 'req_000000000000000000000000',
     profileId: 'crm',
     subjectKey: 'user:webchat:alice',
+    connectionName: null,
     state: 'failed',
     error: 'invalid-grant',
     context: { conversation: { id: 'conv-1' } },
@@ -68,6 +69,9 @@ test('hosts see the state, the error code of a failure and the connection made, 
   const connected = signinRequestOf(request('completed', { result: 'connected', connectionId: 'c1' }));
   expect(connected.state).toBe('connected');
   expect(connected.connectionId).toBe('c1');
+  // A named connection's sign-in (issue 10 point 3): the base subject key, so `=== 'org'` checks hold.
+  const named = signinRequestOf({ ...request('created'), subjectKey: 'org#ops' });
+  expect([named.subjectKey, named.connectionName]).toEqual(['org', 'ops']);
   expect(connected).not.toHaveProperty('error');
   expect(JSON.stringify(connected)).not.toMatch(/state-hash|binding-hash|sealed-verifier/);
 });

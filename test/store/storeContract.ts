@@ -358,6 +358,27 @@ export function describeStoreContract(
         };
         const ids = (records: StoredConnection[]): string[] => records.map((record) => record.id);
 
+        it("lists a subject's default and named connections (issue 10 point 3), `%` in a key taken literally", async () => {
+          const keys = [
+            'user:msteams:a%20b',
+            'user:msteams:a%20b#work',
+            'user:msteams:aX20b#work',
+            'user:msteams:a%20bc',
+            'org#ops',
+          ];
+          for (const [i, subjectKey] of keys.entries()) {
+            await store.connections.upsert({ ...newConnection({ subjectKey }), id: `con_n${i}` });
+          }
+          const subject = await store.connections.list({ subject: 'user:msteams:a%20b' }, { limit: 10 });
+          expect(ids(subject)).toEqual(['con_n0', 'con_n1']);
+          expect(ids(await store.connections.list({ subjectKind: 'org' }, { limit: 10 }))).toEqual([
+            'con_n4',
+          ]);
+          expect(await store.connections.count({ subject: 'user:msteams:a%20b', profileId: 'hubspot' })).toBe(
+            2,
+          );
+        });
+
         test('filters by subject kind, status, profile and subject, ordered by id', async () => {
           await seed();
           expect(ids(await store.connections.list({}, { limit: 10 }))).toEqual([

@@ -173,12 +173,13 @@ export async function authorize(
   harness: Harness,
   profileId: string,
   subject: Subject = USER,
-  options: { requireVerification?: boolean; login?: string } = {},
+  options: { requireVerification?: boolean; login?: string; connectionName?: string } = {},
 ) {
   const profile = await harness.engine.catalog.get(profileId);
   const created = await harness.engine.createAuthorizationRequest({
     profile,
     subject,
+    ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
     createdBy: 'user:test',
     requireVerification: options.requireVerification ?? false,
   });

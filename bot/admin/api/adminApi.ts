@@ -68,6 +68,11 @@ export const ROUTES: readonly RouteSpec[] = [
 // ---------------------------------------------------------------------------------------------------
 // Server
 
+/** Whether the request carries a body at all (a length above 0, or a chunked one). */
+function sendsBody(req: Request): boolean {
+  return Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
 function send(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -152,7 +157,10 @@ function registerRoute(server: Server, ctx: AdminContext, route: RouteSpec): voi
         if (typeof value === 'string') params[name] = value;
       }
       const query = new URL(req.url ?? '/', 'http://admin.invalid').searchParams;
-      const body = route.body ? await readJsonBody(req) : undefined;
+      const body =
+        route.body === true || (route.body === 'optional' && sendsBody(req))
+          ? await readJsonBody(req)
+          : undefined;
       const reply = await route.handle({ req, ctx, principal, params, query, body });
       send(res, reply.status, reply.body, reply.headers);
     } catch (error) {

@@ -55,8 +55,8 @@ export interface RouteSpec {
   /** restify path, e.g. `/admin/api/profiles/:id`. */
   path: string;
   access: Access;
-  /** The route reads a JSON body. */
-  body?: boolean;
+  /** The route reads a JSON body; `optional`: only when one is sent (a bare POST stays valid). */
+  body?: boolean | 'optional';
   operation: OpenApiOperation;
   handle(call: Call): Promise<Reply>;
 }

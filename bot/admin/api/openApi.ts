@@ -33,7 +33,7 @@ interface DocumentedRoute {
   method: HttpMethod;
   path: string;
   access: Access;
-  body?: boolean;
+  body?: boolean | 'optional';
   operation: OpenApiOperation;
 }
 
@@ -89,7 +89,9 @@ function operationObject(route: DocumentedRoute): Record<string, unknown> {
     summary: op.summary,
     tags: op.tags,
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(op.requestBody ? { requestBody: { required: true, content: jsonContent(op.requestBody) } } : {}),
+    ...(op.requestBody
+      ? { requestBody: { required: route.body !== 'optional', content: jsonContent(op.requestBody) } }
+      : {}),
     responses,
     security: route.access === 'public' ? [] : [{ bearerAuth: [] }],
     ...(route.access === 'admin'

@@ -186,6 +186,8 @@ export function componentSchemas(): Record<string, JsonSchema> {
         'id',
         'profileId',
         'subjectKey',
+        'name',
+        'isDefault',
         'status',
         'scopes',
         'expiresAt',
@@ -206,6 +208,16 @@ export function componentSchemas(): Record<string, JsonSchema> {
           type: 'string',
           description:
             '`org`, `user:<channel>:<user id>`, or `user:<channel>:<user id>:bot=<app id>` for a user of another bot (token service)',
+        },
+        name: {
+          type: ['string', 'null'],
+          description:
+            'The connection name (`work`) of one of several accounts; null for the default (unnamed) one',
+        },
+        isDefault: {
+          type: 'boolean',
+          description:
+            'Used when no connection name is given (the unnamed one unless the user chose another)',
         },
         status: { $ref: '#/components/schemas/ConnectionStatus' },
         scopes: { type: 'array', items: { type: 'string' } },

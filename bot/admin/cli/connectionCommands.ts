@@ -26,7 +26,8 @@ export function connectionCommands(backends: Backends) {
           connections.map((connection) => [
             connection.id,
             connection.profileId,
-            connection.subjectKey,
+            // A named connection (issue 10 point 3) shows as `<subject>#<name>`, its store key.
+            connection.name ? `${connection.subjectKey}#${connection.name}` : connection.subjectKey,
             // A service older than the `unreadable` field (--remote) simply leaves it out.
             connection.unreadable
               ? `${connection.status} (${describeUnreadable(connection.unreadable)})`

@@ -130,7 +130,10 @@ export class ConnectionPages extends AdminPage {
         return {
           ...connection,
           profileName: names.get(connection.profileId) ?? connection.profileId,
-          subject: connection.subjectKey === 'org' ? 'organisation' : connection.subjectKey,
+          // A named connection (issue 10 point 3) shows its name: `organisation (ops)`.
+          subject: `${connection.subjectKey === 'org' ? 'organisation' : connection.subjectKey}${
+            connection.name ? ` (${connection.name})` : ''
+          }`,
           statusText: `${
             connection.status === 'needs-reauthorization' && connection.subjectKey === 'org'
               ? 'needs an admin to reconnect'

@@ -1,0 +1,136 @@
+// Several accounts per provider in chat (issue 10 point 3) through the real bot, dialogs, store, OAuth
+// routes and oidc-provider; TestAdapter stands in for the channel.
+import { startAuthServer, type RunningAuthServer } from '../support/authServer';
+import { completeConsent, CookieJar } from '../support/browserlessConsent';
+import { createBotHarness, freePort, signinUrl, texts, type BotHarness } from '../support/botHarness';
+import { createHarness, serverProfile, type Harness } from '../support/engineHarness';
+
+const CLIENT = {
+  client_id: 'named-chat',
+  client_secret: 'named-chat-secret-123456',
+  token_endpoint_auth_method: 'client_secret_basic' as const,
+};
+const USER = { userId: 'nina' };
+const SUBJECT = { kind: 'user' as const, channelId: 'webchat', userId: 'nina' };
+
+let server: RunningAuthServer;
+let harness: Harness;
+let bot: BotHarness;
+
+beforeAll(async () => {
+  const port = await freePort();
+  server = await startAuthServer({
+    clients: [
+      { ...CLIENT, redirect_uris: [`http://127.0.0.1:${port}/oauth/callback/crm`], rotateRefreshToken: true },
+    ],
+    scopes: 'crm.objects.deals.read',
+  });
+  harness = await createHarness({
+    profiles: [serverProfile(server, 'crm', CLIENT, { apiBaseUrl: 'https://crm.invalid' })],
+    publicUrl: `http://127.0.0.1:${port}`,
+  });
+  bot = await createBotHarness(harness, { port, verificationOff: ['webchat'] });
+});
+
+afterAll(async () => {
+  await bot?.close();
+  await harness?.close();
+  await server?.stop();
+});
+
+/** Says `text`, signs in at the provider as `login` through the card's link, returns what the bot said. */
+async function signIn(text: string, login: string): Promise<string> {
+  const startUrl = signinUrl(await bot.say(text, USER));
+  expect(startUrl).toBeDefined();
+  const start = await fetch(startUrl as string, { redirect: 'manual' });
+  const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  const callback = await completeConsent(start.headers.get('location') as string, {
+    login,
+    cookieJar: new CookieJar(),
+  });
+  const page = await fetch(`${bot.baseUrl}${callback.pathname}${callback.search}`, { headers: { cookie } });
+  expect(page.status).toBe(200);
+  return texts(bot.drain()).join('\n');
+}
+
+async function token(connection?: string): Promise<string> {
+  const profile = await harness.engine.catalog.get('crm');
+  const result = await harness.engine.getToken(profile, SUBJECT, connection ? { connection } : {});
+  if (!result.ok) throw new Error(`no token: ${result.reason}`);
+  return result.accessToken;
+}
+
+async function say(text: string): Promise<string> {
+  return texts(await bot.say(text, USER)).join('\n');
+}
+
+test('connect as work, list, use my work account, sign out of that one', async () => {
+  expect(await signIn('connect crm', 'nina')).toMatch(/connected to Test crm/);
+  expect(await signIn('connect crm as work', 'nina-work')).toMatch(/connected to Test crm/);
+  const personal = await token();
+  const work = await token('work');
+  expect(work).not.toBe(personal);
+  expect(await say('connect crm as work')).toBe(
+    'You are already connected to Test crm (work). Say "sign out of Test crm work" first to use another account.',
+  );
+
+  let listed = await say('my connections');
+  expect(listed).toContain('• Test crm: connected (default)');
+  expect(listed).toContain('• Test crm (work): connected\n');
+
+  expect(await say('use my work account for crm')).toBe('From now on I use your work account for Test crm.');
+  expect(await token()).toBe(work);
+  listed = await say('my connections');
+  expect(listed).toContain('• Test crm (work): connected (default)');
+  expect(listed).toContain('• Test crm: connected\n');
+
+  // Back to the unnamed one, so signing out of `work` must name it to reach it.
+  expect(await say('use my default account for crm')).toBe(
+    'From now on I use your default account for Test crm.',
+  );
+  expect(await token()).toBe(personal);
+  expect(await say('sign out of crm work')).toMatch(/^Sign out of Test crm \(work\)\?/);
+  expect(await say('yes')).toMatch(/^Signed out of Test crm \(work\)/);
+  const profile = await harness.engine.catalog.get('crm');
+  expect(await harness.engine.getToken(profile, SUBJECT, { connection: 'work' })).toMatchObject({
+    ok: false,
+    reason: 'not-connected',
+  });
+  expect(await token()).toBe(personal);
+  listed = await say('my connections');
+  expect(listed).toContain('• Test crm: connected\n');
+  expect(listed).not.toContain('(work)');
+  expect(listed).not.toContain('(default)');
+});
+
+test('unknown names and bad names get a clear answer', async () => {
+  expect(await say('use my home account for crm')).toBe(
+    'You have no Test crm connection called home. Say "connect Test crm as home" to add it.',
+  );
+  expect(await say('sign out of crm home')).toBe('You have no Test crm (home) connection.');
+  expect(await say('connect crm as w#rk')).toMatch(
+    /^"w#rk" cannot name a connection: a connection name is 1 to 32/,
+  );
+  expect(await say('connect nothing as work')).toBe('I don\'t know an integration called "nothing".');
+});
+
+test('a default named connection that needs a new sign-in is signed in again under its name', async () => {
+  const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'nina' };
+  expect(await signIn('connect crm as travel', 'nina-travel')).toMatch(/connected to Test crm/);
+  expect(await say('use my travel account for crm')).toBe(
+    'From now on I use your travel account for Test crm.',
+  );
+  const personal = await token('default');
+  const stored = await harness.store.connections.get('crm', 'user:webchat:nina#travel');
+  await harness.store.connections.update(stored!.id, stored!.version, { status: 'needs-reauthorization' });
+  // Any request that needs the token (here the CRM) sends the card for the default: the travel one.
+  await signIn('show my deals', 'nina-travel');
+  expect(
+    (
+      await harness.engine.connectionOf(await harness.engine.catalog.get('crm'), subject, {
+        connection: 'travel',
+      })
+    )?.status,
+  ).toBe('active');
+  expect(await token('default')).toBe(personal);
+});
