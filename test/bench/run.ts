@@ -3,7 +3,10 @@
 //   (a') GetToken of the Bot Framework token service over HTTP (caller JWT verified each call)
 //        against the direct getToken of the same connection;
 //   (b) a refresh storm: 200 callers in 4 processes on one expired connection, real oidc-provider;
-//   (c) memory: 100k encrypted connections stored through the real upsert path and read back.
+//   (c) memory: 100k encrypted connections stored through the real upsert path and read back;
+//       their rate is the "connection writes per second on SQLite" figure (target >= 10,000/s, issue 12);
+//   (d) CRM card formatting: a page of deals built into an Adaptive Card, against serialising the
+//       same page (JSON.stringify), the least any reply does with it.
 // Prints a table, then one JSON line with every figure. Exits non-zero when an invariant breaks
 // (more than one refresh, callers with different tokens, something left in memory).
 import { spawn } from 'node:child_process';
@@ -18,6 +21,8 @@ import { sha256 } from '../../profiles/ids';
 import type { TokenSet } from '../../profiles/oauth/tokenResponse';
 import type { Profile } from '../../profiles/profileCatalog';
 import { subjectKey, type Subject } from '../../profiles/subjects';
+import type { CrmRecord } from '../../dialogs/crm/crmApi';
+import { dealsCard, MAX_CARD_ROWS } from '../../dialogs/crm/crmCards';
 import type { Request, Response } from 'restify';
 import { startAuthServer } from '../support/authServer';
 import {
@@ -44,6 +49,9 @@ const STORM_PROCESSES = 4;
 const STORM_CALLS_PER_PROCESS = 50;
 const MEMORY_CONNECTIONS = 100_000;
 const PAGE = 1_000;
+/** Issue 12's target for connection writes on SQLite. */
+const WRITES_PER_SECOND_TARGET = 10_000;
+const CARD_OPS = 20_000;
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -263,6 +271,51 @@ async function benchStorm(harness: Harness, server: Awaited<ReturnType<typeof st
   };
 }
 
+/** A page of deals as HubSpot returns them: amounts in two currencies, close dates as ISO and epoch ms. */
+function dealPage(): CrmRecord[] {
+  const stages = ['appointmentscheduled', 'contractsent', 'closedwon', 'closedlost', 'custom-stage'];
+  return Array.from({ length: MAX_CARD_ROWS }, (_, i) => ({
+    id: String(1000 + i),
+    properties: {
+      dealname: `Deal ${i} for Example Corp`,
+      amount: i % 3 === 0 ? `${12_500 + i}` : `${7_200 + i}.5`,
+      deal_currency_code: i % 2 === 0 ? 'USD' : 'EUR',
+      dealstage: stages[i % stages.length] ?? null,
+      closedate: i % 2 === 0 ? `2025-07-${String(10 + i).padStart(2, '0')}T00:00:00.000Z` : '1753920000000',
+    },
+  }));
+}
+
+/** Cards built per second for one page of deals, rounds alternating with the baseline. */
+function benchCards() {
+  const results = dealPage();
+  const input = { results, total: 42 };
+  const options = { locale: 'en-US', timeZone: 'UTC' };
+  const time = (ops: number, call: () => unknown): number => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < ops; i += 1) call();
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  };
+  const card = () => dealsCard(input, options);
+  const serialise = () => JSON.stringify(results);
+  time(2_000, card);
+  time(2_000, serialise);
+  let cardSeconds = 0;
+  let serialiseSeconds = 0;
+  for (let round = 0; round < READ_ROUNDS; round += 1) {
+    cardSeconds += time(CARD_OPS / READ_ROUNDS, card);
+    serialiseSeconds += time(CARD_OPS / READ_ROUNDS, serialise);
+  }
+  const cardsPerSecond = Math.round(CARD_OPS / cardSeconds);
+  const serialisedPerSecond = Math.round(CARD_OPS / serialiseSeconds);
+  return {
+    rowsPerCard: results.length,
+    cardsPerSecond,
+    serialisedPerSecond,
+    ratio: round(cardsPerSecond / serialisedPerSecond, 3),
+  };
+}
+
 /** A profile for the memory phase: no provider is contacted, so its URLs need not answer. */
 const OFFLINE_PROFILE = {
   id: 'bench',
@@ -294,6 +347,7 @@ async function benchMemory() {
       });
     }
     const storeSeconds = (performance.now() - storeStarted) / 1000;
+    const writesPerSecond = Math.round(MEMORY_CONNECTIONS / storeSeconds);
     const rssAfterStore = process.memoryUsage().rss;
 
     // Read back twice: every record through getToken (read + decrypt), and every page of the store.
@@ -323,6 +377,7 @@ async function benchMemory() {
     return {
       connections: MEMORY_CONNECTIONS,
       storeSeconds: round(storeSeconds, 2),
+      writesPerSecond,
       readSeconds: round(readSeconds, 2),
       usableViaGetToken: usable,
       listedInPages: listed,
@@ -388,6 +443,7 @@ async function main(): Promise<void> {
     await harness.close();
     await server.stop();
   }
+  const cards = benchCards();
   const memory = await memoryInChild();
   const seconds = round((performance.now() - started) / 1000);
 
@@ -396,6 +452,7 @@ async function main(): Promise<void> {
     oneRefresh: storm.refreshCalls === 1,
     sameToken: storm.allSameToken && storm.failures === 0,
     rss: memory.rssAfterReadMb < 150,
+    writes: memory.writesPerSecond >= WRITES_PER_SECOND_TARGET,
     nothingLeft:
       memory.tokenServiceInFlight === 0 && memory.tokenServiceUnsaved === 0 && storm.leftInWorkers === 0,
     bounded: memory.tokenServiceOpenedAccessTokens <= 1000,
@@ -468,6 +525,13 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`(c) memory: ${memory.connections} encrypted connections stored and read back`);
   console.log(row('store (saveConnection: seal + upsert), s', memory.storeSeconds));
+  console.log(
+    row(
+      `connection writes/s on SQLite (target ${WRITES_PER_SECOND_TARGET})`,
+      memory.writesPerSecond,
+      mark(ok.writes),
+    ),
+  );
   console.log(row('read back (getToken each + list pages), s', memory.readSeconds));
   console.log(
     row(
@@ -504,6 +568,12 @@ async function main(): Promise<void> {
     ),
   );
   console.log('');
+  console.log(`(d) CRM card formatting: a page of ${cards.rowsPerCard} deals (dialogs/crm/crmCards.ts)`);
+  console.log(row('', 'per second'));
+  console.log(row('dealsCard (amounts, dates, stages)', cards.cardsPerSecond));
+  console.log(row('baseline: JSON.stringify of the same page', cards.serialisedPerSecond));
+  console.log(row('ratio cards / baseline', cards.ratio));
+  console.log('');
   console.log(
     JSON.stringify({
       bench: 'authprofiles',
@@ -514,6 +584,7 @@ async function main(): Promise<void> {
       overHttp,
       storm,
       memory,
+      cards,
       ok,
     }),
   );
