@@ -349,6 +349,24 @@ function currencyOf(code: string | null | undefined, options: ResolvedOptions): 
   return /^[A-Z]{3}$/.test(trimmed) ? trimmed : options.currency;
 }
 
+// Building an Intl formatter costs far more than formatting with it (locale data is resolved each
+// time): keep them by locale and options. Bounded because the locale, time zone and currency come from
+// settings and CRM records; past the bound the oldest is dropped (a Map iterates in insertion order).
+const MAX_FORMATTERS = 64;
+const numberFormats = new Map<string, Intl.NumberFormat>();
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+function cached<T>(cache: Map<string, T>, key: string, create: () => T): T {
+  let formatter = cache.get(key);
+  if (formatter === undefined) {
+    // Throws for an unknown locale, currency or time zone: nothing is cached then.
+    formatter = create();
+    if (cache.size >= MAX_FORMATTERS) cache.delete(cache.keys().next().value as string);
+    cache.set(key, formatter);
+  }
+  return formatter;
+}
+
 /** "12500" → "$12,500"; "7200.5" → "$7,200.50"; no amount → "No amount". */
 export function formatAmount(value: string | null | undefined, currency: string, locale: string): string {
   const text = present(value);
@@ -357,12 +375,18 @@ export function formatAmount(value: string | null | undefined, currency: string,
   if (!Number.isFinite(amount)) return text;
   const digits = Number.isInteger(amount) ? 0 : 2;
   try {
-    return new Intl.NumberFormat(locale, {
-      style: 'currency',
-      currency,
-      minimumFractionDigits: digits,
-      maximumFractionDigits: digits,
-    }).format(amount);
+    const format = cached(
+      numberFormats,
+      `${locale}|${currency}|${digits}`,
+      () =>
+        new Intl.NumberFormat(locale, {
+          style: 'currency',
+          currency,
+          minimumFractionDigits: digits,
+          maximumFractionDigits: digits,
+        }),
+    );
+    return format.format(amount);
   } catch {
     // An unknown currency code or locale: still show the number.
     return `${currency} ${amount.toFixed(digits)}`;
@@ -379,10 +403,12 @@ function formatDate(
   const time = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(time)) return undefined;
   try {
-    return new Intl.DateTimeFormat(options.locale, {
-      dateStyle: 'medium',
-      timeZone: options.timeZone,
-    }).format(time);
+    const format = cached(
+      dateFormats,
+      `${options.locale}|${options.timeZone}`,
+      () => new Intl.DateTimeFormat(options.locale, { dateStyle: 'medium', timeZone: options.timeZone }),
+    );
+    return format.format(time);
   } catch {
     return new Date(time).toISOString().slice(0, 10);
   }

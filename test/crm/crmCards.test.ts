@@ -136,6 +136,41 @@ describe('dealsCard', () => {
     expect(formatAmount('n/a', 'USD', 'en-US')).toBe('n/a');
   });
 
+  it('builds each Intl formatter once per locale and options, keeping at most 64 (issue 12)', () => {
+    const numberFormat = jest.spyOn(Intl, 'NumberFormat');
+    const dateFormat = jest.spyOn(Intl, 'DateTimeFormat');
+    try {
+      // A locale no other test uses, so nothing is cached yet.
+      const locale = 'en-IE';
+      const deals: CrmRecord[] = Array.from({ length: 10 }, (_, i) => ({
+        id: String(i),
+        properties: { dealname: `D${i}`, amount: i % 2 ? '5.5' : '7', closedate: '2025-07-31' },
+      }));
+      const texts = [1, 2, 3].map(() => rows(dealsCard({ results: deals }, { locale, currency: 'GBP' })));
+      // Same figures each time, and integer vs fractional amounts do not share a formatter.
+      expect(texts[2]).toEqual(texts[0]);
+      expect(texts[0]?.slice(0, 2)).toEqual([
+        ['D0', '£7', 'Closes 31 Jul 2025'],
+        ['D1', '£5.50', 'Closes 31 Jul 2025'],
+      ]);
+      expect(numberFormat).toHaveBeenCalledTimes(2);
+      expect(dateFormat).toHaveBeenCalledTimes(1);
+      // Bounded: 64 other currencies push the first formatter out, so it is built again.
+      for (let i = 0; i < 64; i += 1)
+        formatAmount(
+          '1',
+          `X${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(65 + Math.floor(i / 26))}`,
+          locale,
+        );
+      expect(numberFormat).toHaveBeenCalledTimes(66);
+      expect(formatAmount('7', 'GBP', locale)).toBe('£7');
+      expect(numberFormat).toHaveBeenCalledTimes(67);
+    } finally {
+      numberFormat.mockRestore();
+      dateFormat.mockRestore();
+    }
+  });
+
   it('falls back to the plain-text summary for hosts that cannot render the card', () => {
     expect(card.fallbackText).toBe(summaryText('deals', { results: sample('deals'), total: 8 }));
     expect(card.fallbackText.split('\n').slice(0, 2)).toEqual([
