@@ -56,6 +56,7 @@ export class SqliteStore implements Store {
   readonly adminKeys: AdminKeyRepository;
   private readonly db: Database.Database;
   private readonly guard: Guard;
+  private readonly prepare: Prepare;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -70,17 +71,19 @@ export class SqliteStore implements Store {
     );
     const guard = guarded(options.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS);
     this.guard = guard;
-    this.connections = new SqliteConnections(this.db, guard);
-    this.authorizationRequests = new SqliteAuthorizationRequests(this.db, guard);
-    this.locks = new SqliteLocks(this.db, guard);
-    this.profiles = new SqliteProfiles(this.db, guard);
-    this.documents = new SqliteDocuments(this.db, guard);
-    this.audit = new SqliteAudit(this.db, guard);
-    this.adminKeys = new SqliteAdminKeys(this.db, guard);
+    const prepare = statementCache(this.db);
+    this.prepare = prepare;
+    this.connections = new SqliteConnections(this.db, guard, prepare);
+    this.authorizationRequests = new SqliteAuthorizationRequests(this.db, guard, prepare);
+    this.locks = new SqliteLocks(this.db, guard, prepare);
+    this.profiles = new SqliteProfiles(this.db, guard, prepare);
+    this.documents = new SqliteDocuments(this.db, guard, prepare);
+    this.audit = new SqliteAudit(this.db, guard, prepare);
+    this.adminKeys = new SqliteAdminKeys(this.db, guard, prepare);
   }
 
   async ping(): Promise<void> {
-    await this.guard(() => this.db.prepare('SELECT 1').get());
+    await this.guard(() => this.prepare('SELECT 1').get());
   }
 
   async close(): Promise<void> {
@@ -170,6 +173,26 @@ function storeError(cause: unknown): AuthProfilesError {
   return new AuthProfilesError('store-unavailable', 'the SQLite store is unavailable', { cause });
 }
 
+type Prepare = Database.Database['prepare'];
+
+/**
+ * `db.prepare` with each SQL text compiled once per store, then reused: compiling a statement cost
+ * more than running it on every call (issue 12). The cache is bounded by the code, not the data:
+ * the texts are the fixed ones in this file plus the WHERE shapes a filter can take (values are
+ * always bound parameters, never part of the text).
+ */
+function statementCache(db: Database.Database): Prepare {
+  const statements = new Map<string, ReturnType<Prepare>>();
+  return ((sql: string) => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  }) as Prepare;
+}
+
 function parse<T>(row: { data: string } | undefined): T | null {
   return row ? (JSON.parse(row.data) as T) : null;
 }
@@ -178,24 +201,22 @@ class SqliteConnections implements ConnectionRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly guard: Guard,
+    private readonly prepare: Prepare,
   ) {}
-
-  // Prepared once: getToken reads this row on every call.
-  private statementByKey: Database.Statement<[string, string], { data: string }> | undefined;
 
   async get(profileId: string, subjectKey: string): Promise<StoredConnection | null> {
     return this.guard(() => {
-      this.statementByKey ??= this.db.prepare<[string, string], { data: string }>(
+      const statement = this.prepare<[string, string], { data: string }>(
         'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
       );
-      return parse<StoredConnection>(this.statementByKey.get(profileId, subjectKey));
+      return parse<StoredConnection>(statement.get(profileId, subjectKey));
     });
   }
 
   async getById(id: string): Promise<StoredConnection | null> {
     return this.guard(() =>
       parse<StoredConnection>(
-        this.db.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
+        this.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
       ),
     );
   }
@@ -205,30 +226,26 @@ class SqliteConnections implements ConnectionRepository {
       this.db
         .transaction(() => {
           const existing = parse<StoredConnection>(
-            this.db
-              .prepare<[string, string], { data: string }>(
-                'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
-              )
-              .get(input.profileId, input.subjectKey),
+            this.prepare<[string, string], { data: string }>(
+              'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
+            ).get(input.profileId, input.subjectKey),
           );
           const record: StoredConnection = {
             ...input,
             id: existing?.id ?? input.id ?? newId('con'),
             version: (existing?.version ?? 0) + 1,
           };
-          this.db
-            .prepare(
-              `INSERT INTO connections (id, profile_id, subject_key, status, version, data) VALUES (?, ?, ?, ?, ?, ?)
+          this.prepare(
+            `INSERT INTO connections (id, profile_id, subject_key, status, version, data) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (profile_id, subject_key) DO UPDATE SET status = excluded.status, version = excluded.version, data = excluded.data`,
-            )
-            .run(
-              record.id,
-              record.profileId,
-              record.subjectKey,
-              record.status,
-              record.version,
-              JSON.stringify(record),
-            );
+          ).run(
+            record.id,
+            record.profileId,
+            record.subjectKey,
+            record.status,
+            record.version,
+            JSON.stringify(record),
+          );
           return record;
         })
         .immediate(),
@@ -244,7 +261,7 @@ class SqliteConnections implements ConnectionRepository {
       this.db
         .transaction(() => {
           const existing = parse<StoredConnection>(
-            this.db.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
+            this.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
           );
           if (!existing || existing.version !== expectedVersion) return null;
           // profile_id/subject_key are the lookup key; moving a record would leave them stale.
@@ -255,9 +272,9 @@ class SqliteConnections implements ConnectionRepository {
             throw new AuthProfilesError('conflict', 'a connection cannot move to another profile or subject');
           }
           const record: StoredConnection = { ...existing, ...patch, id, version: expectedVersion + 1 };
-          this.db
-            .prepare('UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ? AND version = ?')
-            .run(record.status, record.version, JSON.stringify(record), id, expectedVersion);
+          this.prepare(
+            'UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ? AND version = ?',
+          ).run(record.status, record.version, JSON.stringify(record), id, expectedVersion);
           return record;
         })
         .immediate(),
@@ -272,12 +289,10 @@ class SqliteConnections implements ConnectionRepository {
       this.db
         .transaction(() => {
           const { where, params } = connectionWhere(filter);
-          const rows = this.db
-            .prepare<unknown[], { data: string }>(`SELECT data FROM connections ${where}`)
-            .all(...params);
-          const write = this.db.prepare(
-            'UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ?',
+          const rows = this.prepare<unknown[], { data: string }>(`SELECT data FROM connections ${where}`).all(
+            ...params,
           );
+          const write = this.prepare('UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ?');
           for (const row of rows) {
             const existing = JSON.parse(row.data) as StoredConnection;
             const record = { ...existing, ...patch, version: existing.version + 1 };
@@ -290,14 +305,15 @@ class SqliteConnections implements ConnectionRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.guard(() => this.db.prepare('DELETE FROM connections WHERE id = ?').run(id).changes > 0);
+    return this.guard(() => this.prepare('DELETE FROM connections WHERE id = ?').run(id).changes > 0);
   }
 
   async list(filter: ConnectionFilter, page: { limit: number; after?: string }): Promise<StoredConnection[]> {
     return this.guard(() => {
       const { where, params } = connectionWhere(filter, page.after);
-      return this.db
-        .prepare<unknown[], { data: string }>(`SELECT data FROM connections ${where} ORDER BY id LIMIT ?`)
+      return this.prepare<unknown[], { data: string }>(
+        `SELECT data FROM connections ${where} ORDER BY id LIMIT ?`,
+      )
         .all(...params, page.limit)
         .map((row) => JSON.parse(row.data) as StoredConnection);
     });
@@ -306,9 +322,9 @@ class SqliteConnections implements ConnectionRepository {
   async count(filter: ConnectionFilter): Promise<number> {
     return this.guard(() => {
       const { where, params } = connectionWhere(filter);
-      const row = this.db
-        .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM connections ${where}`)
-        .get(...params);
+      const row = this.prepare<unknown[], { n: number }>(
+        `SELECT COUNT(*) AS n FROM connections ${where}`,
+      ).get(...params);
       return row?.n ?? 0;
     });
   }
@@ -348,15 +364,14 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly guard: Guard,
+    private readonly prepare: Prepare,
   ) {}
 
   async create(request: StoredAuthorizationRequest): Promise<void> {
     await this.guard(() =>
-      this.db
-        .prepare(
-          'INSERT INTO authorization_requests (id, state_hash, status, expires_at, data) VALUES (?, ?, ?, ?, ?)',
-        )
-        .run(request.id, request.stateHash, request.status, request.expiresAt, JSON.stringify(request)),
+      this.prepare(
+        'INSERT INTO authorization_requests (id, state_hash, status, expires_at, data) VALUES (?, ?, ?, ?, ?)',
+      ).run(request.id, request.stateHash, request.status, request.expiresAt, JSON.stringify(request)),
     );
   }
 
@@ -370,16 +385,19 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
 
   private read(column: 'id' | 'state_hash', value: string): StoredAuthorizationRequest | null {
     return parse<StoredAuthorizationRequest>(
-      this.db
-        .prepare<[string], { data: string }>(`SELECT data FROM authorization_requests WHERE ${column} = ?`)
-        .get(value),
+      this.prepare<[string], { data: string }>(
+        `SELECT data FROM authorization_requests WHERE ${column} = ?`,
+      ).get(value),
     );
   }
 
   private write(record: StoredAuthorizationRequest): void {
-    this.db
-      .prepare('UPDATE authorization_requests SET state_hash = ?, status = ?, data = ? WHERE id = ?')
-      .run(record.stateHash, record.status, JSON.stringify(record), record.id);
+    this.prepare('UPDATE authorization_requests SET state_hash = ?, status = ?, data = ? WHERE id = ?').run(
+      record.stateHash,
+      record.status,
+      JSON.stringify(record),
+      record.id,
+    );
   }
 
   async markStarted(
@@ -435,19 +453,17 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
 
   async deleteExpired(before: number): Promise<number> {
     return this.guard(
-      () => this.db.prepare('DELETE FROM authorization_requests WHERE expires_at < ?').run(before).changes,
+      () => this.prepare('DELETE FROM authorization_requests WHERE expires_at < ?').run(before).changes,
     );
   }
   async claimExpired(now: number, limit: number): Promise<StoredAuthorizationRequest[]> {
     return this.guard(() =>
       this.db
         .transaction(() => {
-          const rows = this.db
-            .prepare<[number, number, number], { data: string }>(
-              `SELECT data FROM authorization_requests WHERE expires_at <= ? AND (status IN ('created', 'started')
+          const rows = this.prepare<[number, number, number], { data: string }>(
+            `SELECT data FROM authorization_requests WHERE expires_at <= ? AND (status IN ('created', 'started')
                  OR (status = 'consumed' AND json_extract(data, '$.consumedAt') <= ?)) LIMIT ?`,
-            )
-            .all(now, now - ABANDONED_EXCHANGE_MS, limit);
+          ).all(now, now - ABANDONED_EXCHANGE_MS, limit);
           return rows.map((row) => {
             const record: StoredAuthorizationRequest = {
               ...(JSON.parse(row.data) as StoredAuthorizationRequest),
@@ -467,25 +483,22 @@ class SqliteLocks implements LockRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly guard: Guard,
+    private readonly prepare: Prepare,
   ) {}
 
   async acquire(name: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
     return this.guard(
       () =>
-        this.db
-          .prepare(
-            `INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
+        this.prepare(
+          `INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
              ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
              WHERE locks.expires_at <= ? OR locks.owner = excluded.owner`,
-          )
-          .run(name, owner, now + ttlMs, now).changes > 0,
+        ).run(name, owner, now + ttlMs, now).changes > 0,
     );
   }
 
   async release(name: string, owner: string): Promise<void> {
-    await this.guard(() =>
-      this.db.prepare('DELETE FROM locks WHERE name = ? AND owner = ?').run(name, owner),
-    );
+    await this.guard(() => this.prepare('DELETE FROM locks WHERE name = ? AND owner = ?').run(name, owner));
   }
 }
 
@@ -493,20 +506,20 @@ class SqliteProfiles implements ProfileRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly guard: Guard,
+    private readonly prepare: Prepare,
   ) {}
 
   async get(id: string): Promise<StoredProfile | null> {
     return this.guard(() =>
       parse<StoredProfile>(
-        this.db.prepare<[string], { data: string }>('SELECT data FROM profiles WHERE id = ?').get(id),
+        this.prepare<[string], { data: string }>('SELECT data FROM profiles WHERE id = ?').get(id),
       ),
     );
   }
 
   async list(): Promise<StoredProfile[]> {
     return this.guard(() =>
-      this.db
-        .prepare<[], { data: string }>('SELECT data FROM profiles ORDER BY id')
+      this.prepare<[], { data: string }>('SELECT data FROM profiles ORDER BY id')
         .all()
         .map((row) => JSON.parse(row.data) as StoredProfile),
     );
@@ -518,16 +531,14 @@ class SqliteProfiles implements ProfileRepository {
         .transaction(() => {
           const record: StoredProfile = { ...profile, version: expectedVersion + 1 };
           if (expectedVersion === 0) {
-            const inserted = this.db
-              .prepare(
-                'INSERT INTO profiles (id, version, data) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
-              )
-              .run(record.id, record.version, JSON.stringify(record));
+            const inserted = this.prepare(
+              'INSERT INTO profiles (id, version, data) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
+            ).run(record.id, record.version, JSON.stringify(record));
             return inserted.changes > 0 ? record : null;
           }
-          const updated = this.db
-            .prepare('UPDATE profiles SET version = ?, data = ? WHERE id = ? AND version = ?')
-            .run(record.version, JSON.stringify(record), record.id, expectedVersion);
+          const updated = this.prepare(
+            'UPDATE profiles SET version = ?, data = ? WHERE id = ? AND version = ?',
+          ).run(record.version, JSON.stringify(record), record.id, expectedVersion);
           return updated.changes > 0 ? record : null;
         })
         .immediate(),
@@ -535,7 +546,7 @@ class SqliteProfiles implements ProfileRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.guard(() => this.db.prepare('DELETE FROM profiles WHERE id = ?').run(id).changes > 0);
+    return this.guard(() => this.prepare('DELETE FROM profiles WHERE id = ?').run(id).changes > 0);
   }
 }
 
@@ -543,11 +554,12 @@ class SqliteDocuments implements DocumentRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly guard: Guard,
+    private readonly prepare: Prepare,
   ) {}
 
   async read(keys: readonly string[]): Promise<Map<string, StoredDocument>> {
     return this.guard(() => {
-      const statement = this.db.prepare<[string], { etag: string; data: string }>(
+      const statement = this.prepare<[string], { etag: string; data: string }>(
         'SELECT etag, data FROM documents WHERE key = ?',
       );
       const found = new Map<string, StoredDocument>();
@@ -570,16 +582,14 @@ class SqliteDocuments implements DocumentRepository {
           const eTag = newId('etag');
           const data = JSON.stringify(value);
           if (expectedETag === undefined || expectedETag === '*') {
-            this.db
-              .prepare(
-                'INSERT INTO documents (key, etag, data) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, data = excluded.data',
-              )
-              .run(key, eTag, data);
+            this.prepare(
+              'INSERT INTO documents (key, etag, data) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, data = excluded.data',
+            ).run(key, eTag, data);
             return eTag;
           }
-          const changed = this.db
-            .prepare('UPDATE documents SET etag = ?, data = ? WHERE key = ? AND etag = ?')
-            .run(eTag, data, key, expectedETag).changes;
+          const changed = this.prepare(
+            'UPDATE documents SET etag = ?, data = ? WHERE key = ? AND etag = ?',
+          ).run(eTag, data, key, expectedETag).changes;
           return changed > 0 ? eTag : null;
         })
         .immediate(),
@@ -588,7 +598,7 @@ class SqliteDocuments implements DocumentRepository {
 
   async delete(keys: readonly string[]): Promise<void> {
     await this.guard(() => {
-      const statement = this.db.prepare('DELETE FROM documents WHERE key = ?');
+      const statement = this.prepare('DELETE FROM documents WHERE key = ?');
       for (const key of keys) statement.run(key);
     });
   }
@@ -598,13 +608,16 @@ class SqliteAudit implements AuditRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly guard: Guard,
+    private readonly prepare: Prepare,
   ) {}
 
   async append(entry: AuditEntry): Promise<void> {
     await this.guard(() =>
-      this.db
-        .prepare('INSERT INTO audit (id, target, data) VALUES (?, ?, ?)')
-        .run(entry.id, entry.target, JSON.stringify(entry)),
+      this.prepare('INSERT INTO audit (id, target, data) VALUES (?, ?, ?)').run(
+        entry.id,
+        entry.target,
+        JSON.stringify(entry),
+      ),
     );
   }
 
@@ -621,8 +634,9 @@ class SqliteAudit implements AuditRepository {
         params.push(page.target);
       }
       const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-      return this.db
-        .prepare<unknown[], { data: string }>(`SELECT data FROM audit ${where} ORDER BY seq DESC LIMIT ?`)
+      return this.prepare<unknown[], { data: string }>(
+        `SELECT data FROM audit ${where} ORDER BY seq DESC LIMIT ?`,
+      )
         .all(...params, page.limit)
         .map((row) => JSON.parse(row.data) as AuditEntry);
     });
@@ -633,30 +647,32 @@ class SqliteAdminKeys implements AdminKeyRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly guard: Guard,
+    private readonly prepare: Prepare,
   ) {}
 
   async create(key: StoredAdminKey): Promise<void> {
     await this.guard(() =>
-      this.db
-        .prepare('INSERT INTO admin_keys (id, key_hash, data) VALUES (?, ?, ?)')
-        .run(key.id, key.keyHash, JSON.stringify(key)),
+      this.prepare('INSERT INTO admin_keys (id, key_hash, data) VALUES (?, ?, ?)').run(
+        key.id,
+        key.keyHash,
+        JSON.stringify(key),
+      ),
     );
   }
 
   async findByHash(keyHash: string): Promise<StoredAdminKey | null> {
     return this.guard(() =>
       parse<StoredAdminKey>(
-        this.db
-          .prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE key_hash = ?')
-          .get(keyHash),
+        this.prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE key_hash = ?').get(
+          keyHash,
+        ),
       ),
     );
   }
 
   async list(): Promise<StoredAdminKey[]> {
     return this.guard(() =>
-      this.db
-        .prepare<[], { data: string }>('SELECT data FROM admin_keys ORDER BY id')
+      this.prepare<[], { data: string }>('SELECT data FROM admin_keys ORDER BY id')
         .all()
         .map((row) => JSON.parse(row.data) as StoredAdminKey),
     );
@@ -667,12 +683,13 @@ class SqliteAdminKeys implements AdminKeyRepository {
       this.db
         .transaction(() => {
           const existing = parse<StoredAdminKey>(
-            this.db.prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE id = ?').get(id),
+            this.prepare<[string], { data: string }>('SELECT data FROM admin_keys WHERE id = ?').get(id),
           );
           if (!existing || existing.revokedAt !== null) return false;
-          this.db
-            .prepare('UPDATE admin_keys SET data = ? WHERE id = ?')
-            .run(JSON.stringify({ ...existing, revokedAt: at }), id);
+          this.prepare('UPDATE admin_keys SET data = ? WHERE id = ?').run(
+            JSON.stringify({ ...existing, revokedAt: at }),
+            id,
+          );
           return true;
         })
         .immediate(),

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,48 @@ describe('SqliteStore on a file', () => {
 
   afterEach(async () => {
     for (const store of opened.splice(0)) await store.close();
+  });
+
+  test('prepares each statement once, not on every call (issue 12)', async () => {
+    const store = openStore(newFile());
+    const connection = (i: number) => ({
+      profileId: 'hubspot',
+      subjectKey: `user:u${i}`,
+      status: 'active' as const,
+      accessToken: 'v1.k1.aXY.YQ.dGFn',
+      refreshToken: null,
+      tokenType: 'bearer',
+      scopes: ['oauth'],
+      expiresAt: T0 + 1,
+      expiresAtEstimated: true,
+      profileFingerprint: 'fp',
+      verification: null,
+      lastError: null,
+      createdAt: T0,
+      updatedAt: T0,
+      refreshedAt: null,
+      createdBy: 'admin:ops',
+    });
+    const writeAndRead = async (i: number) => {
+      const saved = await store.connections.upsert(connection(i));
+      const updated = await store.connections.update(saved.id, saved.version, { updatedAt: T0 + i });
+      const read = await store.connections.get('hubspot', `user:u${i}`);
+      const page = await store.connections.list({ profileId: 'hubspot' }, { limit: 10 });
+      return { updated, read, page };
+    };
+    await writeAndRead(0);
+    const prepare = jest.spyOn(Database.prototype, 'prepare');
+    try {
+      for (let i = 1; i <= 50; i += 1) {
+        const { updated, read, page } = await writeAndRead(i);
+        expect(read).toEqual(updated);
+        expect(read?.updatedAt).toBe(T0 + i);
+        expect(page).toHaveLength(Math.min(i + 1, 10));
+      }
+      expect(prepare).not.toHaveBeenCalled();
+    } finally {
+      prepare.mockRestore();
+    }
   });
 
   test('data survives closing and reopening the same file', async () => {
