@@ -197,12 +197,26 @@ function parse<T>(row: { data: string } | undefined): T | null {
   return row ? (JSON.parse(row.data) as T) : null;
 }
 
+type NewConnection = Omit<StoredConnection, 'id' | 'version'> & { id?: string };
+type ConnectionPatch = Partial<Omit<StoredConnection, 'id' | 'version'>>;
+
 class SqliteConnections implements ConnectionRepository {
+  // Built once: db.transaction() wraps its function anew on every call, a measurable part of a write.
+  private readonly upsertInTransaction: Database.Transaction<(input: NewConnection) => StoredConnection>;
+  private readonly updateInTransaction: Database.Transaction<
+    (id: string, expectedVersion: number, patch: ConnectionPatch) => StoredConnection | null
+  >;
+
   constructor(
     private readonly db: Database.Database,
     private readonly guard: Guard,
     private readonly prepare: Prepare,
-  ) {}
+  ) {
+    this.upsertInTransaction = db.transaction((input: NewConnection) => this.upsertRow(input));
+    this.updateInTransaction = db.transaction((id: string, expectedVersion: number, patch: ConnectionPatch) =>
+      this.updateRow(id, expectedVersion, patch),
+    );
+  }
 
   async get(profileId: string, subjectKey: string): Promise<StoredConnection | null> {
     return this.guard(() => {
@@ -221,64 +235,64 @@ class SqliteConnections implements ConnectionRepository {
     );
   }
 
-  async upsert(input: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection> {
-    return this.guard(() =>
-      this.db
-        .transaction(() => {
-          const existing = parse<StoredConnection>(
-            this.prepare<[string, string], { data: string }>(
-              'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
-            ).get(input.profileId, input.subjectKey),
-          );
-          const record: StoredConnection = {
-            ...input,
-            id: existing?.id ?? input.id ?? newId('con'),
-            version: (existing?.version ?? 0) + 1,
-          };
-          this.prepare(
-            `INSERT INTO connections (id, profile_id, subject_key, status, version, data) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (profile_id, subject_key) DO UPDATE SET status = excluded.status, version = excluded.version, data = excluded.data`,
-          ).run(
-            record.id,
-            record.profileId,
-            record.subjectKey,
-            record.status,
-            record.version,
-            JSON.stringify(record),
-          );
-          return record;
-        })
-        .immediate(),
+  private upsertRow(input: NewConnection): StoredConnection {
+    const existing = parse<StoredConnection>(
+      this.prepare<[string, string], { data: string }>(
+        'SELECT data FROM connections WHERE profile_id = ? AND subject_key = ?',
+      ).get(input.profileId, input.subjectKey),
     );
+    const record: StoredConnection = {
+      ...input,
+      id: existing?.id ?? input.id ?? newId('con'),
+      version: (existing?.version ?? 0) + 1,
+    };
+    this.prepare(
+      `INSERT INTO connections (id, profile_id, subject_key, status, version, data) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (profile_id, subject_key) DO UPDATE SET status = excluded.status, version = excluded.version, data = excluded.data`,
+    ).run(
+      record.id,
+      record.profileId,
+      record.subjectKey,
+      record.status,
+      record.version,
+      JSON.stringify(record),
+    );
+    return record;
+  }
+
+  async upsert(input: NewConnection): Promise<StoredConnection> {
+    return this.guard(() => this.upsertInTransaction.immediate(input));
+  }
+
+  private updateRow(id: string, expectedVersion: number, patch: ConnectionPatch): StoredConnection | null {
+    const existing = parse<StoredConnection>(
+      this.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
+    );
+    if (!existing || existing.version !== expectedVersion) return null;
+    // profile_id/subject_key are the lookup key; moving a record would leave them stale.
+    if (
+      (patch.profileId !== undefined && patch.profileId !== existing.profileId) ||
+      (patch.subjectKey !== undefined && patch.subjectKey !== existing.subjectKey)
+    ) {
+      throw new AuthProfilesError('conflict', 'a connection cannot move to another profile or subject');
+    }
+    const record: StoredConnection = { ...existing, ...patch, id, version: expectedVersion + 1 };
+    this.prepare('UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ? AND version = ?').run(
+      record.status,
+      record.version,
+      JSON.stringify(record),
+      id,
+      expectedVersion,
+    );
+    return record;
   }
 
   async update(
     id: string,
     expectedVersion: number,
-    patch: Partial<Omit<StoredConnection, 'id' | 'version'>>,
+    patch: ConnectionPatch,
   ): Promise<StoredConnection | null> {
-    return this.guard(() =>
-      this.db
-        .transaction(() => {
-          const existing = parse<StoredConnection>(
-            this.prepare<[string], { data: string }>('SELECT data FROM connections WHERE id = ?').get(id),
-          );
-          if (!existing || existing.version !== expectedVersion) return null;
-          // profile_id/subject_key are the lookup key; moving a record would leave them stale.
-          if (
-            (patch.profileId !== undefined && patch.profileId !== existing.profileId) ||
-            (patch.subjectKey !== undefined && patch.subjectKey !== existing.subjectKey)
-          ) {
-            throw new AuthProfilesError('conflict', 'a connection cannot move to another profile or subject');
-          }
-          const record: StoredConnection = { ...existing, ...patch, id, version: expectedVersion + 1 };
-          this.prepare(
-            'UPDATE connections SET status = ?, version = ?, data = ? WHERE id = ? AND version = ?',
-          ).run(record.status, record.version, JSON.stringify(record), id, expectedVersion);
-          return record;
-        })
-        .immediate(),
-    );
+    return this.guard(() => this.updateInTransaction.immediate(id, expectedVersion, patch));
   }
 
   async updateMany(

@@ -47,7 +47,7 @@ describe('SqliteStore on a file', () => {
     for (const store of opened.splice(0)) await store.close();
   });
 
-  test('prepares each statement once, not on every call (issue 12)', async () => {
+  test('prepares each statement and connection write transaction once, not on every call (issue 12)', async () => {
     const store = openStore(newFile());
     const connection = (i: number) => ({
       profileId: 'hubspot',
@@ -76,6 +76,7 @@ describe('SqliteStore on a file', () => {
     };
     await writeAndRead(0);
     const prepare = jest.spyOn(Database.prototype, 'prepare');
+    const transaction = jest.spyOn(Database.prototype, 'transaction');
     try {
       for (let i = 1; i <= 50; i += 1) {
         const { updated, read, page } = await writeAndRead(i);
@@ -84,8 +85,10 @@ describe('SqliteStore on a file', () => {
         expect(page).toHaveLength(Math.min(i + 1, 10));
       }
       expect(prepare).not.toHaveBeenCalled();
+      expect(transaction).not.toHaveBeenCalled();
     } finally {
       prepare.mockRestore();
+      transaction.mockRestore();
     }
   });
 
