@@ -10,6 +10,7 @@
 // zero-width spaces in case a host renders markdown or autolinks anyway. TextBlocks carry only fixed wording.
 import { inertText } from '../inertText';
 import type { CrmObjectType, CrmRecord } from './crmApi';
+import { formatAmount, formatDate, present } from './crmFormats';
 
 export type CrmCardKind = CrmObjectType;
 
@@ -312,10 +313,6 @@ function textRun(run: Run, style: Omit<TextRun, 'type' | 'text' | 'color'>): Tex
   return { type: 'TextRun', text: run.text, ...style, ...(run.color ? { color: run.color } : {}) };
 }
 
-function present(value: string | null | undefined): string {
-  return (value ?? '').trim();
-}
-
 function runs(...values: (string | null | undefined)[]): Run[] {
   return values
     .map(present)
@@ -347,69 +344,4 @@ function humanise(id: string): string {
 function currencyOf(code: string | null | undefined, options: ResolvedOptions): string {
   const trimmed = (code ?? '').trim().toUpperCase();
   return /^[A-Z]{3}$/.test(trimmed) ? trimmed : options.currency;
-}
-
-// Building an Intl formatter costs far more than formatting with it (locale data is resolved each
-// time): keep them by locale and options. Bounded because the locale, time zone and currency come from
-// settings and CRM records; past the bound the oldest is dropped (a Map iterates in insertion order).
-const MAX_FORMATTERS = 64;
-const numberFormats = new Map<string, Intl.NumberFormat>();
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
-
-function cached<T>(cache: Map<string, T>, key: string, create: () => T): T {
-  let formatter = cache.get(key);
-  if (formatter === undefined) {
-    // Throws for an unknown locale, currency or time zone: nothing is cached then.
-    formatter = create();
-    if (cache.size >= MAX_FORMATTERS) cache.delete(cache.keys().next().value as string);
-    cache.set(key, formatter);
-  }
-  return formatter;
-}
-
-/** "12500" → "$12,500"; "7200.5" → "$7,200.50"; no amount → "No amount". */
-export function formatAmount(value: string | null | undefined, currency: string, locale: string): string {
-  const text = present(value);
-  if (text === '') return 'No amount';
-  const amount = Number(text);
-  if (!Number.isFinite(amount)) return text;
-  const digits = Number.isInteger(amount) ? 0 : 2;
-  try {
-    const format = cached(
-      numberFormats,
-      `${locale}|${currency}|${digits}`,
-      () =>
-        new Intl.NumberFormat(locale, {
-          style: 'currency',
-          currency,
-          minimumFractionDigits: digits,
-          maximumFractionDigits: digits,
-        }),
-    );
-    return format.format(amount);
-  } catch {
-    // An unknown currency code or locale: still show the number.
-    return `${currency} ${amount.toFixed(digits)}`;
-  }
-}
-
-/** ISO 8601 or epoch milliseconds (both occur in HubSpot) → "Jul 31, 2025"; unparseable → undefined. */
-function formatDate(
-  value: string | null | undefined,
-  options: Pick<ResolvedOptions, 'locale' | 'timeZone'>,
-): string | undefined {
-  const text = present(value);
-  if (text === '') return undefined;
-  const time = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(time)) return undefined;
-  try {
-    const format = cached(
-      dateFormats,
-      `${options.locale}|${options.timeZone}`,
-      () => new Intl.DateTimeFormat(options.locale, { dateStyle: 'medium', timeZone: options.timeZone }),
-    );
-    return format.format(time);
-  } catch {
-    return new Date(time).toISOString().slice(0, 10);
-  }
 }

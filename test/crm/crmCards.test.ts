@@ -5,12 +5,12 @@ import {
   companiesCard,
   contactsCard,
   dealsCard,
-  formatAmount,
   summaryText,
   ticketsCard,
   type AdaptiveCard,
   type CardElement,
 } from '../../dialogs/crm/crmCards';
+import { formatAmount } from '../../dialogs/crm/crmFormats';
 import { inertText } from '../../dialogs/inertText';
 import type { CrmRecord } from '../../dialogs/crm/hubspotClient';
 
