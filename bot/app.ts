@@ -13,6 +13,7 @@ import { registerAdminApi } from './admin/api/adminApi';
 import { registerAdminPages } from './admin/pages/adminPages';
 import { createOrganizationGate } from './admin/organizationGate';
 import type { DialogServices } from '../dialogs/dialogServices';
+import { authorizationDialogServices } from '../dialogs';
 import { AuthProfilesBot } from './web/authProfilesBot';
 import type { Config } from './config';
 import { AdminAlerts, startAdminAlerts } from './web/adminAlerts';
@@ -67,13 +68,12 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   const conversationState = new ConversationState(new StoreStorage(services.engine.hostDocuments()));
   const crmProfileId =
     env.CRM_PROFILE ?? (config.devFeatures && !config.raw.HUBSPOT_CLIENT_ID ? 'demo' : 'hubspot');
-  const verificationOff = new Set(env.SIGNIN_VERIFICATION_OFF.map((channel) => channel.toLowerCase()));
   const dialogServices: DialogServices = {
-    engine: services.engine,
-    requiresVerification: (channelId) => !verificationOff.has(channelId.toLowerCase()),
-    signinTimeoutMs: env.SIGNIN_TIMEOUT_SECONDS * 1000,
+    ...authorizationDialogServices(services.engine, {
+      verificationOffChannels: env.SIGNIN_VERIFICATION_OFF,
+      signinTimeoutMs: env.SIGNIN_TIMEOUT_SECONDS * 1000,
+    }),
     crmProfileId,
-    clock: Date.now,
     botAppId: env.MicrosoftAppId,
   };
   const bot = new AuthProfilesBot(conversationState, new MainDialog(dialogServices));

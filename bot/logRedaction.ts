@@ -84,12 +84,7 @@ export function redactString(value: string): string {
     .replace(HEADER_CREDENTIALS, (_match, scheme: string) => `${scheme} ${REDACTED}`);
 }
 
-/** A redacted copy of `value`, safe to serialize. */
-export function redactSecrets(value: unknown): unknown {
-  return walk(value, new Set(), 0, false);
-}
-
-/** The same, for the object of one log line (pino's `formatters.log` and `formatters.bindings`). */
+/** A redacted copy of the object of one log line (pino's `formatters.log` and `formatters.bindings`). */
 export function redactLogObject(object: Record<string, unknown>): Record<string, unknown> {
   return walk(object, new Set(), 0, false) as Record<string, unknown>;
 }

@@ -61,7 +61,7 @@ export function namedOrDefaultConnection(
   name: string | null | undefined,
 ): Promise<StoredConnection | null> {
   const parsed = parseConnectionName(name);
-  return name === undefined
+  return parsed === null
     ? defaultConnection(connections, profileId, subjectKey)
     : connections.get(profileId, connectionKey(subjectKey, parsed));
 }

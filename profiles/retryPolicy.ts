@@ -134,13 +134,18 @@ export function failureOfFetchError(error: unknown): CallFailure {
     return { kind: 'outcome-unknown', detail: 'timeout', timedOut: true };
   }
   const cause = (error as { cause?: { code?: unknown; syscall?: unknown } } | null)?.cause ?? {};
+  return notSentFailure(cause) ?? { kind: 'outcome-unknown', detail: 'network error' };
+}
+
+/** A failure raised before a single byte went out (connect() or the name lookup failed), else null. */
+export function notSentFailure(cause: { code?: unknown; syscall?: unknown }): CallFailure | null {
   if (
     (typeof cause.syscall === 'string' && NOT_SENT_SYSCALLS.has(cause.syscall)) ||
     (typeof cause.code === 'string' && NOT_SENT_CODES.has(cause.code))
   ) {
     return { kind: 'not-sent', detail: notSentDetail(cause.code) };
   }
-  return { kind: 'outcome-unknown', detail: 'network error' };
+  return null;
 }
 
 // Errors raised before a single byte went out: the connect() or the name lookup failed.

@@ -116,10 +116,8 @@ export class UserTokens {
         createdBy: actorOf(caller),
         requireVerification: true,
       });
-      this.log.info(
-        { bot: botLabel(caller), profileId: profile.id, requestId: created.requestId },
-        'token service: sign-in link created',
-      );
+      // Not the request id: it is the secret half of the start link, still unused here (SECURITY.md #32).
+      this.log.info({ bot: botLabel(caller), profileId: profile.id }, 'token service: sign-in link created');
       return created.startUrl;
     } catch (error) {
       if (isAuthProfilesError(error) && error.status < 500) {

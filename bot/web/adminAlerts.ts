@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import {
   ActionTypes,
   CardFactory,
@@ -44,8 +45,25 @@ export interface AdminAlertOptions {
 const CONTACT = 'authprofiles/admin-contact/';
 const ALERT = 'authprofiles/org-alert/';
 
+/** How long the set of listed admins is reused before the profiles are read again. */
+const ADMINS_TTL_MS = 60_000;
+
 export class AdminAlerts {
+  // recordContact runs on every personal message: it reads the profiles at most once a minute and
+  // writes an admin's reference only when it changed, not on every message.
+  private admins: { users: Set<string>; at: number } | null = null;
+  private readonly recorded = new LRUCache<string, string>({ max: 1000 });
+
   constructor(private readonly options: AdminAlertOptions) {}
+
+  private async adminUsers(): Promise<Set<string>> {
+    const now = Date.now();
+    if (!this.admins || now - this.admins.at >= ADMINS_TTL_MS) {
+      const profiles = await this.options.engine.listProfiles();
+      this.admins = { users: new Set(profiles.flatMap((profile) => profile.adminUsers)), at: now };
+    }
+    return this.admins.users;
+  }
 
   /** Keeps the personal-chat reference of a listed admin who messages the bot. */
   async recordContact(activity: Partial<Activity>): Promise<void> {
@@ -54,10 +72,12 @@ export class AdminAlerts {
       return;
     if (activity.conversation?.isGroup) return;
     const who = `${activity.channelId}:${activity.from.id}`;
-    const profiles = await this.options.engine.listProfiles();
-    if (!profiles.some((profile) => profile.adminUsers.includes(who))) return;
+    if (!(await this.adminUsers()).has(who)) return;
     const reference = TurnContext.getConversationReference(activity);
+    const conversationId = reference.conversation?.id ?? '';
+    if (this.recorded.get(who) === conversationId) return;
     await this.options.documents.write(`${CONTACT}${who}`, { reference }, '*');
+    this.recorded.set(who, conversationId);
   }
 
   /** One pass over the pre-authorized profiles; returns how many messages were sent. */

@@ -1,5 +1,6 @@
 import type { Agent } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { AuthProfilesError } from '../errors';
 import { safeEqual, sha256 } from '../ids';
 import type { ConnectionAccount } from '../store/types';
@@ -36,24 +37,19 @@ const CLOCK_TOLERANCE_S = 60;
 /** Key sets kept (jose caches the keys inside each and refetches on an unknown `kid`). */
 const KEY_SETS_KEPT = 50;
 
-// Per agent: each engine's outbound rule keeps its own key sets.
-const keySetsByAgent = new WeakMap<Agent, Map<string, ReturnType<typeof createRemoteJWKSet>>>();
+// Per agent: each engine's outbound rule keeps its own key sets, in an LRU (the project's one cache).
+const keySetsByAgent = new WeakMap<Agent, LRUCache<string, ReturnType<typeof createRemoteJWKSet>>>();
 
 function keySetFor(jwksUrl: string, timeoutMs: number, agent: Agent): ReturnType<typeof createRemoteJWKSet> {
   let keySets = keySetsByAgent.get(agent);
   if (!keySets) {
-    keySets = new Map();
+    keySets = new LRUCache({ max: KEY_SETS_KEPT });
     keySetsByAgent.set(agent, keySets);
   }
-  const key = `${timeoutMs}|${jwksUrl}`;
-  let keySet = keySets.get(key);
+  let keySet = keySets.get(jwksUrl);
   if (!keySet) {
     keySet = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: timeoutMs, agent });
-    keySets.set(key, keySet);
-    if (keySets.size > KEY_SETS_KEPT) {
-      const oldest = keySets.keys().next();
-      if (!oldest.done) keySets.delete(oldest.value);
-    }
+    keySets.set(jwksUrl, keySet);
   }
   return keySet;
 }

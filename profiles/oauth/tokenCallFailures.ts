@@ -1,13 +1,6 @@
 import { AuthProfilesError, isAuthProfilesError } from '../errors';
 import { OutboundRefusedError } from '../outboundRequests';
-import {
-  failureOfStatus,
-  NOT_SENT_CODES,
-  NOT_SENT_SYSCALLS,
-  notSentDetail,
-  type CallFailure,
-  type TokenCall,
-} from '../retryPolicy';
+import { failureOfStatus, notSentFailure, type CallFailure, type TokenCall } from '../retryPolicy';
 import { providerErrorFromCode } from './tokenResponse';
 
 /**
@@ -92,14 +85,9 @@ export function classifyFailure(error: unknown, now: number = Date.now()): CallF
   const status = res?.statusCode;
   if (status === undefined) {
     if (boom.output?.statusCode === 504) return { kind: 'outcome-unknown', detail: 'timeout' };
-    const cause = boom.data ?? {};
-    if (
-      (typeof cause.syscall === 'string' && NOT_SENT_SYSCALLS.has(cause.syscall)) ||
-      (typeof cause.code === 'string' && NOT_SENT_CODES.has(cause.code))
-    ) {
-      return { kind: 'not-sent', detail: notSentDetail(cause.code) };
-    }
-    return { kind: 'outcome-unknown', detail: 'network error after connecting' };
+    return (
+      notSentFailure(boom.data ?? {}) ?? { kind: 'outcome-unknown', detail: 'network error after connecting' }
+    );
   }
   if (boom.data?.isResponseError !== true && isBodyReadFailure(boom)) {
     // The status line came, then the body timed out or the connection dropped (Wreck: clientTimeout

@@ -12,7 +12,7 @@ import { buildOpenApiDocument } from './openApi';
 import { PROFILE_ROUTES } from './profileRoutes';
 
 export { ADMIN_API_BASE, ApiError, type Access, type HttpMethod, type RouteSpec } from './apiCall';
-export { jsonDepth, MAX_BODY_BYTES, MAX_JSON_DEPTH } from './jsonBody';
+export { MAX_BODY_BYTES } from './jsonBody';
 
 /**
  * The admin REST API under `/admin/api` (DESIGN flow 2, SECURITY.md #33–#40).

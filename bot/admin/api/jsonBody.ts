@@ -2,10 +2,8 @@ import type { Request } from 'restify';
 import { readJsonBody as readJson } from '../../http/requestBody';
 import { ApiError } from './apiCall';
 
-export { jsonDepth } from '../../http/requestBody';
-
 export const MAX_BODY_BYTES = 64 * 1024;
-export const MAX_JSON_DEPTH = 20;
+const MAX_JSON_DEPTH = 20;
 /** Past this an oversized body is no longer drained (to answer 413 cleanly) but cut off. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
 
