@@ -61,7 +61,8 @@ export function namedOrDefaultConnection(
   name: string | null | undefined,
 ): Promise<StoredConnection | null> {
   const parsed = parseConnectionName(name);
-  return parsed === null
+  // Only "no name at all" means the current default; a name — `default` included — is that very record.
+  return name === undefined
     ? defaultConnection(connections, profileId, subjectKey)
     : connections.get(profileId, connectionKey(subjectKey, parsed));
 }
