@@ -72,7 +72,7 @@ describe('engagement objects', () => {
     }
   });
 
-  it('serves a call in HubSpot shape, duration in milliseconds', async () => {
+  it('serves a call in HubSpot shape: duration in milliseconds, hs_createdate and hs_lastmodifieddate', async () => {
     const call = (await get<ApiRecord>('/crm/v3/objects/calls/6002', full.accessToken)).body;
     expect(call).toEqual({
       id: '6002',
@@ -87,8 +87,8 @@ describe('engagement objects', () => {
         hs_timestamp: '2025-06-17T15:00:00.000Z',
         hubspot_owner_id: '71002',
         hs_object_id: '6002',
-        createdate: '2025-06-17T15:00:00.000Z',
-        lastmodifieddate: '2025-06-17T16:00:00.000Z',
+        hs_createdate: '2025-06-17T15:00:00.000Z',
+        hs_lastmodifieddate: '2025-06-17T16:00:00.000Z',
       },
       createdAt: '2025-06-17T15:00:00.000Z',
       updatedAt: '2025-06-17T16:00:00.000Z',
@@ -156,8 +156,8 @@ describe('GET /crm/v3/objects/:objectType/:objectId', () => {
     expect(body.properties).toEqual({
       hs_note_body: 'Ada confirmed the renewal budget; the legal review of the contract starts next week.',
       hs_object_id: '5001',
-      createdate: '2025-06-16T10:00:00.000Z',
-      lastmodifieddate: '2025-06-16T11:00:00.000Z',
+      hs_createdate: '2025-06-16T10:00:00.000Z',
+      hs_lastmodifieddate: '2025-06-16T11:00:00.000Z',
     });
   });
 

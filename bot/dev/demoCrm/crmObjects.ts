@@ -18,7 +18,10 @@ export interface ObjectTypeInfo {
   searchable: readonly string[];
   /** Unique properties a record can be read by (`idProperty`), besides hs_object_id. */
   idProperties: readonly string[];
-  /** HubSpot's `associations.<type>` search pseudo-properties this type answers to. */
+  /**
+   * HubSpot's `associations.<type>` search pseudo-properties this type answers to; only engagements
+   * have them here, and they are what makes a type an engagement (hs_createdate, hs_lastmodifieddate).
+   */
   associations: readonly AssociationName[];
 }
 
@@ -159,7 +162,16 @@ export const ASSOCIATION_TYPES: Record<AssociationName, 'contacts' | 'companies'
   ticket: 'tickets',
 };
 
-export const BASE_PROPERTIES = ['hs_object_id', 'createdate', 'lastmodifieddate'] as const;
+const OBJECT_BASE_PROPERTIES = ['hs_object_id', 'createdate', 'lastmodifieddate'] as const;
+// HubSpot's engagements name their record dates with the hs_ prefix.
+const ENGAGEMENT_BASE_PROPERTIES = ['hs_object_id', 'hs_createdate', 'hs_lastmodifieddate'] as const;
+
+/** What every record of the type carries, requested or not: its id and when it was created and changed. */
+export function basePropertiesOf(objectType: SampleObjectType): readonly string[] {
+  return OBJECT_TYPES[objectType].associations.length > 0
+    ? ENGAGEMENT_BASE_PROPERTIES
+    : OBJECT_BASE_PROPERTIES;
+}
 
 export function resolveObjectType(raw: string): SampleObjectType | undefined {
   const lower = raw.toLowerCase();
@@ -170,7 +182,7 @@ export function resolveObjectType(raw: string): SampleObjectType | undefined {
 /** Whether `name` is something a filter or sort of `objectType` may name. */
 export function isKnownProperty(objectType: SampleObjectType, name: string): boolean {
   const info = OBJECT_TYPES[objectType];
-  if (info.properties.includes(name) || (BASE_PROPERTIES as readonly string[]).includes(name)) return true;
+  if (info.properties.includes(name) || basePropertiesOf(objectType).includes(name)) return true;
   const association = /^associations\.(\w+)$/.exec(name)?.[1];
   return association !== undefined && (info.associations as readonly string[]).includes(association);
 }

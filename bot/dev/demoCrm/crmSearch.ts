@@ -210,8 +210,9 @@ export function matchesQuery(record: SampleRecord, info: ObjectTypeInfo, query: 
 
 export function valueOf(record: SampleRecord, property: string): string | undefined {
   if (property === 'hs_object_id') return record.id;
-  if (property === 'lastmodifieddate') return record.updatedAt;
+  if (property === 'lastmodifieddate' || property === 'hs_lastmodifieddate') return record.updatedAt;
   if (property === 'createdate') return record.properties.createdate ?? record.createdAt;
+  if (property === 'hs_createdate') return record.createdAt;
   return record.properties[property];
 }
 
