@@ -63,9 +63,11 @@ export interface AdaptiveCard {
 /** Rows shown on one card; the rest is counted ("Showing 10 of 42"). */
 export const MAX_CARD_ROWS = 10;
 /** Fields shown per row; a declaration may name up to 20, a card row stays readable and small. */
-export const MAX_CARD_FIELDS = 6;
-/** Characters of one value on a card (titles keep inertText's default of 120). */
-const MAX_VALUE_LENGTH = 80;
+export const MAX_CARD_FIELDS = 5;
+/** Characters of one value and one label on a card (titles: 100), so the card stays under Teams' 28 KB. */
+const MAX_VALUE_LENGTH = 60;
+const MAX_LABEL_LENGTH = 30;
+const MAX_TITLE_LENGTH = 100;
 
 /** One result as the card and the text show it: every string already inert. */
 interface Row {
@@ -171,17 +173,22 @@ function viewOf(result: CardResult, options: CardOptions): View {
     for (const field of fields) {
       const shown = formatValue(item.values[field.name] ?? null, field, options);
       if (shown !== '') {
-        details.push({ label: inertText(field.label), value: inertText(shown, MAX_VALUE_LENGTH) });
+        details.push({
+          label: inertText(field.label, MAX_LABEL_LENGTH),
+          value: inertText(shown, MAX_VALUE_LENGTH),
+        });
       }
     }
-    const title = item.title?.trim() ? inertText(item.title) : (details.shift()?.value ?? 'Untitled');
+    const title = item.title?.trim()
+      ? inertText(item.title, MAX_TITLE_LENGTH)
+      : (details.shift()?.value ?? 'Untitled');
     return { title, details };
   });
   const count = Math.max(result.total ?? result.items.length, result.items.length);
-  const title = inertText(result.title);
+  const title = inertText(result.title, MAX_TITLE_LENGTH);
   return {
     heading: rows.length === 0 ? title : `${title} (${count})`,
-    profileName: inertText(result.profileName),
+    profileName: inertText(result.profileName, MAX_TITLE_LENGTH),
     rows,
     count,
     more: count - rows.length,
@@ -191,13 +198,9 @@ function viewOf(result: CardResult, options: CardOptions): View {
 function rowElement(row: Row, index: number): CardElement {
   const items: CardElement[] = [richText([{ type: 'TextRun', text: row.title, weight: 'Bolder' }])];
   if (row.details.length > 0) {
-    const inlines: TextRun[] = [];
-    row.details.forEach((detail, i) => {
-      if (i > 0) inlines.push({ type: 'TextRun', text: ' · ', isSubtle: true, size: 'Small' });
-      inlines.push({ type: 'TextRun', text: `${detail.label}: `, isSubtle: true, size: 'Small' });
-      inlines.push({ type: 'TextRun', text: detail.value, size: 'Small' });
-    });
-    items.push({ ...richText(inlines), spacing: 'None' });
+    // One run per row: a run per label and value would add ~60 bytes of JSON each (Teams: 28 KB a card).
+    const text = row.details.map((detail) => `${detail.label}: ${detail.value}`).join(' · ');
+    items.push({ ...richText([{ type: 'TextRun', text, isSubtle: true, size: 'Small' }]), spacing: 'None' });
   }
   return { type: 'Container', spacing: 'Medium', separator: index > 0, items };
 }
