@@ -1043,7 +1043,9 @@ const browserSkipReason = browserUnavailableReason();
 if (browserSkipReason) console.log(`adminPages: ${browserSkipReason}`);
 const browserDescribe = browserSkipReason ? describe.skip : describe;
 
-const DEALS_HEADING = new RegExp(`Your deals \\(${SAMPLE_CRM_DATA.deals.length}\\)`);
+// Chat's deals are the HubSpot catalogue's actions (issue 11): an organisation's connection reads all
+// deals ("show my deals" would be the deals of whoever connected it, who owns none here).
+const DEALS_HEADING = new RegExp(`All deals \\(${SAMPLE_CRM_DATA.deals.length}\\)`);
 const ADMIN_MUST =
   /Demo CRM for the organisation is not connected for your organisation yet: an admin must connect it first\./;
 
@@ -1079,7 +1081,7 @@ browserDescribe('admin pages in Chromium: pre-authorization against the demo pro
   async function askForDeals(context: BrowserContext): Promise<Page> {
     const chat = await context.newPage();
     await openWebChat(chat, publicUrl);
-    await sendMessage(chat, 'show my deals');
+    await sendMessage(chat, 'show all deals');
     return chat;
   }
 
@@ -1183,7 +1185,7 @@ browserDescribe('admin pages in Chromium: pre-authorization against the demo pro
     await admin.getByRole('button', { name: 'Revoke' }).click();
     await admin.waitForURL(/\/admin\/profiles\/demo-org\?revoked=1&provider=1$/);
     expect(await admin.locator('#org-status').innerText()).toBe('not connected yet');
-    await sendMessage(chat, 'show my deals');
+    await sendMessage(chat, 'show all deals');
     await waitForBotText(chat, ADMIN_MUST, 20_000);
     await expectNoSigninCard(chat);
 

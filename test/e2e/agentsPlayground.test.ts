@@ -6,6 +6,7 @@
 import type { Browser, Page } from 'playwright-core';
 
 import { SAMPLE_CRM_DATA } from '../../bot/dev/demoCrm/sampleCrmData';
+import { ownerOfLogin } from '../../bot/dev/demoCrm/sampleOwners';
 import {
   playgroundUnavailableReason,
   startAgentsPlayground,
@@ -17,8 +18,12 @@ import { browserUnavailableReason, launchBrowser } from '../support/webChatDrive
 jest.setTimeout(90_000);
 
 // Anchored: the Playground's log panel repeats message text inside longer lines.
-const DEALS_HEADING = new RegExp(`^Your deals \\(${SAMPLE_CRM_DATA.deals.length}\\)$`);
-const FIRST_DEAL = SAMPLE_CRM_DATA.deals[0]?.properties.dealname ?? 'no sample deal';
+// "show my deals" is the HubSpot catalogue's deals.list-mine action (issue 11): alice's own deals only.
+const ALICES_DEALS = SAMPLE_CRM_DATA.deals
+  .filter((deal) => deal.properties.hubspot_owner_id === ownerOfLogin('alice')?.id)
+  .sort((x, y) => Date.parse(x.properties.closedate ?? '') - Date.parse(y.properties.closedate ?? ''));
+const DEALS_HEADING = new RegExp(`^My deals \\(${ALICES_DEALS.length}\\)$`);
+const FIRST_DEAL = ALICES_DEALS[0]?.properties.dealname ?? 'no deal of alice';
 const SIGN_IN = 'Sign in to Demo CRM';
 
 const skipReason = browserUnavailableReason() ?? playgroundUnavailableReason();

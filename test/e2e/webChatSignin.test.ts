@@ -17,6 +17,8 @@ import type {
 } from 'playwright-core';
 
 import { SAMPLE_CRM_DATA } from '../../bot/dev/demoCrm/sampleCrmData';
+import { ownerOfLogin } from '../../bot/dev/demoCrm/sampleOwners';
+import { DEMO_PROVIDER_SCOPES } from '../../bot/dev/demoProvider';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import {
@@ -41,14 +43,21 @@ import {
 jest.setTimeout(60_000);
 
 const DEMO_CLIENT_ID = 'authprofiles-demo';
-const DEMO_SCOPES = [
-  'crm.objects.contacts.read',
-  'crm.objects.companies.read',
-  'crm.objects.deals.read',
-  'tickets',
-];
-const DEALS_HEADING = new RegExp(`Your deals \\(${SAMPLE_CRM_DATA.deals.length}\\)`);
-const FIRST_DEAL = SAMPLE_CRM_DATA.deals[0]?.properties.dealname ?? 'no sample deal';
+// What the demo provider grants: the demo profiles also ask for the owners scope "my deals" needs.
+const DEMO_SCOPES = DEMO_PROVIDER_SCOPES;
+
+/**
+ * "show my deals" is the HubSpot catalogue's deals.list-mine action (issue 11): the signed-in login's own
+ * deals (its demo owner's), soonest close date first, under the action's title.
+ */
+function dealsOf(login: string): string[] {
+  const owner = ownerOfLogin(login)?.id;
+  return SAMPLE_CRM_DATA.deals
+    .filter((deal) => deal.properties.hubspot_owner_id === owner)
+    .sort((x, y) => Date.parse(x.properties.closedate ?? '') - Date.parse(y.properties.closedate ?? ''))
+    .map((deal) => deal.properties.dealname ?? '');
+}
+const dealsHeading = (login: string) => new RegExp(`My deals \\(${dealsOf(login).length}\\)`);
 const SIGNIN_CARD = /Sign in to Demo CRM/;
 const ALMOST_DONE = /Almost done: type the 6-digit code/;
 // Web Chat's Markdown renders the apostrophe typographically.
@@ -270,9 +279,9 @@ async function signInThroughWebChat(chat: Page, login: string): Promise<BrowserS
     const codeSentAt = Date.now();
     await sendMessage(chat, verificationCode);
     await waitForBotText(chat, CONNECTED, 15_000);
-    await waitForBotText(chat, DEALS_HEADING, 15_000);
-    await waitForBotText(chat, new RegExp(FIRST_DEAL), 5_000);
-    const dealsAt = await firstSeenAt(chat, DEALS_HEADING);
+    await waitForBotText(chat, dealsHeading(login), 15_000);
+    await waitForBotText(chat, new RegExp(dealsOf(login)[0] ?? 'no deal of this login'), 5_000);
+    const dealsAt = await firstSeenAt(chat, dealsHeading(login));
 
     if (callbackUrl === undefined) throw new Error('the browser never requested the callback');
     return {
@@ -581,7 +590,7 @@ describe('two instances sharing one SQLite store behind a load balancer: the cal
     await chat.waitFor(textMatches(CONNECTED), '"connected"');
     await chat.waitFor(
       (activity) =>
-        (activity.attachments ?? []).some((x) => DEALS_HEADING.test(JSON.stringify(x.content ?? ''))),
+        (activity.attachments ?? []).some((x) => dealsHeading('bob').test(JSON.stringify(x.content ?? ''))),
       'with the deals card',
     );
     expectSplit(servedBefore);
