@@ -13,7 +13,7 @@ import { isAuthProfilesError, type AuthProfilesError } from './errors';
  *
  * A 401 from an API is not a transient failure but a rejected token: the caller asks the token
  * service for a fresh one once (`getToken(…, { rejectedAccessToken })`), which is not a repeat of the
- * same request (hubspotClient.ts, connectionCheck.ts).
+ * same request (actions/authorizedRequest.ts, connectionCheck.ts).
  */
 
 /** The three token-endpoint calls. Revocation is idempotent (RFC 7009 §2.2); the other two are not. */
