@@ -316,6 +316,15 @@ describe('the menu card and its buttons', () => {
     }
   });
 
+  test('the menu of a profile that is not set up says so instead', async () => {
+    // The bundled HubSpot profile has actions but no client id here.
+    const replies = await bot.say('hubspot actions', { userId: 'alice' });
+    expect(cards(replies)).toEqual([]);
+    expect(replies.map((r) => [r.text, r.textFormat])).toEqual([
+      ['HubSpot is not set up yet: an admin must configure it.', 'plain'],
+    ]);
+  });
+
   test('a button’s submit (value, no text, as Web Chat and Teams send it) runs that action', async () => {
     const replies = await bot.say('', {
       userId: 'alice',
