@@ -83,7 +83,7 @@ export function viewOf(profile: Profile, action: ActionDeclaration): ActionView 
  * (profiles/actions/authorizedRequest.ts) to the profile's API host only.
  */
 export class ActionRunner {
-  /** The API's id of each connection's user (`{{currentUser}}`), by connection id. */
+  /** The API's id of each connection's user (`{{currentUser}}`), by connection id and account. */
   private readonly currentUsers = new LRUCache<string, string>({ max: 10_000, ttl: CURRENT_USER_TTL_MS });
 
   constructor(
@@ -301,7 +301,9 @@ export class ActionRunner {
     account: Record<string, string | undefined>,
     options: RunActionOptions,
   ): Promise<string | Omit<ActionFailure, 'action'>> {
-    const cached = this.currentUsers.get(connectionId);
+    // Keyed by the account too: a new sign-in may keep the connection's id with another account.
+    const cacheKey = JSON.stringify([connectionId, account['account.sub'], account['account.email']]);
+    const cached = this.currentUsers.get(cacheKey);
     if (cached !== undefined) return cached;
     const unknown = (why: string): Omit<ActionFailure, 'action'> => ({
       ok: false,
@@ -351,7 +353,7 @@ export class ActionRunner {
     }
     if ((typeof id !== 'string' || id === '') && typeof id !== 'number') return unknown('no matching user');
     const value = String(id);
-    this.currentUsers.set(connectionId, value);
+    this.currentUsers.set(cacheKey, value);
     return value;
   }
 }
