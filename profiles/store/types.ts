@@ -87,7 +87,8 @@ export interface ConnectionRepository {
   getById(id: string): Promise<StoredConnection | null>;
   /**
    * Creates or replaces the connection for (profileId, subjectKey). A replacement keeps the id of
-   * the existing record and bumps its version.
+   * the existing record and bumps its version, and keeps `preferred` unless the input sets it (a new
+   * sign-in of the subject's default connection leaves it the default).
    */
   upsert(connection: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection>;
   /** Compare-and-set on `version`; returns the new record, or null when the version moved on. */

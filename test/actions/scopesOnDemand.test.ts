@@ -199,6 +199,24 @@ describe('an action whose scopes the connection lacks', () => {
   }, 30_000);
 });
 
+test('the default connection, a named one, stays the default after its additional-scopes consent', async () => {
+  const subject = user('gina');
+  const profile = await harness.engine.catalog.get('crm');
+  await authorize(harness, 'crm', subject);
+  await authorize(harness, 'crm', subject, { connectionName: 'work' });
+  expect(await harness.engine.setDefaultConnection(profile, subject, 'work')).toBe(true);
+  const work = await harness.engine.connectionOf(profile, subject);
+  expect(work?.name).toBe('work');
+
+  const missing = await harness.engine.runAction(profile, subject, 'tickets.list', {});
+  expect(missing).toMatchObject({ code: 'missing-scopes', connectionId: work?.id });
+  await authorize(harness, 'crm', subject, { connectionName: 'work', additionalScopes: [TICKETS] });
+  const after = await harness.engine.connectionOf(profile, subject);
+  expect(after).toMatchObject({ id: work?.id, name: 'work', isDefault: true });
+  expect([...(after?.scopes ?? [])].sort()).toEqual([DEALS, TICKETS]);
+  expect(await harness.engine.runAction(profile, subject, 'tickets.list', {})).toMatchObject({ ok: true });
+}, 30_000);
+
 describe('what a sign-in may ask for (SECURITY.md #64)', () => {
   async function refusal(additionalScopes: unknown): Promise<{ message: string; issues: string[] }> {
     const profile = await harness.engine.catalog.get('crm');
