@@ -96,6 +96,21 @@ function actionDialog(services: AuthorizationDialogServices): WaterfallDialog {
 
 const lastResults: AuthorizationResult[] = [];
 
+/** A dialog that asks for a scope nothing declares (what a chat user's text must never achieve). */
+function escalationDialog(): WaterfallDialog {
+  return new WaterfallDialog('escalate', [
+    async (step) =>
+      step.beginDialog(AuthorizationDialog.id, {
+        profileId: 'crm',
+        additionalScopes: ['crm.admin.everything'],
+      }),
+    async (step) => {
+      lastResults.push(step.result as AuthorizationResult);
+      return step.endDialog();
+    },
+  ]);
+}
+
 class TestBot extends ActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private readonly dialogs: DialogSet;
@@ -108,12 +123,13 @@ class TestBot extends ActivityHandler {
     this.dialogState = state.createProperty<DialogState>('dialogState');
     this.dialogs = new DialogSet(this.dialogState);
     this.dialogs.add(actionDialog(services));
+    this.dialogs.add(escalationDialog());
     this.dialogs.add(new AuthorizationDialog(services));
     const runDialogs = async (context: TurnContext, next: () => Promise<void>) => {
       const dc = await this.dialogs.createContext(context);
       const result = await dc.continueDialog();
       if (result.status === DialogTurnStatus.empty && context.activity.type === 'message') {
-        await dc.beginDialog('tickets');
+        await dc.beginDialog(context.activity.text === 'escalate' ? 'escalate' : 'tickets');
       }
       await next();
     };
@@ -314,4 +330,17 @@ test('the user unticks the new scope (verification code path): declined is named
   const cancelled = texts(await say('bob', 'cancel')).join('\n');
   expect(cancelled).toContain('Okay, I cancelled the sign-in to Test crm.');
   expect(cancelled).toContain('not run: cancelled');
+}, 30_000);
+
+test('a scope no action declares is not asked for: no card, no request, the dialog ends unavailable (SECURITY.md #64)', async () => {
+  await authorize(harness, 'crm', subject('mallory'));
+  const requests = async () =>
+    (await harness.store.audit.list({ limit: 1000 })).filter((e) => e.action === 'authorization.requested')
+      .length;
+  const before = await requests();
+  const replies = await say('mallory', 'escalate');
+  expect(signinUrl(replies)).toBeUndefined();
+  expect(texts(replies)).toEqual(["I can't ask Test crm for that access: Please ask an administrator."]);
+  expect(lastResults.at(-1)).toEqual({ status: 'unavailable', profileId: 'crm' });
+  expect(await requests()).toBe(before);
 }, 30_000);
