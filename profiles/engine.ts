@@ -35,6 +35,7 @@ import { deleteProfile, saveProfile, type Actor, type DeleteResult, type SaveRes
 import type { Profile } from './profileCatalog';
 import type { UrlField } from './profileSchema';
 import { revokeConnection, type RevocationOutcome } from './revocation';
+import { declaredScopes } from './scopesOnDemand';
 import { completeCallback, type CallbackOutcome } from './signinCompletion';
 import { signinRequestOf, type SigninRequest } from './signinStates';
 import { storeHealthCheck, type StoreHealthCheck } from './storeHealth';
@@ -351,6 +352,14 @@ export class AuthorizationEngine {
     options: RunActionOptions = {},
   ): Promise<ActionOutcome> {
     return this.actions.run(profile, subject, key, params, options);
+  }
+
+  /**
+   * The scopes a sign-in of this profile may ask for as `additionalScopes` (issue 11 point 5): the
+   * profile's own, its optional ones, and those of its enabled actions and `currentUser` lookup.
+   */
+  declaredScopes(profile: Profile): string[] {
+    return [...declaredScopes(profile)];
   }
 
   // -- audit ----------------------------------------------------------------------------------------

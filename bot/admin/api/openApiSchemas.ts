@@ -190,6 +190,7 @@ export function componentSchemas(): Record<string, JsonSchema> {
         'isDefault',
         'status',
         'scopes',
+        'declinedScopes',
         'expiresAt',
         'expiresAtEstimated',
         'lastError',
@@ -220,7 +221,13 @@ export function componentSchemas(): Record<string, JsonSchema> {
             'Used when no connection name is given (the unnamed one unless the user chose another)',
         },
         status: { $ref: '#/components/schemas/ConnectionStatus' },
-        scopes: { type: 'array', items: { type: 'string' } },
+        scopes: { type: 'array', items: { type: 'string' }, description: 'The scopes granted' },
+        declinedScopes: {
+          type: 'array',
+          items: { type: 'string' },
+          description:
+            'Scopes its last consent asked for that the provider did not grant (the user declined them); empty when none or unknown',
+        },
         expiresAt: { type: 'integer', description: 'Epoch milliseconds' },
         expiresAtEstimated: { type: 'boolean' },
         lastError: {
