@@ -35,7 +35,9 @@ export type ErrorCode =
   | 'verification-failed'
   /** The connected account is not the one the profile's `requiredAccount` names (issue 10 point 4). */
   | 'wrong-account'
-  | 'invalid-connection-name';
+  | 'invalid-connection-name'
+  /** A profile has no declared action of that key (issue 11). */
+  | 'action-not-found';
 
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `scopes.2` or `authorizationUrl`. */
@@ -92,6 +94,7 @@ function defaultStatus(code: ErrorCode): number {
     case 'verification-failed':
       return 400;
     case 'profile-not-found':
+    case 'action-not-found':
     case 'not-connected':
       return 404;
     case 'profile-read-only':
