@@ -204,6 +204,24 @@ describe('declaring actions on the custom profile form', () => {
     ]);
     expect((await harness.store.profiles.get('acme'))!.version).toBe(version);
   });
+  test('a long catalogue of actions fits in the form (over the old 32 KiB form limit)', async () => {
+    const admin = await client(ADMIN_KEY);
+    const [template] = testActions();
+    const actions = Array.from({ length: 80 }, (_, index) => ({
+      ...template,
+      entity: `things${index}`,
+      description: 'A description long enough to make this catalogue as large as a real one would be.',
+    }));
+    const text = JSON.stringify({ actions }, null, 2);
+    expect(new URLSearchParams({ actionsJson: text }).toString().length).toBeGreaterThan(64 * 1024);
+    const created = await admin.submit(
+      '/admin/profiles/new',
+      '/admin/profiles/new',
+      formFields({ id: 'big-crm', actionsJson: text }),
+    );
+    expect(created.status).toBe(303);
+    expect((await harness.engine.catalog.get('big-crm')).actions).toHaveLength(80);
+  });
 });
 
 describe('switching actions on the profile page', () => {
@@ -276,6 +294,33 @@ describe('switching actions on the profile page', () => {
       'deals.create': { enabled: true },
     });
     expect(profile.clientSecret).toBe(SECRET);
+
+    // Dropping an action from the JSON drops its switch too (the schema refuses a switch of nothing).
+    const again = await get(admin, '/admin/profiles/acme/edit');
+    const declared = JSON.parse(actionsText(again)) as { actions: { action: string }[] };
+    declared.actions = declared.actions.filter((action) => action.action !== 'list');
+    const fewer = await admin.post('/admin/profiles/acme/edit', {
+      _csrf: csrfOf(again),
+      ...fields,
+      actionsJson: JSON.stringify(declared),
+    });
+    expect(fewer.status).toBe(303);
+    const trimmed = await harness.engine.catalog.get('acme');
+    expect(trimmed.actions.map((action) => action.action)).toEqual(['create', 'me']);
+    expect(trimmed.actionSettings).toEqual({ 'deals.create': { enabled: true } });
+    // Put it back for the tests that follow (its switch was dropped with it).
+    const restore = await get(admin, '/admin/profiles/acme/edit');
+    const restored = await admin.post('/admin/profiles/acme/edit', {
+      _csrf: csrfOf(restore),
+      ...fields,
+      actionsJson: actionsText(edit),
+    });
+    expect(restored.status).toBe(303);
+    const off = await admin.post('/admin/profiles/acme/actions/deals.list', {
+      _csrf: csrfOf(restore),
+      enabled: 'false',
+    });
+    expect(off.status).toBe(303);
   });
 
   test('a POST without the CSRF token, from another site or without a session changes nothing', async () => {
