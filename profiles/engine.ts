@@ -14,6 +14,12 @@ import {
   type StartedAuthorization,
 } from './authorizationRequests';
 import { ActionRunner, type ActionView, type RunActionOptions } from './actions/actionRunner';
+import {
+  adminActionViews,
+  setActionEnabled,
+  type ActionSwitchResult,
+  type AdminActionView,
+} from './actions/actionSwitches';
 import type { ActionOutcome } from './actions/actionResults';
 import { AdminKeys, type ConfiguredKey } from './adminKeys';
 import type { CallbackInput } from './callback';
@@ -337,6 +343,25 @@ export class AuthorizationEngine {
   /** The profile's declared actions, each with whether it is enabled. */
   listActions(profile: Profile): ActionView[] {
     return this.actions.list(profile);
+  }
+
+  /** The profile's actions as admins see them: path, default, and whether an admin chose the state. */
+  listAdminActions(profile: Profile): AdminActionView[] {
+    return adminActionViews(profile);
+  }
+
+  /**
+   * Switches action `key` of a profile on or off (`actionSettings`, saved like any profile change;
+   * bundled profiles: admins only, in the stored override) and records `action.enabled`/`disabled`.
+   */
+  setActionEnabled(
+    profileId: string,
+    key: string,
+    enabled: boolean,
+    actor: Actor,
+    options: { expectedVersion?: number } = {},
+  ): Promise<ActionSwitchResult> {
+    return setActionEnabled(this.context, profileId, key, enabled, actor, options);
   }
 
   /**

@@ -37,7 +37,9 @@ export type ErrorCode =
   | 'wrong-account'
   | 'invalid-connection-name'
   /** Additional scopes asked for a sign-in are malformed, too many, or declared by nothing (issue 11 point 5). */
-  | 'invalid-scopes';
+  | 'invalid-scopes'
+  /** A profile has no declared action of that key (issue 11). */
+  | 'action-not-found';
 
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `scopes.2` or `authorizationUrl`. */
@@ -95,6 +97,7 @@ function defaultStatus(code: ErrorCode): number {
     case 'invalid-scopes':
       return 400;
     case 'profile-not-found':
+    case 'action-not-found':
     case 'not-connected':
       return 404;
     case 'profile-read-only':

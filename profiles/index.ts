@@ -128,6 +128,7 @@ export {
   type ParamDeclaration,
 } from './actions/actionSchema';
 export type { ActionView, RunActionOptions } from './actions/actionRunner';
+export type { ActionSwitchResult, AdminActionView } from './actions/actionSwitches';
 export type {
   ActionErrorCode,
   ActionField,

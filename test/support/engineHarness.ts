@@ -73,6 +73,8 @@ export interface HarnessOptions {
   validation?: ProfileValidationOptions;
   /** Name resolution for outbound requests (a FAKE resolver in the SSRF tests); the system's by default. */
   resolve?: Resolver;
+  /** Test-only bundled profiles (as the dev-mode demo provider adds its own). */
+  extraSystemProfiles?: readonly unknown[];
 }
 
 export const FAST_SETTINGS: EngineSettings = {
@@ -100,6 +102,7 @@ export async function createHarness(options: HarnessOptions): Promise<Harness> {
     env: {},
     validation,
     profilesDir,
+    extraSystemProfiles: options.extraSystemProfiles ?? [],
   });
   catalog.loadFiles();
   const clock = testClock();
