@@ -32,6 +32,20 @@ export function sendJson(
   res.end(text);
 }
 
+/** An ApiError with more members in `error` (e.g. `missingScopes`), for the execute API's outcomes. */
+export class DetailedApiError extends ApiError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>>,
+    issues: ApiError['issues'] = [],
+    headers: Record<string, string> = {},
+  ) {
+    super(status, code, message, issues, headers);
+  }
+}
+
 export function sendError(res: Response, error: ApiError): void {
   if (res.headersSent) {
     res.end();
@@ -45,6 +59,7 @@ export function sendError(res: Response, error: ApiError): void {
         code: error.code,
         message: error.message,
         ...(error.issues.length > 0 ? { issues: error.issues } : {}),
+        ...(error instanceof DetailedApiError ? error.details : {}),
       },
     },
     { ...error.headers, [ERROR_HEADER]: error.code },
