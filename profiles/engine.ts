@@ -13,6 +13,8 @@ import {
   type NewAuthorizationRequest,
   type StartedAuthorization,
 } from './authorizationRequests';
+import { ActionRunner, type ActionView, type RunActionOptions } from './actions/actionRunner';
+import type { ActionOutcome } from './actions/actionResults';
 import { AdminKeys, type ConfiguredKey } from './adminKeys';
 import type { CallbackInput } from './callback';
 import { checkConnection, type ConnectionCheck } from './connectionCheck';
@@ -61,9 +63,11 @@ export type StoredProfileDocument = Omit<StoredProfile, 'clientSecret'>;
  */
 export class AuthorizationEngine {
   readonly tokens: TokenService;
+  private readonly actions: ActionRunner;
 
   constructor(readonly context: EngineContext) {
     this.tokens = new TokenService(context);
+    this.actions = new ActionRunner(context, this.tokens);
   }
 
   /** @internal tests and profiles/ only */
@@ -335,6 +339,28 @@ export class AuthorizationEngine {
     actor: string,
   ): Promise<ConnectionSummary> {
     return linkConnection(this.context, connectionId, user, actor);
+  }
+
+  // -- actions (issue 11, profiles/actions/) ---------------------------------------------------------
+
+  /** The profile's declared actions, each with whether it is enabled. */
+  listActions(profile: Profile): ActionView[] {
+    return this.actions.list(profile);
+  }
+
+  /**
+   * Runs action `key` (`deals.list-mine`) with the subject's connection: checks the switch, the
+   * parameters and the connection's scopes, then one request to the profile's API host that refreshes
+   * once on 401 and waits out a short 429. Failures come back as `{ ok: false, code, message }`.
+   */
+  runAction(
+    profile: Profile,
+    subject: Subject,
+    key: string,
+    params: unknown,
+    options: RunActionOptions = {},
+  ): Promise<ActionOutcome> {
+    return this.actions.run(profile, subject, key, params, options);
   }
 
   // -- audit ----------------------------------------------------------------------------------------

@@ -114,3 +114,32 @@ export {
 
 // Small building blocks hosts share with the engine.
 export { newId, randomToken, safeEqual, sha256 } from './ids';
+export {
+  actionKey,
+  isActionEnabled,
+  ACTION_METHODS,
+  FIELD_FORMATS,
+  type ActionDeclaration,
+  type ActionSettings,
+  type CurrentUserDeclaration,
+  type FieldFormat,
+  type ParamDeclaration,
+} from './actions/actionSchema';
+export type { ActionView, RunActionOptions } from './actions/actionRunner';
+export type {
+  ActionErrorCode,
+  ActionField,
+  ActionFailure,
+  ActionItem,
+  ActionOutcome,
+  ActionValue,
+} from './actions/actionResults';
+export { checkActionParams, type ParamCheck } from './actions/actionParams';
+export {
+  ApiRequestError,
+  authorizedRequest,
+  type ApiRequestErrorCode,
+  type ApiTokenSource,
+  type AuthorizedRequest,
+  type AuthorizedResponse,
+} from './actions/authorizedRequest';

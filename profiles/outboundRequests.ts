@@ -88,9 +88,10 @@ export const systemResolver: Resolver = (hostname, options) =>
   });
 
 export interface OutboundRequestInit {
-  method?: 'GET' | 'POST';
+  /** Actions and the proxy send PUT, PATCH, DELETE and HEAD too. */
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array;
   signal?: AbortSignal;
 }
 
@@ -178,7 +179,7 @@ export class OutboundRequests {
             for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) {
               headers.append(response.rawHeaders[i] as string, response.rawHeaders[i + 1] as string);
             }
-            const empty = [101, 204, 205, 304].includes(status);
+            const empty = [101, 204, 205, 304].includes(status) || init.method === 'HEAD';
             try {
               const answer = new Response(empty ? null : Buffer.concat(chunks), {
                 status,

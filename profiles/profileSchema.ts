@@ -6,6 +6,7 @@ import {
   identityField,
   requiredAccountField,
 } from './accountFields';
+import { actionIssues, actionSettingsField, actionsField, currentUserSchema } from './actions/actionSchema';
 import { AuthProfilesError, type FieldIssue } from './errors';
 import { hostProblem, internalHostKind, normaliseHost, type AddressRule } from './outboundAddress';
 import { assertSafeVariableValue, renderUrlTemplate, templateVariables } from './urlTemplates';
@@ -139,6 +140,12 @@ export const profileFields = {
   access: accessPolicySchema.default('everyone'),
   /** Chat users told when the organisation connection breaks or is repaired (issue 10 point 7). */
   adminUsers: adminUsersSchema.default([]),
+  /** API operations chat, the execute API and the proxy may run (issue 11, profiles/actions/). */
+  actions: actionsField,
+  /** Admins' on/off choice per action key (`deals.list-mine`); unlisted: the action's default. */
+  actionSettings: actionSettingsField.default({}),
+  /** How to find the signed-in user's id at the API, for `{{currentUser}}` in actions. */
+  currentUser: currentUserSchema.optional(),
 };
 
 export const profileSchema = z.strictObject(profileFields);
@@ -165,6 +172,8 @@ export const systemOverrideSchema = z.strictObject({
   consentRedirectUrls: profileFields.consentRedirectUrls,
   access: accessPolicySchema.optional(),
   adminUsers: adminUsersSchema.optional(),
+  // Which bundled actions this deployment runs; the actions themselves (paths, hosts) stay bundled.
+  actionSettings: actionSettingsField.optional(),
 });
 export type SystemOverride = z.output<typeof systemOverrideSchema>;
 
@@ -275,6 +284,7 @@ function checkProfileSemantics(profile: ProfileDocument, options: ProfileValidat
       allowInsecureLoopback: options.allowInsecureLoopback,
     }),
   );
+  issues.push(...actionIssues(profile.actions, profile.actionSettings, profile.currentUser));
   if (profile.issuerParameterSupported && profile.issuer === undefined) {
     // Without an expected issuer any `iss` would pass, which defeats RFC 9207.
     issues.push({ path: 'issuer', message: 'is required when issuerParameterSupported is true' });

@@ -20,7 +20,7 @@ import { isAuthProfilesError, type AuthProfilesError } from './errors';
 export type TokenCall = 'authorization_code' | 'refresh_token' | 'revocation';
 
 /** A read of an API (a CRM list or search): it changes nothing, so sending it twice is harmless. */
-export type ApiCall = 'api-read';
+export type ApiCall = 'api-read' | 'api-write';
 
 export type OutboundCall = TokenCall | ApiCall;
 
@@ -30,6 +30,8 @@ export const SAFE_TO_REPEAT: Readonly<Record<OutboundCall, boolean>> = {
   refresh_token: false,
   revocation: true,
   'api-read': true,
+  // A write (an action that creates or changes something) may have happened when no answer came.
+  'api-write': false,
 };
 
 export interface HttpPolicy {

@@ -1,0 +1,206 @@
+import type { FieldIssue } from '../errors';
+import { cleanProviderText } from '../oauth/providerText';
+import { retryAfterMs } from '../retryPolicy';
+import type { TokenUnavailableReason } from '../tokens';
+import type { ActionDeclaration, FieldFormat } from './actionSchema';
+
+/**
+ * What running an action gives its callers (chat, the execute API): the declared fields of each
+ * result, or a failure with a stable code and a message fit to show (never a token or a body).
+ */
+
+export type ActionErrorCode =
+  | 'unknown-action'
+  | 'action-disabled'
+  | 'invalid-params'
+  /** The connection lacks scopes the action needs (`missingScopes`; `declinedScopes` when the user said no). */
+  | 'missing-scopes'
+  /** `{{currentUser}}` could not be found at the API (no account email, no match). */
+  | 'current-user-unknown'
+  | 'no-api-base'
+  | TokenUnavailableReason
+  /** The API refused the token again after one refresh. */
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'rate-limited'
+  | 'unavailable'
+  | 'bad-response'
+  | 'bad-request';
+
+export type ActionValue = string | number | boolean | null;
+
+export interface ActionField {
+  name: string;
+  label: string;
+  format: FieldFormat;
+}
+
+export interface ActionItem {
+  /** The value of the results' `titleField`, when declared. */
+  title?: string;
+  values: Record<string, ActionValue>;
+}
+
+export type ActionOutcome =
+  | {
+      ok: true;
+      action: string;
+      /** The API's HTTP status. */
+      status: number;
+      fields: ActionField[];
+      items: ActionItem[];
+      /** Matches in all, when the API says. */
+      total?: number;
+    }
+  | {
+      ok: false;
+      action: string;
+      code: ActionErrorCode;
+      message: string;
+      status?: number;
+      retryAfterMs?: number;
+      missingScopes?: string[];
+      declinedScopes?: string[];
+      issues?: FieldIssue[];
+      connectionId?: string;
+    };
+
+export type ActionFailure = Extract<ActionOutcome, { ok: false }>;
+
+/** At most this many results are kept from one answer (cards and execute results stay small). */
+export const MAX_ITEMS = 50;
+const MAX_TEXT = 1000;
+
+export function fieldsOf(action: ActionDeclaration): ActionField[] {
+  return action.results.fields.map((field) => ({
+    name: field.name ?? field.path.split('.').at(-1) ?? field.path,
+    label: field.label,
+    format: field.format,
+  }));
+}
+
+/** Reads a dotted path (`results.0.id`) from parsed JSON. */
+export function valueAt(document: unknown, path: string): unknown {
+  let current: unknown = document;
+  for (const part of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    if (Array.isArray(current)) {
+      if (!/^\d+$/.test(part)) return undefined;
+      current = current[Number(part)];
+    } else {
+      if (!Object.hasOwn(current, part)) return undefined;
+      current = (current as Record<string, unknown>)[part];
+    }
+  }
+  return current;
+}
+
+function shown(value: unknown): ActionValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value.slice(0, MAX_TEXT);
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  // A nested object or list: its JSON, shortened; a declaration should point at a leaf.
+  return JSON.stringify(value).slice(0, MAX_TEXT);
+}
+
+/** The declared fields of each result in a 2xx answer; `null` when the answer is not what was declared. */
+export function extractResults(
+  action: ActionDeclaration,
+  document: unknown,
+): { items: ActionItem[]; total?: number } | null {
+  const declared = action.results;
+  const list = declared.path === undefined ? document : valueAt(document, declared.path);
+  let records: unknown[];
+  if (Array.isArray(list)) records = list;
+  else if (list !== null && typeof list === 'object') records = [list];
+  else return null;
+  const fields = fieldsOf(action);
+  const items = records.slice(0, MAX_ITEMS).map((record) => {
+    const values: Record<string, ActionValue> = {};
+    declared.fields.forEach((field, index) => {
+      values[(fields[index] as ActionField).name] = shown(valueAt(record, field.path));
+    });
+    const item: ActionItem = { values };
+    if (declared.titleField !== undefined) {
+      const title = shown(valueAt(record, declared.titleField));
+      if (title !== null) item.title = String(title);
+    }
+    return item;
+  });
+  const total = declared.totalPath === undefined ? undefined : valueAt(document, declared.totalPath);
+  return typeof total === 'number' && Number.isInteger(total) && total >= 0 ? { items, total } : { items };
+}
+
+/** A non-2xx answer as a failure; `detail` is the API's own message, cleaned and without the token. */
+export function failureOfAnswer(
+  action: string,
+  apiName: string,
+  response: Response,
+  detail: string | undefined,
+): ActionFailure {
+  const status = response.status;
+  const said = detail ? `: ${detail}` : '';
+  switch (true) {
+    case status === 401:
+      return {
+        ok: false,
+        action,
+        code: 'unauthorized',
+        status,
+        message: `${apiName} rejected the access again after it was refreshed`,
+      };
+    case status === 403:
+      return { ok: false, action, code: 'forbidden', status, message: `${apiName} refused access${said}` };
+    case status === 404:
+      return {
+        ok: false,
+        action,
+        code: 'not-found',
+        status,
+        message: `${apiName} found nothing there${said}`,
+      };
+    case status === 429 || status === 503: {
+      const wait = retryAfterMs(response.headers.get('retry-after') ?? undefined, Date.now()) ?? 1000;
+      if (status === 503 && response.headers.get('retry-after') === null) break;
+      return {
+        ok: false,
+        action,
+        code: 'rate-limited',
+        status,
+        retryAfterMs: wait,
+        message: `${apiName} is rate limiting requests; try again in ${Math.ceil(wait / 1000)} s`,
+      };
+    }
+    case status >= 400 && status < 500:
+      return {
+        ok: false,
+        action,
+        code: 'bad-request',
+        status,
+        message: `${apiName} rejected the request (HTTP ${status})${said}`,
+      };
+  }
+  return {
+    ok: false,
+    action,
+    code: 'unavailable',
+    status,
+    message: `${apiName} is not answering properly right now (HTTP ${status})`,
+  };
+}
+
+/** The API's error message from a JSON error body, shortened, with the token removed should it appear. */
+export async function errorDetail(response: Response, token: string): Promise<string | undefined> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await response.text());
+  } catch {
+    return undefined;
+  }
+  const candidate =
+    valueAt(parsed, 'message') ?? valueAt(parsed, 'error.message') ?? valueAt(parsed, 'error_description');
+  if (typeof candidate !== 'string' || candidate.length === 0) return undefined;
+  const redacted = token.length > 0 ? candidate.split(token).join('[redacted]') : candidate;
+  return cleanProviderText(redacted, 300) ?? undefined;
+}

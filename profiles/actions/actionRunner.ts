@@ -1,0 +1,376 @@
+import { LRUCache } from 'lru-cache';
+import type { EngineContext } from '../engineContext';
+import { isAuthProfilesError } from '../errors';
+import { withPath, type CheckedUrl } from '../outboundRequests';
+import type { Profile } from '../profileCatalog';
+import type { HttpPolicy } from '../retryPolicy';
+import type { Subject } from '../subjects';
+import type { TokenResult, TokenService } from '../tokens';
+import { checkActionParams } from './actionParams';
+import {
+  errorDetail,
+  extractResults,
+  failureOfAnswer,
+  fieldsOf,
+  valueAt,
+  type ActionFailure,
+  type ActionOutcome,
+} from './actionResults';
+import {
+  actionKey,
+  isActionEnabled,
+  type ActionDeclaration,
+  type CurrentUserDeclaration,
+  type ParamDeclaration,
+} from './actionSchema';
+import { placeholderNames, renderBody, renderPath, renderQuery, type TemplateValue } from './actionTemplates';
+import { ApiRequestError, authorizedRequest, type ApiTokenSource } from './authorizedRequest';
+
+/** An action as hosts list it (chat menus, the execute API's catalogue, admin pages). */
+export interface ActionView {
+  key: string;
+  entity: string;
+  action: string;
+  title: string;
+  description?: string;
+  access: 'read' | 'write';
+  method: string;
+  params: Record<string, ParamDeclaration>;
+  scopes: string[];
+  phrases: string[];
+  enabled: boolean;
+}
+
+export interface RunActionOptions {
+  /** A named connection (`work`); absent: the subject's default one. */
+  connection?: string;
+  /** A token the caller already holds for this subject (the authorization dialog's); used first. */
+  token?: TokenResult;
+  signal?: AbortSignal;
+}
+
+/** Per request; an interactive caller (chat) should not wait longer. */
+const API_POLICY: HttpPolicy = {
+  timeoutMs: 10_000,
+  attempts: 2,
+  backoffMs: 300,
+  maxRetryAfterMs: 10_000,
+  unsaidRetryAfterMs: 1_000,
+  // A timeout has already cost the user `timeoutMs`; another attempt would double it.
+  repeatTimeouts: false,
+};
+const CURRENT_USER_TTL_MS = 10 * 60_000;
+
+export function viewOf(profile: Profile, action: ActionDeclaration): ActionView {
+  return {
+    key: actionKey(action),
+    entity: action.entity,
+    action: action.action,
+    title: action.title,
+    ...(action.description !== undefined ? { description: action.description } : {}),
+    access: action.access,
+    method: action.method,
+    params: action.params,
+    scopes: action.scopes,
+    phrases: action.phrases,
+    enabled: isActionEnabled(action, profile.actionSettings),
+  };
+}
+
+/**
+ * Runs declared actions with a subject's connection (issue 11): checks the key, the admin's switch,
+ * the parameters and the connection's scopes before anything is sent, then one authorized request
+ * (profiles/actions/authorizedRequest.ts) to the profile's API host only.
+ */
+export class ActionRunner {
+  /** The API's id of each connection's user (`{{currentUser}}`), by connection id. */
+  private readonly currentUsers = new LRUCache<string, string>({ max: 10_000, ttl: CURRENT_USER_TTL_MS });
+
+  constructor(
+    private readonly context: EngineContext,
+    private readonly tokens: TokenService,
+  ) {}
+
+  list(profile: Profile): ActionView[] {
+    return profile.actions.map((action) => viewOf(profile, action));
+  }
+
+  async run(
+    profile: Profile,
+    subject: Subject,
+    key: string,
+    rawParams: unknown,
+    options: RunActionOptions = {},
+  ): Promise<ActionOutcome> {
+    const action = profile.actions.find((candidate) => actionKey(candidate) === key);
+    const fail = (failure: Omit<ActionFailure, 'ok' | 'action'>): ActionFailure => ({
+      ok: false,
+      action: key,
+      ...failure,
+    });
+    if (!action)
+      return fail({ code: 'unknown-action', message: `${profile.displayName} has no action "${key}"` });
+    if (!isActionEnabled(action, profile.actionSettings)) {
+      return fail({
+        code: 'action-disabled',
+        message: `"${action.title}" is turned off for ${profile.displayName}`,
+      });
+    }
+    const params = checkActionParams(action, rawParams);
+    if (!params.ok) {
+      const summary = params.issues.map((issue) => `${issue.path} ${issue.message}`).join('; ');
+      return fail({
+        code: 'invalid-params',
+        message: `invalid parameters: ${summary}`,
+        issues: params.issues,
+      });
+    }
+
+    const first = options.token ?? (await this.tokens.getToken(profile, subject, pick(options)));
+    if (!first.ok) {
+      return fail({
+        code: first.reason,
+        message: first.message,
+        ...(first.connectionId !== undefined ? { connectionId: first.connectionId } : {}),
+      });
+    }
+    const connectionId = first.connectionId;
+    const usesCurrentUser = templatesOf(action).some((source) =>
+      placeholderNames(source).includes('currentUser'),
+    );
+    const needed = [...action.scopes, ...(usesCurrentUser ? (profile.currentUser?.scopes ?? []) : [])];
+    // A provider that reported no scopes leaves nothing to compare: the API will say.
+    const missing = first.scopes.length === 0 ? [] : needed.filter((scope) => !first.scopes.includes(scope));
+    if (missing.length > 0) {
+      return fail({
+        code: 'missing-scopes',
+        message: `this needs access ${profile.displayName} has not granted: ${[...new Set(missing)].join(', ')}`,
+        missingScopes: [...new Set(missing)],
+        connectionId,
+      });
+    }
+
+    const base = this.apiBase(profile, first);
+    if (!base)
+      return fail({ code: 'no-api-base', message: `${profile.displayName} has no API base URL configured` });
+
+    let held: TokenResult | undefined = first;
+    const tokens: ApiTokenSource = {
+      // The token already obtained first; later reads go to the engine (which refreshes when due).
+      get: async () => {
+        const token = held;
+        held = undefined;
+        return token ?? this.tokens.getToken(profile, subject, pick(options));
+      },
+      refreshAfterRejection: (token) =>
+        this.tokens.getToken(profile, subject, { ...pick(options), rejectedAccessToken: token }),
+    };
+
+    const values: Record<string, TemplateValue | undefined> = { ...params.values };
+    const account = await this.accountValues(action, profile.currentUser, connectionId, usesCurrentUser);
+    Object.assign(values, account);
+    if (usesCurrentUser && profile.currentUser) {
+      const id = await this.currentUser(
+        profile,
+        profile.currentUser,
+        base,
+        tokens,
+        connectionId,
+        account,
+        options,
+      );
+      if (typeof id !== 'string') return { ...id, action: key };
+      values.currentUser = id;
+    }
+
+    let url: CheckedUrl;
+    let body: string | undefined;
+    try {
+      const query = renderQuery(action.query, values);
+      url = withPath(base, `${renderPath(action.path, values)}${query ? `?${query}` : ''}`);
+      if (action.body !== undefined) body = JSON.stringify(renderBody(action.body, values));
+    } catch (error) {
+      if (!isAuthProfilesError(error)) throw error;
+      return fail({ code: 'invalid-params', message: error.message, issues: error.issues ?? [] });
+    }
+    return this.send(profile, action, key, url, body, tokens, options);
+  }
+
+  private async send(
+    profile: Profile,
+    action: ActionDeclaration,
+    key: string,
+    url: CheckedUrl,
+    body: string | undefined,
+    tokens: ApiTokenSource,
+    options: RunActionOptions,
+  ): Promise<ActionOutcome> {
+    const apiName = profile.displayName;
+    let answer;
+    try {
+      answer = await authorizedRequest({
+        url,
+        method: action.method,
+        headers: {
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body } : {}),
+        repeatable: action.access === 'read',
+        tokens,
+        fetch: this.context.outbound.fetch,
+        policy: API_POLICY,
+        apiName,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof ApiRequestError)) throw error;
+      return {
+        ok: false,
+        action: key,
+        code: error.code,
+        message: error.message,
+        ...(error.details.connectionId !== undefined ? { connectionId: error.details.connectionId } : {}),
+      };
+    }
+    const { response, accessToken } = answer;
+    if (response.status < 200 || response.status >= 300) {
+      return failureOfAnswer(key, apiName, response, await errorDetail(response, accessToken));
+    }
+    let document: unknown = null;
+    const text = await response.text();
+    if (text.trim() !== '') {
+      try {
+        document = JSON.parse(text);
+      } catch {
+        return {
+          ok: false,
+          action: key,
+          code: 'bad-response',
+          status: response.status,
+          message: `${apiName} answered with something that is not JSON`,
+        };
+      }
+    }
+    const results = document === null ? { items: [] } : extractResults(action, document);
+    if (!results) {
+      return {
+        ok: false,
+        action: key,
+        code: 'bad-response',
+        status: response.status,
+        message: `${apiName} answered a document without the declared results`,
+      };
+    }
+    return { ok: true, action: key, status: response.status, fields: fieldsOf(action), ...results };
+  }
+
+  private apiBase(profile: Profile, token: Extract<TokenResult, { ok: true }>): CheckedUrl | undefined {
+    // The connection's own base (Salesforce's instance_url) is checked like any profile URL (SECURITY.md #41).
+    if (token.apiBaseUrl !== undefined) return this.context.outbound.check(token.apiBaseUrl, 'apiBaseUrl');
+    return this.context.outbound.profileUrl(profile, 'apiBaseUrl');
+  }
+
+  private async accountValues(
+    action: ActionDeclaration,
+    currentUser: CurrentUserDeclaration | undefined,
+    connectionId: string,
+    usesCurrentUser: boolean,
+  ): Promise<Record<string, string | undefined>> {
+    const sources = [
+      ...templatesOf(action),
+      ...(usesCurrentUser && currentUser ? templatesOfCurrentUser(currentUser) : []),
+    ];
+    if (!sources.some((source) => placeholderNames(source).some((name) => name.startsWith('account.'))))
+      return {};
+    const connection = await this.context.store.connections.getById(connectionId);
+    const account = connection?.account;
+    return {
+      'account.sub': account?.sub || undefined,
+      'account.email': account?.email ?? undefined,
+      'account.name': account?.name ?? undefined,
+    };
+  }
+
+  private async currentUser(
+    profile: Profile,
+    declaration: CurrentUserDeclaration,
+    base: CheckedUrl,
+    tokens: ApiTokenSource,
+    connectionId: string,
+    account: Record<string, string | undefined>,
+    options: RunActionOptions,
+  ): Promise<string | Omit<ActionFailure, 'action'>> {
+    const cached = this.currentUsers.get(connectionId);
+    if (cached !== undefined) return cached;
+    const unknown = (why: string): Omit<ActionFailure, 'action'> => ({
+      ok: false,
+      code: 'current-user-unknown',
+      message: `I could not find who you are in ${profile.displayName}: ${why}`,
+      connectionId,
+    });
+    let url: CheckedUrl;
+    try {
+      const query = renderQuery(declaration.query, account);
+      url = withPath(base, `${renderPath(declaration.path, account)}${query ? `?${query}` : ''}`);
+    } catch {
+      return unknown('the connection does not record the account it belongs to');
+    }
+    let answer;
+    try {
+      answer = await authorizedRequest({
+        url,
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        repeatable: true,
+        tokens,
+        fetch: this.context.outbound.fetch,
+        policy: API_POLICY,
+        apiName: profile.displayName,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof ApiRequestError)) throw error;
+      return { ok: false, code: error.code, message: error.message, connectionId };
+    }
+    if (!answer.response.ok) {
+      const failure = failureOfAnswer(
+        '',
+        profile.displayName,
+        answer.response,
+        await errorDetail(answer.response, answer.accessToken),
+      );
+      const { action: _unused, ...rest } = failure;
+      return rest;
+    }
+    let id: unknown;
+    try {
+      id = valueAt(await answer.response.json(), declaration.idPath);
+    } catch {
+      return unknown('the answer was not JSON');
+    }
+    if ((typeof id !== 'string' || id === '') && typeof id !== 'number') return unknown('no matching user');
+    const value = String(id);
+    this.currentUsers.set(connectionId, value);
+    return value;
+  }
+}
+
+function pick(options: RunActionOptions): { connection?: string } {
+  return options.connection !== undefined ? { connection: options.connection } : {};
+}
+
+function templatesOf(action: ActionDeclaration): string[] {
+  return [action.path, ...Object.values(action.query), ...bodyTemplates(action.body)];
+}
+
+function templatesOfCurrentUser(declaration: CurrentUserDeclaration): string[] {
+  return [declaration.path, ...Object.values(declaration.query)];
+}
+
+function bodyTemplates(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(bodyTemplates);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(bodyTemplates);
+  return [];
+}

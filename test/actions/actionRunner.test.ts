@@ -1,0 +1,324 @@
+// Actions as data (issue 11): declarations checked by the profile schema, and engine.runAction against
+// a REAL token (oidc-provider child process) sent to a local HTTP server that stands in for the
+// provider's API (a stand-in, named as one: it records what arrives and answers what each test says).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseProfile } from '../../profiles/profileSchema';
+import { isAuthProfilesError } from '../../profiles/errors';
+import { startAuthServer, type RunningAuthServer } from '../support/authServer';
+import {
+  authorize,
+  createHarness,
+  PUBLIC_URL,
+  serverProfile,
+  USER,
+  type Harness,
+} from '../support/engineHarness';
+
+const CLIENT = {
+  client_id: 'actions',
+  client_secret: 'actions-secret-value-1',
+  token_endpoint_auth_method: 'client_secret_basic' as const,
+};
+
+interface Seen {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+  body: string;
+}
+
+let server: RunningAuthServer;
+let api: Server;
+let apiUrl: string;
+let harness: Harness;
+const seen: Seen[] = [];
+let answer: (req: IncomingMessage, res: ServerResponse, seen: Seen) => void = () => undefined;
+
+const DEALS = {
+  entity: 'deals',
+  action: 'search',
+  title: 'Search deals',
+  method: 'POST',
+  path: '/crm/v3/objects/deals/search',
+  body: { query: '{{q}}', limit: '{{limit}}', filterGroups: [] },
+  params: {
+    q: { type: 'string', required: true },
+    limit: { type: 'integer', default: 5, minimum: 1, maximum: 100 },
+  },
+  scopes: ['crm.objects.deals.read'],
+  results: {
+    path: 'results',
+    totalPath: 'total',
+    titleField: 'properties.dealname',
+    fields: [
+      { path: 'properties.dealname', label: 'Deal' },
+      { path: 'properties.amount', label: 'Amount', format: 'currency' },
+    ],
+  },
+};
+const GET_ONE = {
+  entity: 'deals',
+  action: 'get',
+  title: 'One deal',
+  path: '/crm/v3/objects/deals/{{id}}',
+  query: { properties: 'dealname', archived: '{{archived}}' },
+  params: { id: { type: 'string', required: true }, archived: { type: 'boolean' } },
+  results: { fields: [{ path: 'properties.dealname', label: 'Deal' }] },
+};
+const CREATE = {
+  entity: 'notes',
+  action: 'create',
+  title: 'Add a note',
+  access: 'write',
+  method: 'POST',
+  path: '/notes',
+  body: { text: '{{text}}' },
+  params: { text: { type: 'string', required: true } },
+  results: { fields: [{ path: 'id', label: 'Id' }] },
+};
+const NEEDS_MORE = { ...GET_ONE, action: 'admin', title: 'Needs more', scopes: ['admin.write'] };
+
+function profileFor(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return serverProfile(server, 'crm', CLIENT, {
+    apiBaseUrl: `${apiUrl}/api`,
+    actions: [DEALS, GET_ONE, CREATE, NEEDS_MORE],
+    ...extra,
+  });
+}
+
+beforeAll(async () => {
+  server = await startAuthServer({
+    clients: [{ ...CLIENT, redirect_uris: [`${PUBLIC_URL}/oauth/callback/crm`], rotateRefreshToken: true }],
+    scopes: 'crm.objects.deals.read',
+    accessTokenTtl: 600,
+  });
+  api = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const entry = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        authorization: req.headers.authorization,
+        body,
+      };
+      seen.push(entry);
+      answer(req, res, entry);
+    });
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  harness = await createHarness({ profiles: [profileFor()] });
+  const { outcome } = await authorize(harness, 'crm');
+  expect(outcome.kind).toBe('connected');
+}, 60_000);
+
+afterAll(async () => {
+  await harness?.close();
+  await new Promise((resolve) => api?.close(resolve));
+  await server?.stop();
+});
+
+beforeEach(() => {
+  seen.length = 0;
+});
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+describe('action declarations (profile schema)', () => {
+  const rule = { allowInsecureLoopback: true };
+  const issuesOf = (actions: unknown[], extra: Record<string, unknown> = {}) => {
+    try {
+      parseProfile({ ...profileFor(), actions, ...extra }, rule);
+    } catch (error) {
+      if (isAuthProfilesError(error)) return error.issues?.map((i) => `${i.path}: ${i.message}`) ?? [];
+      throw error;
+    }
+    return [];
+  };
+
+  it('accepts the declarations and fills defaults', () => {
+    const profile = parseProfile(profileFor(), rule);
+    expect(profile.actions.map((a) => `${a.entity}.${a.action}:${a.method}:${a.access}`)).toEqual([
+      'deals.search:POST:read',
+      'deals.get:GET:read',
+      'notes.create:POST:write',
+      'deals.admin:GET:read',
+    ]);
+    expect(profile.actions[0]?.params.limit?.maxLength).toBe(200);
+  });
+
+  it('names each bad field', () => {
+    expect(issuesOf([{ ...GET_ONE, path: '/a/../{{id}}' }])).toEqual([
+      'actions.0.path: must not contain . or .. segments',
+    ]);
+    expect(issuesOf([{ ...GET_ONE, path: 'https://evil.example/{{id}}' }])).toEqual([
+      'actions.0.path: must start with /',
+    ]);
+    expect(issuesOf([{ ...GET_ONE, path: '//evil.example/{{id}}' }])).toEqual([
+      'actions.0.path: must not contain //',
+    ]);
+    expect(issuesOf([{ ...GET_ONE, path: '/x/%2e%2e/{{id}}' }])).toEqual([
+      'actions.0.path: must not contain encoded dots or slashes',
+    ]);
+    expect(issuesOf([{ ...GET_ONE, path: '/x/{{other}}' }])).toEqual([
+      'actions.0.path: uses undeclared parameter "other"',
+    ]);
+    expect(issuesOf([{ ...GET_ONE, path: '/x/{{#each id}}' }])).toEqual([
+      'actions.0.path: may only contain plain {{name}} placeholders',
+    ]);
+    expect(issuesOf([GET_ONE, GET_ONE])).toEqual(['actions.1.action: repeats the action "deals.get"']);
+    expect(issuesOf([{ ...GET_ONE, body: { a: 1 } }])).toEqual([
+      'actions.0.body: a GET action cannot have a body',
+    ]);
+    expect(issuesOf([{ ...GET_ONE, path: '/x/{{currentUser}}' }])).toEqual([
+      'actions.0.path: uses {{currentUser}} but the profile declares no currentUser',
+    ]);
+    expect(issuesOf([{ ...GET_ONE, entity: 'Deals' }])).toEqual([
+      'actions.0.entity: must be 1-40 lowercase letters, digits or dashes',
+    ]);
+    expect(issuesOf([GET_ONE], { actionSettings: { 'deals.nope': { enabled: true } } })).toEqual([
+      'actionSettings.deals.nope: is not a declared action',
+    ]);
+    expect(issuesOf([{ ...GET_ONE, phrases: ['find {{id}} now'] }])).toEqual([
+      'actions.0.phrases.0: may hold one {{parameter}}, and only at its end',
+    ]);
+  });
+});
+
+describe('engine.runAction', () => {
+  it('sends the declared request with the token and returns the declared fields', async () => {
+    answer = (_req, res) =>
+      json(res, 200, {
+        total: 7,
+        results: [{ id: '1', properties: { dealname: 'Big & small', amount: '100' } }],
+      });
+    const profile = await harness.engine.catalog.get('crm');
+    const outcome = await harness.engine.runAction(profile, USER, 'deals.search', { q: 'big', limit: '3' });
+    expect(outcome).toEqual({
+      ok: true,
+      action: 'deals.search',
+      status: 200,
+      fields: [
+        { name: 'dealname', label: 'Deal', format: 'text' },
+        { name: 'amount', label: 'Amount', format: 'currency' },
+      ],
+      items: [{ title: 'Big & small', values: { dealname: 'Big & small', amount: '100' } }],
+      total: 7,
+    });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.method).toBe('POST');
+    expect(seen[0]?.url).toBe('/api/crm/v3/objects/deals/search');
+    expect(JSON.parse(seen[0]?.body ?? '')).toEqual({ query: 'big', limit: 3, filterGroups: [] });
+    expect(seen[0]?.authorization).toMatch(/^Bearer [A-Za-z0-9_-]{20,}$/);
+    expect(JSON.stringify(outcome)).not.toContain(seen[0]?.authorization?.slice(7));
+  });
+
+  it('encodes path and query values so they cannot leave the path segment', async () => {
+    answer = (_req, res) => json(res, 200, { id: 'x', properties: { dealname: 'D' } });
+    const profile = await harness.engine.catalog.get('crm');
+    const outcome = await harness.engine.runAction(profile, USER, 'deals.get', { id: '../../admin?x=1#y' });
+    expect(outcome.ok).toBe(true);
+    expect(seen[0]?.url).toBe('/api/crm/v3/objects/deals/..%2F..%2Fadmin%3Fx%3D1%23y?properties=dealname');
+    const dots = await harness.engine.runAction(profile, USER, 'deals.get', { id: '..' });
+    expect(dots).toMatchObject({ ok: false, code: 'invalid-params' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('refuses bad parameters, unknown and disabled actions before sending anything', async () => {
+    const profile = await harness.engine.catalog.get('crm');
+    expect(
+      await harness.engine.runAction(profile, USER, 'deals.search', { limit: 'many', extra: 1 }),
+    ).toMatchObject({
+      ok: false,
+      code: 'invalid-params',
+      issues: [
+        { path: 'params.extra', message: 'is not a parameter of this action' },
+        { path: 'params.q', message: 'is required' },
+        { path: 'params.limit', message: 'must be a number' },
+      ],
+    });
+    expect(await harness.engine.runAction(profile, USER, 'deals.nope', {})).toMatchObject({
+      ok: false,
+      code: 'unknown-action',
+    });
+    // A write is off until an admin turns it on.
+    expect(await harness.engine.runAction(profile, USER, 'notes.create', { text: 'hi' })).toMatchObject({
+      ok: false,
+      code: 'action-disabled',
+    });
+    expect(harness.engine.listActions(profile).map((a) => `${a.key}:${a.enabled}`)).toEqual([
+      'deals.search:true',
+      'deals.get:true',
+      'notes.create:false',
+      'deals.admin:true',
+    ]);
+    expect(await harness.engine.runAction(profile, USER, 'deals.admin', { id: '1' })).toMatchObject({
+      ok: false,
+      code: 'missing-scopes',
+      missingScopes: ['admin.write'],
+    });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refreshes once on 401 and sends again with the new token; a second 401 is reported', async () => {
+    let calls = 0;
+    answer = (_req, res) => {
+      calls += 1;
+      if (calls === 1) json(res, 401, { message: 'expired' });
+      else json(res, 200, { id: 'x', properties: { dealname: 'After refresh' } });
+    };
+    const profile = await harness.engine.catalog.get('crm');
+    const outcome = await harness.engine.runAction(profile, USER, 'deals.get', { id: '7' });
+    expect(outcome).toMatchObject({ ok: true, items: [{ values: { dealname: 'After refresh' } }] });
+    expect(seen).toHaveLength(2);
+    expect(seen[1]?.authorization).not.toBe(seen[0]?.authorization);
+
+    seen.length = 0;
+    answer = (_req, res) => json(res, 401, { message: 'no' });
+    const refused = await harness.engine.runAction(profile, USER, 'deals.get', { id: '7' });
+    expect(refused).toMatchObject({ ok: false, code: 'unauthorized', status: 401 });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('waits out a short 429 Retry-After once, and reports a long one', async () => {
+    let calls = 0;
+    answer = (_req, res) => {
+      calls += 1;
+      if (calls === 1) json(res, 429, { message: 'slow down' }, { 'retry-after': '1' });
+      else json(res, 200, { id: 'x', properties: { dealname: 'Later' } });
+    };
+    const profile = await harness.engine.catalog.get('crm');
+    expect(await harness.engine.runAction(profile, USER, 'deals.get', { id: '7' })).toMatchObject({
+      ok: true,
+    });
+    expect(seen).toHaveLength(2);
+
+    seen.length = 0;
+    answer = (_req, res) => json(res, 429, { message: 'slow down' }, { 'retry-after': '120' });
+    expect(await harness.engine.runAction(profile, USER, 'deals.get', { id: '7' })).toMatchObject({
+      ok: false,
+      code: 'rate-limited',
+      retryAfterMs: 120_000,
+    });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('never repeats a write whose outcome is unknown', async () => {
+    answer = (_req, res) => json(res, 502, { message: 'bad gateway' });
+    const base = await harness.engine.catalog.get('crm');
+    const profile = { ...base, actionSettings: { 'notes.create': { enabled: true } } };
+    expect(await harness.engine.runAction(profile, USER, 'notes.create', { text: 'hello' })).toMatchObject({
+      ok: false,
+      code: 'unavailable',
+    });
+    expect(seen).toHaveLength(1);
+    seen.length = 0;
+    await harness.engine.runAction(profile, USER, 'deals.get', { id: '1' });
+    expect(seen).toHaveLength(2);
+  });
+});
