@@ -34,6 +34,8 @@ export async function startActionsApiWorld(
   options: {
     profileExtra?: Record<string, unknown>;
     extraProfiles?: { id: string; extra: Record<string, unknown> }[];
+    /** Added to the `demo-crm` profile (its base is the demo CRM), e.g. its `actions`. */
+    demoCrmExtra?: Record<string, unknown>;
   } = {},
 ): Promise<ActionsApiWorld> {
   // The authorization server starts with the world, after the APIs whose URLs its profiles name.
@@ -58,7 +60,7 @@ export async function startActionsApiWorld(
           access: { channels: ['msteams'] },
         },
       },
-      { id: 'demo-crm', extra: { apiBaseUrl: demoBase } },
+      { id: 'demo-crm', extra: { apiBaseUrl: demoBase, ...options.demoCrmExtra } },
       ...(options.extraProfiles ?? []),
     ],
   });
