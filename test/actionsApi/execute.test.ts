@@ -1,6 +1,8 @@
 // Issue 11 point 4, the execute API (`execute(entity, action, params)`), through the whole service:
 // real bot tokens (FAKE Entra), real admin keys, real connections from the oidc-provider, declared
 // actions run by the engine against a STAND-IN provider API on 127.0.0.1 and against the dev demo CRM.
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { BOT_A } from '../support/tokenServiceWorld';
 import {
   ADMIN_KEY,
@@ -332,4 +334,61 @@ test('no token, parameter value or key reaches the log', async () => {
   expect(logs).not.toContain('limit=77');
   expect(logs).not.toContain(ADMIN_KEY);
   expect(logs).not.toContain(botToken);
+});
+
+describe('the OpenAPI document at /api/actions/openapi.json', () => {
+  const DOC_ID = 'https://authprofiles.invalid/actions-openapi.json';
+  const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head'] as const;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type Json = any;
+  let doc: Json;
+  let ajv: Ajv2020;
+
+  beforeAll(async () => {
+    const response = await fetch(`${world.base}/api/actions/openapi.json`);
+    expect(response.status).toBe(200);
+    doc = await response.json();
+    ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    ajv.addSchema({ $id: DOC_ID, components: doc.components });
+  });
+
+  const validate = (name: string, value: unknown): unknown[] => {
+    const check = ajv.compile({ $ref: `${DOC_ID}#/components/schemas/${name}` });
+    return check(value) ? [] : (check.errors ?? []);
+  };
+
+  test('is OpenAPI 3.1 and lists exactly the routes served under /api/actions and /api/proxy', () => {
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    const routes = (Object.values(world.app.server.router.getRoutes()) as { method: string; path: string }[])
+      .filter((route) => /^\/api\/(actions|proxy)(\/|$)/.test(route.path))
+      .map(
+        (route) =>
+          `${route.method.toUpperCase()} ${route.path.replace(/\*$/, '{path}').replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`,
+      )
+      .sort();
+    const documented: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
+      for (const method of METHODS) if (item[method]) documented.push(`${method.toUpperCase()} ${path}`);
+    }
+    expect(documented.sort()).toEqual(routes);
+    expect(routes).toHaveLength(2 + 1 + 12);
+  });
+
+  test('live answers match their schemas', async () => {
+    world.api.script('/v1/deals', [{ status: 200, body: dealsPage() }]);
+    const result = await execute('crm/deals/list', { params: { limit: 2 }, ...alice });
+    expect(validate('ExecuteResult', result.json())).toEqual([]);
+    expect(validate('ExecuteRequest', { params: { limit: 2 }, ...alice })).toEqual([]);
+    const list = await fetch(`${world.base}/api/actions/crm`, {
+      headers: { authorization: `Bearer ${botToken}` },
+    });
+    expect(validate('ActionList', await list.json())).toEqual([]);
+    const scopes = await execute('crm/deals/admin', { ...alice });
+    expect(validate('Error', scopes.json())).toEqual([]);
+    const params = await execute('crm/deals/list', { params: { limit: 0 }, ...alice });
+    expect(validate('Error', params.json())).toEqual([]);
+    // The validators are not vacuous.
+    expect(validate('ExecuteResult', { action: 'x' })).not.toEqual([]);
+  });
 });
