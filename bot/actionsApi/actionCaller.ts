@@ -38,8 +38,9 @@ export function createActionCallerAuthenticator(settings: ActionCallerSettings):
 }
 
 async function botCaller(req: Request, bots: CallerAuthenticator): Promise<ActionCaller> {
+  let bot: TokenServiceCaller;
   try {
-    return { kind: 'bot', bot: await bots(req) };
+    bot = await bots(req);
   } catch (error) {
     if (!(error instanceof TokenServiceError)) throw error;
     const message =
@@ -54,6 +55,17 @@ async function botCaller(req: Request, bots: CallerAuthenticator): Promise<Actio
       error.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="authprofiles-actions"' } : {},
     );
   }
+  // Dev mode's anonymous local bot needs no credentials, so any web page the developer opens could
+  // otherwise make the browser call the proxy with the organisation's token (a cross-site form POST
+  // needs no preflight). Browsers mark their requests with Origin or Sec-Fetch-Site; local bots do not.
+  if (bot.anonymous && (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined)) {
+    throw new ApiError(
+      403,
+      'browser-refused',
+      'anonymous local calls are for bots on this machine, not for browsers: send a bot token or an admin key',
+    );
+  }
+  return { kind: 'bot', bot };
 }
 
 async function adminCaller(req: Request, key: string, settings: ActionCallerSettings): Promise<ActionCaller> {

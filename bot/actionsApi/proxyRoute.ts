@@ -68,6 +68,8 @@ export function registerProxy(server: Server, options: ProxyOptions): void {
         ...callerResponseHeaders(answer.headers, answer.token),
         'Cache-Control': 'no-store',
         'X-Content-Type-Options': 'nosniff',
+        // The provider's content is served from this service's origin: never as an active document.
+        'Content-Security-Policy': "default-src 'none'; sandbox",
         'Content-Length': String(method === 'HEAD' ? plain.length : safe.length),
       });
       res.end(method === 'HEAD' ? undefined : safe);

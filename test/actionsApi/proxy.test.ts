@@ -396,6 +396,21 @@ describe('callers and connections', () => {
     expect(world.api.requests).toHaveLength(0);
   });
 
+  test('dev: the anonymous local bot may call, a browser on the same machine may not', async () => {
+    const local = await proxy('GET', 'crm-org/x', {});
+    expect(local.status).toBe(200);
+    expect(local.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
+    const fromPage = await proxy('POST', 'crm-org/x', {
+      origin: 'https://evil.example',
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(fromPage.status).toBe(403);
+    expect(errorOf(fromPage).code).toBe('browser-refused');
+    const navigation = await proxy('GET', 'crm-org/x', { 'sec-fetch-site': 'cross-site' });
+    expect(navigation.status).toBe(403);
+    expect(world.api.requests).toHaveLength(1);
+  });
+
   test("the profile's access policy applies to a bot's user, as in the token service", async () => {
     await connect(
       world,
