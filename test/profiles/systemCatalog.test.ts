@@ -2,7 +2,13 @@
 // credentials from the environment only, and templated endpoints usable once their values are set.
 import { generateKeySpec, KeyRing, parseEncryptionKeys } from '../../profiles/encryption';
 import { isAuthProfilesError } from '../../profiles/errors';
-import { assertUsable, ProfileCatalog, profileUrl, type Profile } from '../../profiles/profileCatalog';
+import {
+  assertUsable,
+  bundledProfiles,
+  ProfileCatalog,
+  profileUrl,
+  type Profile,
+} from '../../profiles/profileCatalog';
 import { parseProfile, URL_FIELDS } from '../../profiles/profileSchema';
 import { SqliteStore } from '../../profiles/store/sqliteStore';
 import bundled from '../../profiles/systemCatalog.json';
@@ -260,5 +266,56 @@ describe('Zendesk and its {{subdomain}}', () => {
     expect((error as { issues: { path: string }[] }).issues.map((issue) => issue.path)).toEqual([
       'variableValues.subdomain',
     ]);
+  });
+});
+
+describe('the HubSpot action catalogue (issue 11 point 2)', () => {
+  const hubspot = bundledProfiles({ allowInsecureLoopback: false }, []).get('hubspot');
+
+  it('declares read actions for every object users need, in CRM v3 paths', () => {
+    expect(hubspot?.actions.map((a) => `${a.entity}.${a.action} ${a.method} ${a.path}`)).toEqual([
+      'contacts.find POST /crm/v3/objects/contacts/search',
+      'contacts.by-email POST /crm/v3/objects/contacts/search',
+      'companies.list POST /crm/v3/objects/companies/search',
+      'companies.find POST /crm/v3/objects/companies/search',
+      'deals.list-mine POST /crm/v3/objects/deals/search',
+      'deals.list POST /crm/v3/objects/deals/search',
+      'tickets.list-mine POST /crm/v3/objects/tickets/search',
+      'tickets.list POST /crm/v3/objects/tickets/search',
+      'notes.list POST /crm/v3/objects/notes/search',
+      'calls.list POST /crm/v3/objects/calls/search',
+      'meetings.list POST /crm/v3/objects/meetings/search',
+      'tasks.list-mine POST /crm/v3/objects/tasks/search',
+      'emails.list POST /crm/v3/objects/emails/search',
+      'owners.list GET /crm/v3/owners',
+      'owners.by-email GET /crm/v3/owners',
+    ]);
+    expect(hubspot?.actions.every((a) => a.access === 'read')).toBe(true);
+  });
+
+  it('"my" actions filter by the signed-in owner, found by the account email', () => {
+    expect(hubspot?.currentUser).toEqual({
+      path: '/crm/v3/owners',
+      query: { email: '{{account.email}}' },
+      idPath: 'results.0.id',
+      scopes: ['crm.objects.owners.read'],
+    });
+    const mine = hubspot?.actions.filter((a) => a.action === 'list-mine') ?? [];
+    expect(mine.map((a) => a.entity)).toEqual(['deals', 'tickets', 'tasks']);
+    for (const action of mine) {
+      expect(action.body).toMatchObject({
+        filterGroups: [
+          { filters: [{ propertyName: 'hubspot_owner_id', operator: 'EQ', value: '{{currentUser}}' }] },
+        ],
+      });
+      expect(action.scopes).toContain('crm.objects.owners.read');
+    }
+  });
+
+  it('each action needs only scopes the profile asks for or may ask for later', () => {
+    const grantable = new Set([...(hubspot?.scopes ?? []), ...(hubspot?.optionalScopes ?? [])]);
+    for (const action of hubspot?.actions ?? []) {
+      expect(action.scopes.filter((scope) => !grantable.has(scope))).toEqual([]);
+    }
   });
 });
