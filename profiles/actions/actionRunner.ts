@@ -14,6 +14,7 @@ import {
   failureOfAnswer,
   fieldsOf,
   valueAt,
+  withoutToken,
   type ActionFailure,
   type ActionOutcome,
 } from './actionResults';
@@ -257,7 +258,14 @@ export class ActionRunner {
         message: `${apiName} answered a document without the declared results`,
       };
     }
-    return { ok: true, action: key, status: response.status, fields: fieldsOf(action), ...results };
+    return {
+      ok: true,
+      action: key,
+      status: response.status,
+      fields: fieldsOf(action),
+      ...results,
+      items: withoutToken(results.items, accessToken),
+    };
   }
 
   /**
