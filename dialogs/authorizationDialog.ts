@@ -14,10 +14,13 @@ import {
   type Subject,
   type TokenResult,
   accessRefusedMessage,
+  additionalScopesMessage,
+  isAuthProfilesError,
   signinFailedMessage,
   signinOutcomeMessage,
   tokenUnavailableMessage,
   verificationMessage,
+  MAX_ADDITIONAL_SCOPES,
 } from '../profiles';
 import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
@@ -50,6 +53,14 @@ export interface AuthorizationDialogOptions {
   profileId: string;
   /** A named connection (`work`, issue 10 point 3); absent: the user's default one. */
   connectionName?: string;
+  /**
+   * Scopes on demand (issue 11 point 5): scopes an action needs that the connection lacks (an action's
+   * `missingScopes`). Unless the connection already has them all, a sign-in for the same profile and
+   * connection asks for them, even when its token is valid; the card names them as the new permissions.
+   * Each must be declared by the profile or one of its enabled actions (`engine.declaredScopes`), at most
+   * 50; anything else ends the dialog `unavailable` without a card.
+   */
+  additionalScopes?: string[];
 }
 
 /**
@@ -62,6 +73,10 @@ export type AuthorizationResult =
       profileId: string;
       accessToken: string;
       subject: Subject;
+      /** The scopes the token was granted. */
+      scopes: string[];
+      /** Of the `additionalScopes` asked for, those the user did not allow (absent: none). */
+      declinedScopes?: string[];
       /** The whole token (scopes, connection), for `engine.runAction(…, { token })`; in memory only. */
       token: Extract<TokenResult, { ok: true }>;
     }
@@ -80,6 +95,8 @@ interface WaitState {
   privateCard?: boolean;
   /** The named connection this sign-in makes (absent: the default one). */
   connectionName?: string;
+  /** The additional scopes this sign-in asks for (scopes on demand; not secret). */
+  additionalScopes?: string[];
   /** Written by earlier versions (`signin` | `verify`); read so a wait stored across an upgrade goes on. */
   phase?: 'signin' | 'verify';
 }
@@ -127,6 +144,8 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const subject = profile.authorization === 'pre-authorized' ? ORGANIZATION : userSubject(dc.context);
     const named = options?.connectionName === undefined ? {} : { connection: options?.connectionName };
     const token = await engine.getToken(profile, subject, named);
+    const additional = [...new Set(options?.additionalScopes ?? [])];
+    if (additional.length > 0) return this.beginForScopes(dc, profile, subject, token, additional, options);
     if (token.ok) return dc.endDialog(authorized(profile, subject, token));
     if (profile.authorization === 'pre-authorized' || token.reason === 'provider-unavailable') {
       // Issue 4 point 5: users of a broken organisation connection are told an admin must act.
@@ -140,22 +159,74 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization', connectionName);
   }
 
+  /**
+   * Scopes on demand: a token that already has every scope asked for is used as it is; otherwise a
+   * sign-in for the same connection asks for them (the engine checks each is declared, SECURITY.md #64).
+   */
+  private async beginForScopes(
+    dc: DialogContext,
+    profile: Profile,
+    subject: Subject,
+    token: TokenResult,
+    additional: string[],
+    options: AuthorizationDialogOptions | undefined,
+  ): Promise<DialogTurnResult> {
+    const { engine } = this.services;
+    const name = inertText(profile.displayName);
+    const lacking = token.ok ? additional.filter((scope) => !token.scopes.includes(scope)) : additional;
+    if (token.ok && lacking.length === 0) return dc.endDialog(authorized(profile, subject, token));
+    const declared = new Set(engine.declaredScopes(profile));
+    if (additional.length > MAX_ADDITIONAL_SCOPES || additional.some((scope) => !declared.has(scope))) {
+      await say(dc, additionalScopesMessage(name, [], 'not-allowed'));
+      return dc.endDialog({ status: 'unavailable', profileId: profile.id });
+    }
+    if (profile.authorization === 'pre-authorized') {
+      // Nobody in the chat can consent for the organisation: an admin connects it again.
+      await say(
+        dc,
+        additionalScopesMessage(
+          name,
+          lacking.map((scope) => inertText(scope)),
+          'organisation',
+        ),
+      );
+      return dc.endDialog({ status: 'unavailable', profileId: profile.id });
+    }
+    if (!token.ok && token.reason === 'provider-unavailable') {
+      await say(dc, tokenUnavailableMessage(name, token.reason, 'user'));
+      return dc.endDialog({ status: 'unavailable', profileId: profile.id });
+    }
+    const connectionName =
+      options?.connectionName ?? (await engine.connectionOf(profile, subject))?.name ?? undefined;
+    return this.sendSignin(dc, profile, false, connectionName, { additional, lacking });
+  }
+
   private async sendSignin(
     dc: DialogContext,
     profile: Profile,
     renewal: boolean,
     connectionName: string | undefined,
+    scopes?: { additional: string[]; lacking: string[] },
   ): Promise<DialogTurnResult> {
     const { engine, signinTimeoutMs } = this.services;
     const activity = dc.context.activity;
-    const created = await engine.createAuthorizationRequest({
-      profile,
-      subject: userSubject(dc.context),
-      ...(connectionName === undefined ? {} : { connectionName }),
-      createdBy: `user:${activity.channelId}:${activity.from.id}`,
-      requireVerification: this.services.requiresVerification(activity.channelId),
-      context: { conversation: conversationReferenceOf(dc.context) },
-    });
+    let created;
+    try {
+      created = await engine.createAuthorizationRequest({
+        profile,
+        subject: userSubject(dc.context),
+        ...(connectionName === undefined ? {} : { connectionName }),
+        createdBy: `user:${activity.channelId}:${activity.from.id}`,
+        requireVerification: this.services.requiresVerification(activity.channelId),
+        context: { conversation: conversationReferenceOf(dc.context) },
+        ...(scopes ? { additionalScopes: scopes.additional } : {}),
+      });
+    } catch (error) {
+      // The profile changed since the wait began (an action turned off): its scopes are no longer declared.
+      if (!isAuthProfilesError(error, 'invalid-scopes')) throw error;
+      await say(dc, additionalScopesMessage(inertText(profile.displayName), [], 'not-allowed'));
+      return dc.endDialog({ status: 'unavailable', profileId: profile.id });
+    }
     const expiresAt = Math.min(created.expiresAt, this.services.clock() + signinTimeoutMs);
     const state: WaitState = {
       profileId: profile.id,
@@ -166,6 +237,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     const shared = isSharedConversation(activity);
     if (shared) state.privateCard = true;
     if (connectionName !== undefined) state.connectionName = connectionName;
+    if (scopes) state.additionalScopes = scopes.additional;
     Object.assign(dc.activeDialog?.state ?? {}, state);
     const card = signinCard({
       channelId: activity.channelId,
@@ -174,6 +246,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       minutes: Math.max(1, Math.round((expiresAt - this.services.clock()) / 60_000)),
       renewal,
       linkButton: shared,
+      ...(scopes ? { newPermissions: scopes.lacking } : {}),
     });
     if (!shared) {
       await dc.context.sendActivity(card);
@@ -307,7 +380,13 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         if (value.error === 'provider-outcome-unknown') {
           // SECURITY.md #48: the provider may have spent the one-time code, which is never sent again; a
           // new sign-in (new code, new link) is the only way on, so the card comes with the message.
-          return this.sendSignin(dc, profile, false, state.connectionName);
+          return this.sendSignin(
+            dc,
+            profile,
+            false,
+            state.connectionName,
+            state.additionalScopes && { additional: state.additionalScopes, lacking: state.additionalScopes },
+          );
         }
         return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
@@ -357,8 +436,24 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'unusable'));
       return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
-    await say(dc, signinOutcomeMessage(inertText(profile.displayName), 'connected'));
-    return dc.endDialog(authorized(profile, subject, token));
+    const name = inertText(profile.displayName);
+    await say(dc, signinOutcomeMessage(name, 'connected'));
+    // Scopes on demand: what the provider did not grant of what was asked (RFC 6749 §5.1, the token's scope).
+    const declined = (state.additionalScopes ?? []).filter((scope) => !token.scopes.includes(scope));
+    if (declined.length > 0) {
+      await say(
+        dc,
+        additionalScopesMessage(
+          name,
+          declined.map((scope) => inertText(scope)),
+          'declined',
+        ),
+      );
+    }
+    return dc.endDialog({
+      ...authorized(profile, subject, token),
+      ...(declined.length > 0 ? { declinedScopes: declined } : {}),
+    });
   }
 }
 
@@ -372,7 +467,14 @@ function authorized(
   subject: Subject,
   token: Extract<TokenResult, { ok: true }>,
 ): AuthorizationResult {
-  return { status: 'authorized', profileId: profile.id, accessToken: token.accessToken, subject, token };
+  return {
+    status: 'authorized',
+    profileId: profile.id,
+    accessToken: token.accessToken,
+    subject,
+    scopes: token.scopes,
+    token,
+  };
 }
 
 /** Stored with the request so the callback, on any instance, can resume this conversation. */

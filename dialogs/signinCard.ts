@@ -3,6 +3,10 @@ import { inertMarkdown, inertText } from './inertText';
 
 /** A button is one short line: longer names are cut (with `…`) rather than wrapped or clipped mid-word. */
 const MAX_BUTTON_NAME = 40;
+/** New permissions named on a card; more are summed up ("and 3 more") so the card stays short. */
+const MAX_NAMED_PERMISSIONS = 10;
+/** Each permission (a scope token, author text of the profile) is cut to this length. */
+const MAX_PERMISSION_LENGTH = 80;
 
 /**
  * The sign-in card. Teams opens `signin` actions in its authentication pop-up (where the callback
@@ -26,13 +30,26 @@ export function signinCard(options: {
    * wait (and code) lives in the group, where the Teams pop-up's verifyState would not arrive.
    */
   linkButton?: boolean;
+  /**
+   * Scopes on demand (issue 11 point 5): the permissions this sign-in asks for that the connection lacks;
+   * the card names them (inert, like the profile name) and says only these are new.
+   */
+  newPermissions?: readonly string[];
 }): Partial<Activity> {
   const teams = options.channelId === 'msteams';
   const popup = teams && options.linkButton !== true;
   const name = teams ? inertText(options.profileName) : inertMarkdown(options.profileName);
-  const text = options.renewal
-    ? `Your connection to ${name} has to be renewed. Sign in again to continue.`
-    : `To do that I need access to ${name} on your behalf. Sign in to continue.`;
+  const inert = (value: string) =>
+    teams ? inertText(value, MAX_PERMISSION_LENGTH) : inertMarkdown(value, MAX_PERMISSION_LENGTH);
+  const permissions = options.newPermissions ?? [];
+  const named = permissions.slice(0, MAX_NAMED_PERMISSIONS).map(inert).join(', ');
+  const more = permissions.length - MAX_NAMED_PERMISSIONS;
+  const text =
+    permissions.length > 0
+      ? `To do that I need more access to ${name}: ${named}${more > 0 ? ` and ${more} more` : ''}. Sign in to allow it; only ${permissions.length === 1 ? 'this permission is' : 'these permissions are'} new.`
+      : options.renewal
+        ? `Your connection to ${name} has to be renewed. Sign in again to continue.`
+        : `To do that I need access to ${name} on your behalf. Sign in to continue.`;
   const card = CardFactory.heroCard(
     `Sign in to ${name}`,
     `${text} The link works once and expires in ${options.minutes} minutes.`,

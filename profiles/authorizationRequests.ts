@@ -7,6 +7,7 @@ import type { CheckedUrl } from './outboundRequests';
 import { assertUsable, type Profile } from './profileCatalog';
 import type { StoredAuthorizationRequest } from './store/types';
 import { connectionKey } from './connectionNames';
+import { checkAdditionalScopes, scopeParameters, scopesToRequest } from './scopesOnDemand';
 import { subjectKey, type Subject } from './subjects';
 
 /**
@@ -28,6 +29,13 @@ export interface NewAuthorizationRequest {
    * `external:<id>` until an admin links it to a chat user; `subject` is then not used.
    */
   externalSubjectKey?: string;
+  /**
+   * Scopes on demand (issue 11 point 5): scopes an action needs that the connection lacks. Each must be
+   * a scope the profile or one of its enabled actions declares (SECURITY.md #64), at most 50. The
+   * provider is asked for these with the profile's scopes and the connection's earlier grants
+   * (profiles/scopesOnDemand.ts `scopesToRequest`), and the result replaces the same connection.
+   */
+  additionalScopes?: string[];
 }
 
 export interface CreatedAuthorizationRequest {
@@ -64,18 +72,23 @@ export async function createAuthorizationRequest(
   // refuses (SECURITY.md #41), fails here, before anyone consents, not at the provider.
   engine.outbound.profileUrl(input.profile, 'authorizationUrl');
   engine.outbound.profileUrl(input.profile, 'tokenUrl');
+  const additional = checkAdditionalScopes(input.profile, input.additionalScopes);
+  const key = input.externalSubjectKey ?? connectionKey(subjectKey(input.subject), input.connectionName);
+  // The connection this sign-in replaces keeps what it was granted before (profiles/scopesOnDemand.ts).
+  const existing = await engine.store.connections.get(input.profile.id, key);
   const now = engine.clock();
   const request: StoredAuthorizationRequest = {
     id: newId('req'),
     profileId: input.profile.id,
-    subjectKey: input.externalSubjectKey ?? connectionKey(subjectKey(input.subject), input.connectionName),
+    subjectKey: key,
     status: 'created',
     stateHash: null,
     bindingHash: null,
     codeVerifier: null,
     redirectUri: redirectUriFor(engine.publicUrl, input.profile.id),
     expectedIssuer: input.profile.issuer ?? null,
-    scopes: [...input.profile.scopes, ...input.profile.optionalScopes],
+    scopes: scopesToRequest(input.profile, existing, additional),
+    ...(additional.length > 0 ? { additionalScopes: additional } : {}),
     profileFingerprint: input.profile.fingerprint,
     requireVerification: input.requireVerification ?? false,
     context: input.context ?? {},
@@ -91,7 +104,11 @@ export async function createAuthorizationRequest(
     actor: input.createdBy,
     action: 'authorization.requested',
     target: `profile:${input.profile.id}`,
-    details: { subject: request.subjectKey },
+    details: {
+      subject: request.subjectKey,
+      // Which extra access was asked for, for whoever reviews the log (scope names are not secret).
+      ...(additional.length > 0 ? { additionalScopes: additional.join(' ') } : {}),
+    },
   });
   return {
     requestId: request.id,
@@ -136,7 +153,7 @@ export async function startAuthorization(
   const verifier = profile.pkce ? createCodeVerifier() : null;
   // OpenID Connect Core §3.1.2.1: a nonce binds the ID token to this sign-in (SECURITY.md #50); only
   // its hash is stored, and the ID token must carry the value itself.
-  const nonce = requestsOpenId(profile) ? randomToken(32) : null;
+  const nonce = requestsOpenId(profile) || existing.scopes.includes('openid') ? randomToken(32) : null;
   const started = await engine.store.authorizationRequests.markStarted(
     requestId,
     {
@@ -162,12 +179,11 @@ export async function startAuthorization(
   params.set('response_type', 'code');
   params.set('client_id', profile.clientId);
   params.set('redirect_uri', started.redirectUri);
-  const scopes = profile.optionalScopesParam
-    ? profile.scopes
-    : [...profile.scopes, ...profile.optionalScopes];
-  if (scopes.length > 0) params.set('scope', scopes.join(profile.scopeSeparator));
-  if (profile.optionalScopesParam && profile.optionalScopes.length > 0) {
-    params.set(profile.optionalScopesParam, profile.optionalScopes.join(profile.scopeSeparator));
+  // The scopes chosen when the request was made (with any additional ones), where the profile puts them.
+  const { required, optional } = scopeParameters(profile, started.scopes);
+  if (required.length > 0) params.set('scope', required.join(profile.scopeSeparator));
+  if (profile.optionalScopesParam && optional.length > 0) {
+    params.set(profile.optionalScopesParam, optional.join(profile.scopeSeparator));
   }
   params.set('state', state);
   if (nonce) params.set('nonce', nonce);

@@ -6,6 +6,7 @@ import { AuthProfilesError } from './errors';
 import { safeEqual, sha256 } from './ids';
 import type { TokenSet } from './oauth/tokenResponse';
 import type { Profile } from './profileCatalog';
+import { declinedScopesOf } from './scopesOnDemand';
 import type { ConnectionAccount, ConnectionStatus, StoredConnection } from './store/types';
 
 /**
@@ -29,7 +30,10 @@ export interface ConnectionSummary {
   /** Used when no name is given (profiles/connectionNames.ts). */
   isDefault: boolean;
   status: ConnectionStatus;
+  /** The scopes granted. */
   scopes: string[];
+  /** Scopes its last consent asked for that were not granted (issue 11 point 5); empty when unknown. */
+  declinedScopes: string[];
   expiresAt: number;
   expiresAtEstimated: boolean;
   lastError: string | null;
@@ -61,6 +65,7 @@ export function summarize(connection: StoredConnection, keyRing: KeyRing): Conne
     isDefault: connection.preferred ?? name === null,
     status,
     scopes,
+    declinedScopes: declinedScopesOf(connection),
     expiresAt,
     expiresAtEstimated,
     lastError,
@@ -160,6 +165,8 @@ export async function saveConnection(
     requireVerification: boolean;
     account?: ConnectionAccount | null;
     apiBaseUrl?: string | null;
+    /** The scopes the consent asked for (the authorization request's); absent: unknown (an import). */
+    requestedScopes?: string[];
   },
 ): Promise<SavedConnection> {
   const now = engine.clock();
@@ -173,8 +180,12 @@ export async function saveConnection(
     ...sealTokens(engine, profile.id, subjectKey, tokens),
     tokenType: tokens.tokenType,
     scopes: tokens.scopes,
+    // Always written, null included, like `account` below: declined scopes are those of this consent.
+    requestedScopes: options.requestedScopes ?? null,
     expiresAt: tokens.expiresAt,
     expiresAtEstimated: tokens.expiresAtEstimated,
+    // The profile's fingerprint, never one of the scopes granted: a connection with more scopes than the
+    // profile lists (scopes on demand) is not stale (SECURITY.md #39).
     profileFingerprint: profile.fingerprint,
     verification: verificationCode
       ? {

@@ -14,6 +14,12 @@ import {
   type StartedAuthorization,
 } from './authorizationRequests';
 import { ActionRunner, type ActionView, type RunActionOptions } from './actions/actionRunner';
+import {
+  adminActionViews,
+  setActionEnabled,
+  type ActionSwitchResult,
+  type AdminActionView,
+} from './actions/actionSwitches';
 import type { ActionOutcome } from './actions/actionResults';
 import { AdminKeys, type ConfiguredKey } from './adminKeys';
 import type { CallbackInput } from './callback';
@@ -35,6 +41,7 @@ import { deleteProfile, saveProfile, type Actor, type DeleteResult, type SaveRes
 import type { Profile } from './profileCatalog';
 import type { UrlField } from './profileSchema';
 import { revokeConnection, type RevocationOutcome } from './revocation';
+import { declaredScopes } from './scopesOnDemand';
 import { completeCallback, type CallbackOutcome } from './signinCompletion';
 import { signinRequestOf, type SigninRequest } from './signinStates';
 import { storeHealthCheck, type StoreHealthCheck } from './storeHealth';
@@ -265,6 +272,16 @@ export class AuthorizationEngine {
     return this.context.outbound.profileUrl(profile, field);
   }
 
+  /**
+   * Where to call the profile's API with this token: the connection's own base (profile
+   * `apiBaseUrlFrom`, checked when it was stored) or else the profile's `apiBaseUrl`, checked against the
+   * address rule now (SECURITY.md #41); undefined when the profile has neither.
+   */
+  apiBaseUrl(profile: Profile, token: Extract<TokenResult, { ok: true }>): CheckedUrl | undefined {
+    if (token.apiBaseUrl !== undefined) return this.context.outbound.check(token.apiBaseUrl, 'apiBaseUrl');
+    return this.context.outbound.profileUrl(profile, 'apiBaseUrl');
+  }
+
   /** The HTTP client for a profile's APIs: it refuses internal addresses (SECURITY.md #42). */
   get outboundFetch(): OutboundFetch {
     return this.context.outbound.fetch;
@@ -338,6 +355,25 @@ export class AuthorizationEngine {
     return this.actions.list(profile);
   }
 
+  /** The profile's actions as admins see them: path, default, and whether an admin chose the state. */
+  listAdminActions(profile: Profile): AdminActionView[] {
+    return adminActionViews(profile);
+  }
+
+  /**
+   * Switches action `key` of a profile on or off (`actionSettings`, saved like any profile change;
+   * bundled profiles: admins only, in the stored override) and records `action.enabled`/`disabled`.
+   */
+  setActionEnabled(
+    profileId: string,
+    key: string,
+    enabled: boolean,
+    actor: Actor,
+    options: { expectedVersion?: number } = {},
+  ): Promise<ActionSwitchResult> {
+    return setActionEnabled(this.context, profileId, key, enabled, actor, options);
+  }
+
   /**
    * Runs action `key` (`deals.list-mine`) with the subject's connection: checks the switch, the
    * parameters and the connection's scopes, then one request to the profile's API host that refreshes
@@ -351,6 +387,14 @@ export class AuthorizationEngine {
     options: RunActionOptions = {},
   ): Promise<ActionOutcome> {
     return this.actions.run(profile, subject, key, params, options);
+  }
+
+  /**
+   * The scopes a sign-in of this profile may ask for as `additionalScopes` (issue 11 point 5): the
+   * profile's own, its optional ones, and those of its enabled actions and `currentUser` lookup.
+   */
+  declaredScopes(profile: Profile): string[] {
+    return [...declaredScopes(profile)];
   }
 
   // -- audit ----------------------------------------------------------------------------------------

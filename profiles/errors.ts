@@ -35,7 +35,11 @@ export type ErrorCode =
   | 'verification-failed'
   /** The connected account is not the one the profile's `requiredAccount` names (issue 10 point 4). */
   | 'wrong-account'
-  | 'invalid-connection-name';
+  | 'invalid-connection-name'
+  /** Additional scopes asked for a sign-in are malformed, too many, or declared by nothing (issue 11 point 5). */
+  | 'invalid-scopes'
+  /** A profile has no declared action of that key (issue 11). */
+  | 'action-not-found';
 
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `scopes.2` or `authorizationUrl`. */
@@ -90,8 +94,10 @@ function defaultStatus(code: ErrorCode): number {
     case 'duplicate-parameter':
     case 'consent-denied':
     case 'verification-failed':
+    case 'invalid-scopes':
       return 400;
     case 'profile-not-found':
+    case 'action-not-found':
     case 'not-connected':
       return 404;
     case 'profile-read-only':

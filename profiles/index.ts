@@ -33,6 +33,7 @@ export {
 } from './signinStates';
 export type { VerificationResult, ConnectionSummary } from './connections';
 export type { TokenResult, TokenUnavailableReason } from './tokens';
+export { MAX_ADDITIONAL_SCOPES } from './scopesOnDemand';
 export type { RevocationOutcome } from './revocation';
 export type { ConnectionCheck } from './connectionCheck';
 
@@ -40,7 +41,7 @@ export type { ConnectionCheck } from './connectionCheck';
 export type { AccessDecision, AccessPolicy, Requester } from './accessPolicy';
 
 // Subjects, profiles and their documents.
-export { ORGANIZATION, subjectKey, type Subject } from './subjects';
+export { ORGANIZATION, subjectFromKey, subjectKey, type Subject } from './subjects';
 export { CONNECTION_NAME, DEFAULT_CONNECTION, parseConnectionName } from './connectionNames';
 export type { Profile } from './profileCatalog';
 export { bundledProfiles, parseProfileFile } from './profileCatalog';
@@ -71,6 +72,7 @@ export type {
 // Errors: one catalogue with stable codes, and one of what people are told about them.
 export {
   accessRefusedMessage,
+  additionalScopesMessage,
   AUTHORIZATION_NOTICES,
   organisationBrokenAdminMessage,
   organisationRepairedAdminMessage,
@@ -126,6 +128,7 @@ export {
   type ParamDeclaration,
 } from './actions/actionSchema';
 export type { ActionView, RunActionOptions } from './actions/actionRunner';
+export type { ActionSwitchResult, AdminActionView } from './actions/actionSwitches';
 export type {
   ActionErrorCode,
   ActionField,

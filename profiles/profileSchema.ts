@@ -33,6 +33,11 @@ const VARIABLE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]{0,79}$/;
 // RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
+
+/** One OAuth scope token (RFC 6749 §3.3), as every scope list of a profile must hold. */
+export function isScopeToken(value: unknown): value is string {
+  return typeof value === 'string' && SCOPE.test(value);
+}
 /** Parameters the engine sets itself; a profile must not be able to replace them. */
 export const RESERVED_AUTHORIZATION_PARAMS = [
   'client_id',

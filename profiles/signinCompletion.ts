@@ -66,6 +66,7 @@ export async function completeCallback(
       requireVerification: request.requireVerification,
       account,
       apiBaseUrl,
+      requestedScopes: request.scopes,
     });
     const connection = summarize(saved.connection, context.keyRing);
     await finish(context, request, {

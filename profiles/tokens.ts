@@ -11,6 +11,7 @@ import { assertUsable, profileUrl, type Profile } from './profileCatalog';
 import { apiBaseUrlOf } from './providerUrls';
 import type { StoredConnection } from './store/types';
 import { namedOrDefaultConnection } from './connectionNames';
+import { declinedScopesOf } from './scopesOnDemand';
 import { subjectKey as keyOf, type Subject } from './subjects';
 
 /**
@@ -29,7 +30,13 @@ export type TokenResult =
       accessToken: string;
       tokenType: string;
       expiresAt: number;
+      /** The scopes granted. */
       scopes: string[];
+      /**
+       * Scopes the connection's last consent asked for that were not granted (issue 11 point 5); the
+       * engine always sets it (empty when none or unknown).
+       */
+      declinedScopes?: string[];
       connectionId: string;
       /**
        * Where to call the API with this token: the base the provider assigned to the connection
@@ -351,6 +358,7 @@ export class TokenService {
       tokenType: tokens.tokenType,
       expiresAt: tokens.expiresAt,
       scopes: tokens.scopes,
+      declinedScopes: declinedScopesOf({ ...connection, scopes: tokens.scopes }),
       connectionId: connection.id,
       ...(base === undefined ? {} : { apiBaseUrl: base }),
     };
@@ -574,6 +582,7 @@ function usable(
     tokenType: connection.tokenType,
     expiresAt: connection.expiresAt,
     scopes: connection.scopes,
+    declinedScopes: declinedScopesOf(connection),
     connectionId: connection.id,
     ...(apiBaseUrl === undefined ? {} : { apiBaseUrl }),
   };

@@ -126,6 +126,26 @@ export function signinOutcomeMessage(
   }
 }
 
+/**
+ * Scopes on demand (issue 11 point 5). `scopes` are already inert (made so by the caller, like `name`).
+ */
+export function additionalScopesMessage(
+  name: string,
+  scopes: readonly string[],
+  outcome: 'declined' | 'organisation' | 'not-allowed',
+): string {
+  const list = scopes.join(', ');
+  switch (outcome) {
+    case 'declined':
+      // The user's own choice at the provider: signing in again and allowing it is what helps.
+      return `You did not allow ${list} at ${name}, so what needs it will not work until you sign in again and allow it.`;
+    case 'organisation':
+      return `${name} is connected for your organisation without the access this needs (${list}): an admin must connect it again and allow it.`;
+    case 'not-allowed':
+      return `I can't ask ${name} for that access: ${ASK_ADMIN}`;
+  }
+}
+
 /** The results of a code typed in the chat: the events of the `pending-verification` state. */
 export function verificationMessage(
   name: string,

@@ -188,8 +188,39 @@ function registeredClientAuth(config) {
   };
 }
 
+/**
+ * TESTS ONLY: a consent that grants some of the requested scopes and rejects the others (`decline`, a
+ * space-separated list), as a user unticking permissions on a consent page would. It does what
+ * devInteractions' consent does (lib/actions/interaction.js) with oidc-provider's own Grant API, so the
+ * provider issues a token with the granted scopes only and says so in the token response's `scope`.
+ * Posted to `/interaction/:uid/partial`, under the interaction cookie's path.
+ */
+async function partialConsent(provider, ctx) {
+  const form = new URLSearchParams((await readBody(ctx.req)).toString('utf8'));
+  const declined = new Set((form.get('decline') ?? '').split(/\s+/).filter(Boolean));
+  const { prompt, grantId, session, params } = await provider.interactionDetails(ctx.req, ctx.res);
+  if (prompt.name !== 'consent') return json(ctx, 400, { error: 'not a consent prompt' });
+  const grant = grantId
+    ? await provider.Grant.find(grantId)
+    : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+  const { missingOIDCScope, missingOIDCClaims, missingResourceScopes } = prompt.details;
+  const granted = (scopes) => scopes.filter((scope) => !declined.has(scope)).join(' ');
+  const rejected = (scopes) => scopes.filter((scope) => declined.has(scope)).join(' ');
+  if (missingOIDCScope) {
+    grant.addOIDCScope(granted(missingOIDCScope));
+    if (rejected(missingOIDCScope)) grant.rejectOIDCScope(rejected(missingOIDCScope));
+  }
+  if (missingOIDCClaims) grant.addOIDCClaims(missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, granted(scopes));
+    if (rejected(scopes)) grant.rejectResourceScope(indicator, rejected(scopes));
+  }
+  const result = { consent: { grantId: await grant.save() } };
+  ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true }));
+}
+
 /** Counters and fault injection for tests; mounted only when config.testHooks is true. */
-function testHooks() {
+function testHooks(provider) {
   const zeroStats = () => ({
     token: { authorization_code: 0, refresh_token: 0 },
     revocation: 0,
@@ -236,6 +267,9 @@ function testHooks() {
       faults = {};
       return json(ctx, 200, faults);
     }
+    if (ctx.method === 'POST' && /^\/interaction\/[^/]+\/partial$/.test(ctx.path)) {
+      return partialConsent(provider, ctx);
+    }
 
     const endpoint = endpointOf(ctx);
     if (!endpoint) return next();
@@ -270,7 +304,7 @@ async function main() {
   const issuer = (config.issuer ?? defaultIssuer(config.host, port)).replace(/\/$/, '');
 
   const provider = buildProvider(config, issuer);
-  if (config.testHooks) provider.use(testHooks());
+  if (config.testHooks) provider.use(testHooks(provider));
   provider.use(registeredClientAuth(config));
   provider.on('server_error', (_ctx, err) => console.error('auth server error:', err));
   handler = provider.callback();

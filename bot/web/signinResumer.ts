@@ -1,7 +1,6 @@
 import type { ConversationReference, TurnContext } from 'botbuilder';
 import { SIGNIN_EVENT, type SigninEventValue } from '../../dialogs/dialogServices';
 import type { SigninRequest } from '../../profiles';
-import type { AuthProfilesBot } from './authProfilesBot';
 import type { Logger } from '../logger';
 
 /**
@@ -24,7 +23,8 @@ export class SigninResumer {
     private readonly adapter: ProactiveAdapter,
     /** FACTS: must be a string (`''` in local dev); undefined makes botbuilder answer 500. */
     private readonly botAppId: string,
-    private readonly bot: AuthProfilesBot,
+    /** The bot whose dialogs wait (AuthProfilesBot, or any bot that runs an AuthorizationDialog). */
+    private readonly bot: { run(context: TurnContext): Promise<void> },
     private readonly log: Logger,
   ) {}
 

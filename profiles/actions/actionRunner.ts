@@ -3,6 +3,7 @@ import type { EngineContext } from '../engineContext';
 import { isAuthProfilesError } from '../errors';
 import { withPath, type CheckedUrl } from '../outboundRequests';
 import type { Profile } from '../profileCatalog';
+import { declinedScopesOf } from '../scopesOnDemand';
 import type { HttpPolicy } from '../retryPolicy';
 import type { Subject } from '../subjects';
 import type { TokenResult, TokenService } from '../tokens';
@@ -13,6 +14,7 @@ import {
   failureOfAnswer,
   fieldsOf,
   valueAt,
+  withoutToken,
   type ActionFailure,
   type ActionOutcome,
 } from './actionResults';
@@ -83,7 +85,7 @@ export function viewOf(profile: Profile, action: ActionDeclaration): ActionView 
  * (profiles/actions/authorizedRequest.ts) to the profile's API host only.
  */
 export class ActionRunner {
-  /** The API's id of each connection's user (`{{currentUser}}`), by connection id. */
+  /** The API's id of each connection's user (`{{currentUser}}`), by connection id and account. */
   private readonly currentUsers = new LRUCache<string, string>({ max: 10_000, ttl: CURRENT_USER_TTL_MS });
 
   constructor(
@@ -141,14 +143,8 @@ export class ActionRunner {
     const needed = [...action.scopes, ...(usesCurrentUser ? (profile.currentUser?.scopes ?? []) : [])];
     // A provider that reported no scopes leaves nothing to compare: the API will say.
     const missing = first.scopes.length === 0 ? [] : needed.filter((scope) => !first.scopes.includes(scope));
-    if (missing.length > 0) {
-      return fail({
-        code: 'missing-scopes',
-        message: `this needs access ${profile.displayName} has not granted: ${[...new Set(missing)].join(', ')}`,
-        missingScopes: [...new Set(missing)],
-        connectionId,
-      });
-    }
+    if (missing.length > 0)
+      return fail(await this.missingScopes(profile, action, first, [...new Set(missing)]));
 
     const base = this.apiBase(profile, first);
     if (!base)
@@ -262,7 +258,49 @@ export class ActionRunner {
         message: `${apiName} answered a document without the declared results`,
       };
     }
-    return { ok: true, action: key, status: response.status, fields: fieldsOf(action), ...results };
+    return {
+      ok: true,
+      action: key,
+      status: response.status,
+      fields: fieldsOf(action),
+      ...results,
+      items: withoutToken(results.items, accessToken),
+    };
+  }
+
+  /**
+   * The failure of an action whose scopes the connection lacks. Scopes the user declined at the last
+   * consent are named as such (`declinedScopes`), so the message does not send the user to an admin
+   * for what only they can allow; every action scope is declared, so a sign-in may ask for it.
+   */
+  private async missingScopes(
+    profile: Profile,
+    action: ActionDeclaration,
+    token: Extract<TokenResult, { ok: true }>,
+    missing: string[],
+  ): Promise<Omit<ActionFailure, 'ok' | 'action'>> {
+    const connectionId = token.connectionId;
+    const declinedAtConsent =
+      token.declinedScopes ??
+      declinedScopesOf((await this.context.store.connections.getById(connectionId)) ?? { scopes: [] });
+    const declined = missing.filter((scope) => declinedAtConsent.includes(scope));
+    const other = missing.filter((scope) => !declined.includes(scope));
+    const name = profile.displayName;
+    const parts = [
+      ...(other.length > 0 ? [`this needs access ${name} has not granted: ${other.join(', ')}`] : []),
+      ...(declined.length > 0
+        ? [
+            `"${action.title}" needs access you declined when you last signed in to ${name}: ${declined.join(', ')}. Sign in again and allow it to use this`,
+          ]
+        : []),
+    ];
+    return {
+      code: 'missing-scopes',
+      message: parts.join('; '),
+      missingScopes: missing,
+      ...(declined.length > 0 ? { declinedScopes: declined } : {}),
+      connectionId,
+    };
   }
 
   private apiBase(profile: Profile, token: Extract<TokenResult, { ok: true }>): CheckedUrl | undefined {
@@ -301,7 +339,9 @@ export class ActionRunner {
     account: Record<string, string | undefined>,
     options: RunActionOptions,
   ): Promise<string | Omit<ActionFailure, 'action'>> {
-    const cached = this.currentUsers.get(connectionId);
+    // Keyed by the account too: a new sign-in may keep the connection's id with another account.
+    const cacheKey = JSON.stringify([connectionId, account['account.sub'], account['account.email']]);
+    const cached = this.currentUsers.get(cacheKey);
     if (cached !== undefined) return cached;
     const unknown = (why: string): Omit<ActionFailure, 'action'> => ({
       ok: false,
@@ -351,7 +391,7 @@ export class ActionRunner {
     }
     if ((typeof id !== 'string' || id === '') && typeof id !== 'number') return unknown('no matching user');
     const value = String(id);
-    this.currentUsers.set(connectionId, value);
+    this.currentUsers.set(cacheKey, value);
     return value;
   }
 }

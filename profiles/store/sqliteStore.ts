@@ -242,6 +242,9 @@ class SqliteConnections implements ConnectionRepository {
       ).get(input.profileId, input.subjectKey),
     );
     const record: StoredConnection = {
+      // The subject's choice of default (profiles/connectionNames.ts) belongs to the slot, not to one
+      // sign-in: a replacement keeps it, as the MongoDB adapter's $set does.
+      ...(existing?.preferred === undefined ? {} : { preferred: existing.preferred }),
       ...input,
       id: existing?.id ?? input.id ?? newId('con'),
       version: (existing?.version ?? 0) + 1,

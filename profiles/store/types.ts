@@ -32,7 +32,13 @@ export interface StoredConnection {
   accessToken: string;
   refreshToken: string | null;
   tokenType: string;
+  /** The scopes granted: the token response's `scope`, or those requested when it had none (RFC 6749 §5.1). */
   scopes: string[];
+  /**
+   * The scopes its last consent asked for (issue 11 point 5): requested minus granted are the ones the
+   * user declined. Null or absent when unknown (made before this was recorded, or imported).
+   */
+  requestedScopes?: string[] | null;
   /** Epoch ms; estimated when the provider sent no `expires_in` (SECURITY.md #16). */
   expiresAt: number;
   expiresAtEstimated: boolean;
@@ -81,7 +87,8 @@ export interface ConnectionRepository {
   getById(id: string): Promise<StoredConnection | null>;
   /**
    * Creates or replaces the connection for (profileId, subjectKey). A replacement keeps the id of
-   * the existing record and bumps its version.
+   * the existing record and bumps its version, and keeps `preferred` unless the input sets it (a new
+   * sign-in of the subject's default connection leaves it the default).
    */
   upsert(connection: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection>;
   /** Compare-and-set on `version`; returns the new record, or null when the version moved on. */
@@ -136,7 +143,10 @@ export interface StoredAuthorizationRequest {
   nonceHash?: string | null;
   redirectUri: string;
   expectedIssuer: string | null;
+  /** Every scope sent to the provider (profiles/scopesOnDemand.ts `scopesToRequest`). */
   scopes: string[];
+  /** The scopes asked for beyond the connection's and the profile's (scopes on demand); absent: none. */
+  additionalScopes?: string[];
   /** The profile's fingerprint when the request was made; a callback after a profile edit is refused. */
   profileFingerprint?: string;
   /** On success the connection waits for a code typed in the conversation (SECURITY.md #9). */

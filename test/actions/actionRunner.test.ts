@@ -89,7 +89,13 @@ function profileFor(extra: Record<string, unknown> = {}): Record<string, unknown
 
 beforeAll(async () => {
   server = await startAuthServer({
-    clients: [{ ...CLIENT, redirect_uris: [`${PUBLIC_URL}/oauth/callback/crm`], rotateRefreshToken: true }],
+    clients: [
+      {
+        ...CLIENT,
+        redirect_uris: [`${PUBLIC_URL}/oauth/callback/crm`, `${PUBLIC_URL}/oauth/callback/owned`],
+        rotateRefreshToken: true,
+      },
+    ],
     scopes: 'crm.objects.deals.read',
     accessTokenTtl: 600,
   });
@@ -417,6 +423,85 @@ describe('engine.runAction', () => {
       expect(seen).toHaveLength(1);
     } finally {
       await server.resetFaults();
+    }
+  });
+});
+
+describe("{{currentUser}}: the signed-in user's id at the API", () => {
+  const MINE = {
+    entity: 'deals',
+    action: 'mine',
+    title: 'My deals',
+    path: '/deals',
+    query: { owner: '{{currentUser}}' },
+    results: { path: 'results', fields: [{ path: 'name', label: 'Deal' }] },
+  };
+  let owned: Harness;
+  let ownerAnswer: unknown;
+
+  beforeAll(async () => {
+    answer = (req, res) => {
+      if (req.url === '/me') json(res, 200, { id: 'u-1', email: 'ada@example.com' });
+      else if (req.url?.startsWith('/api/owners')) json(res, 200, ownerAnswer);
+      else json(res, 200, { results: [{ name: 'Ada deal' }] });
+    };
+    owned = await createHarness({
+      profiles: [
+        serverProfile(server, 'owned', CLIENT, {
+          apiBaseUrl: `${apiUrl}/api`,
+          identity: { url: `${apiUrl}/me`, fields: { id: 'id', email: 'email' } },
+          currentUser: { path: '/owners', query: { email: '{{account.email}}' }, idPath: 'results.0.id' },
+          actions: [MINE],
+        }),
+      ],
+    });
+    const { outcome } = await authorize(owned, 'owned');
+    expect(outcome.kind).toBe('connected');
+  }, 60_000);
+
+  afterAll(async () => {
+    await owned?.close();
+  });
+
+  it('is found once by the account email, then fills the action and is reused', async () => {
+    ownerAnswer = { results: [{ id: '77', email: 'ada@example.com' }] };
+    const profile = await owned.engine.catalog.get('owned');
+    seen.length = 0;
+    const first = await owned.engine.runAction(profile, USER, 'deals.mine', {});
+    expect(first).toMatchObject({ ok: true, items: [{ values: { name: 'Ada deal' } }] });
+    expect(seen.map((entry) => entry.url)).toEqual([
+      '/api/owners?email=ada%40example.com',
+      '/api/deals?owner=77',
+    ]);
+    seen.length = 0;
+    await owned.engine.runAction(profile, USER, 'deals.mine', {});
+    expect(seen.map((entry) => entry.url)).toEqual(['/api/deals?owner=77']);
+  });
+
+  it('an account the API does not know: a clear failure, and nothing listed for nobody', async () => {
+    const other = await createHarness({
+      profiles: [
+        serverProfile(server, 'owned', CLIENT, {
+          apiBaseUrl: `${apiUrl}/api`,
+          identity: { url: `${apiUrl}/me`, fields: { id: 'id', email: 'email' } },
+          currentUser: { path: '/owners', query: { email: '{{account.email}}' }, idPath: 'results.0.id' },
+          actions: [MINE],
+        }),
+      ],
+    });
+    try {
+      await authorize(other, 'owned');
+      ownerAnswer = { results: [] };
+      seen.length = 0;
+      const profile = await other.engine.catalog.get('owned');
+      expect(await other.engine.runAction(profile, USER, 'deals.mine', {})).toMatchObject({
+        ok: false,
+        code: 'current-user-unknown',
+        message: 'I could not find who you are in Test owned: no matching user',
+      });
+      expect(seen.map((entry) => entry.url)).toEqual(['/api/owners?email=ada%40example.com']);
+    } finally {
+      await other.close();
     }
   });
 });

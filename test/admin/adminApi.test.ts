@@ -948,6 +948,8 @@ describe('pre-authorization through the API', () => {
           'apiBaseUrl',
           'createdAt',
           'createdBy',
+          // Scopes the last consent asked for and the provider did not grant (issue 11 point 5): not secret.
+          'declinedScopes',
           'expiresAt',
           'expiresAtEstimated',
           'id',

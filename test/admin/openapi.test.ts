@@ -289,3 +289,71 @@ test('live responses match the documented schemas', async () => {
   expect(missing.status).toBe(404);
   expectValid(responseValidator('/admin/api/profiles/{id}', 'get', 404), missing.json);
 });
+
+test('actions (issue 11): the profile fields and the two action routes are documented, and live answers match', async () => {
+  const input = doc.components.schemas.ProfileInput.properties;
+  for (const field of ['actions', 'actionSettings', 'currentUser']) {
+    expect({ field, description: typeof input[field]?.description }).toEqual({
+      field,
+      description: 'string',
+    });
+    expect(doc.components.schemas.ProfileView.properties[field]).toBeDefined();
+  }
+  expect(input.actions.items.required).toEqual(expect.arrayContaining(['entity', 'action', 'title', 'path']));
+  expect(doc.components.schemas.SystemOverride.properties.actionSettings).toBeDefined();
+  expect(doc.components.schemas.SystemOverride.properties.actions).toBeUndefined();
+  expect(doc.paths['/admin/api/profiles/{id}/actions'].get.operationId).toBe('listProfileActions');
+  const put = doc.paths['/admin/api/profiles/{id}/actions/{key}'].put;
+  expect(put.requestBody.content['application/json'].schema).toMatchObject({
+    required: ['enabled'],
+    additionalProperties: false,
+  });
+  expect(put.parameters.map((param: Json) => `${param.in}:${param.name}`)).toEqual([
+    'path:id',
+    'path:key',
+    'header:If-Match',
+  ]);
+
+  const profile = {
+    id: 'docs-actions',
+    displayName: 'Docs actions',
+    authorizationUrl: 'https://auth.docs.example/authorize',
+    tokenUrl: 'https://auth.docs.example/token',
+    apiBaseUrl: 'https://api.docs.example',
+    clientId: 'docs',
+    clientSecret: 'docs-secret-value',
+    actions: [
+      {
+        entity: 'notes',
+        action: 'list',
+        title: 'Notes',
+        path: '/notes',
+        params: { q: { type: 'string' } },
+        results: { path: 'items', fields: [{ path: 'title', label: 'Title' }] },
+      },
+    ],
+  };
+  expectValid(validator('ProfileInput'), profile);
+  const created = await call('POST', '/admin/api/profiles', profile);
+  expect(created.status).toBe(201);
+  expectValid(responseValidator('/admin/api/profiles', 'post', 201), created.json);
+  const listed = await call('GET', '/admin/api/profiles/docs-actions/actions');
+  expect(listed.status).toBe(200);
+  expectValid(responseValidator('/admin/api/profiles/{id}/actions', 'get', 200), listed.json);
+  const switched = await call('PUT', '/admin/api/profiles/docs-actions/actions/notes.list', {
+    enabled: false,
+  });
+  expect(switched.status).toBe(200);
+  expectValid(responseValidator('/admin/api/profiles/{id}/actions/{key}', 'put', 200), switched.json);
+  const read = await call('GET', '/admin/api/profiles/docs-actions');
+  expect(read.json.actionSettings).toEqual({ 'notes.list': { enabled: false } });
+  expectValid(responseValidator('/admin/api/profiles/{id}', 'get', 200), read.json);
+  const unknown = await call('PUT', '/admin/api/profiles/docs-actions/actions/notes.delete', {
+    enabled: true,
+  });
+  expect(unknown.status).toBe(404);
+  expectValid(responseValidator('/admin/api/profiles/{id}/actions/{key}', 'put', 404), unknown.json);
+  const bad = await call('PUT', '/admin/api/profiles/docs-actions/actions/notes.list', { enabled: 1 });
+  expect(bad.status).toBe(400);
+  expectValid(responseValidator('/admin/api/profiles/{id}/actions/{key}', 'put', 400), bad.json);
+});

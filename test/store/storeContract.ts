@@ -231,6 +231,21 @@ export function describeStoreContract(
         );
       });
 
+      test("a replacement keeps the subject's choice of default (preferred) and writes requestedScopes as given", async () => {
+        const created = await store.connections.upsert(newConnection({ requestedScopes: ['a', 'b'] }));
+        const chosen = await store.connections.update(created.id, created.version, { preferred: true });
+        expect(chosen?.preferred).toBe(true);
+        // A new sign-in of the default connection (a renewal, more scopes on demand) leaves it the default.
+        const replaced = await store.connections.upsert(
+          newConnection({ scopes: ['a'], requestedScopes: null }),
+        );
+        expect(replaced.preferred).toBe(true);
+        expect(replaced.requestedScopes).toBeNull();
+        expect(await store.connections.getById(created.id)).toStrictEqual(replaced);
+        const unchosen = await store.connections.upsert(newConnection({ preferred: false }));
+        expect(unchosen.preferred).toBe(false);
+      });
+
       test('upsert keeps connections of other subjects and profiles apart', async () => {
         const user = await store.connections.upsert(newConnection());
         const org = await store.connections.upsert(

@@ -64,6 +64,11 @@ export interface ConsentOptions {
   login: string;
   /** Press Cancel on the consent page instead of Continue. */
   deny?: boolean;
+  /**
+   * Grant all but these scopes, as a user unticking permissions would: posted to the test server's
+   * partial-consent hook (bot/dev/authServer.mjs `partialConsent`, test hooks only).
+   */
+  declineScopes?: string[];
   cookieJar?: CookieJar;
 }
 
@@ -119,6 +124,9 @@ export async function completeConsent(authorizationUrl: string, opts: ConsentOpt
       form = new URLSearchParams({ prompt: 'login', login: opts.login, password: 'any' });
     } else if (opts.deny) {
       url = page.abort;
+    } else if (opts.declineScopes) {
+      url = new URL(`${page.action.pathname}/partial`, page.action);
+      form = new URLSearchParams({ decline: opts.declineScopes.join(' ') });
     } else {
       url = page.action;
       form = new URLSearchParams({ prompt: 'consent' });

@@ -73,6 +73,8 @@ export interface HarnessOptions {
   validation?: ProfileValidationOptions;
   /** Name resolution for outbound requests (a FAKE resolver in the SSRF tests); the system's by default. */
   resolve?: Resolver;
+  /** Test-only bundled profiles (as the dev-mode demo provider adds its own). */
+  extraSystemProfiles?: readonly unknown[];
 }
 
 export const FAST_SETTINGS: EngineSettings = {
@@ -100,6 +102,7 @@ export async function createHarness(options: HarnessOptions): Promise<Harness> {
     env: {},
     validation,
     profilesDir,
+    extraSystemProfiles: options.extraSystemProfiles ?? [],
   });
   catalog.loadFiles();
   const clock = testClock();
@@ -157,15 +160,16 @@ export const USER: Subject = { kind: 'user', channelId: 'webchat', userId: 'alic
 export async function consentInBrowser(
   harness: Harness,
   requestId: string,
-  options: { login?: string; deny?: boolean; binding?: string } = {},
-): Promise<{ callbackUrl: URL; binding: string }> {
+  options: { login?: string; deny?: boolean; binding?: string; declineScopes?: string[] } = {},
+): Promise<{ callbackUrl: URL; binding: string; redirectUrl: URL }> {
   const started = await harness.engine.startAuthorization(requestId, options.binding);
   const callbackUrl = await completeConsent(started.redirectUrl, {
     login: options.login ?? 'alice',
     cookieJar: new CookieJar(),
     ...(options.deny ? { deny: true } : {}),
+    ...(options.declineScopes ? { declineScopes: options.declineScopes } : {}),
   });
-  return { callbackUrl, binding: started.binding };
+  return { callbackUrl, binding: started.binding, redirectUrl: new URL(started.redirectUrl) };
 }
 
 /** Request → browser → callback, as one call. */
@@ -173,21 +177,30 @@ export async function authorize(
   harness: Harness,
   profileId: string,
   subject: Subject = USER,
-  options: { requireVerification?: boolean; login?: string; connectionName?: string } = {},
+  options: {
+    requireVerification?: boolean;
+    login?: string;
+    connectionName?: string;
+    /** Scopes on demand: asked for beyond the profile's (issue 11 point 5). */
+    additionalScopes?: string[];
+    /** Scopes the user unticks at the consent (see completeConsent). */
+    declineScopes?: string[];
+  } = {},
 ) {
   const profile = await harness.engine.catalog.get(profileId);
   const created = await harness.engine.createAuthorizationRequest({
     profile,
     subject,
     ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
+    ...(options.additionalScopes === undefined ? {} : { additionalScopes: options.additionalScopes }),
     createdBy: 'user:test',
     requireVerification: options.requireVerification ?? false,
   });
-  const { callbackUrl, binding } = await consentInBrowser(harness, created.requestId, options);
+  const { callbackUrl, binding, redirectUrl } = await consentInBrowser(harness, created.requestId, options);
   const outcome = await harness.engine.completeCallback({
     profileId,
     query: callbackUrl.search.slice(1),
     browserBinding: binding,
   });
-  return { outcome, callbackUrl, binding, created };
+  return { outcome, callbackUrl, binding, created, redirectUrl };
 }

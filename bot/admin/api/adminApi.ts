@@ -3,6 +3,7 @@ import { AuthProfilesError, isAuthProfilesError, TooManyAttemptsError } from '..
 import { bearerKey, clientAddress, type AdminContext, type AdminPrincipal } from '../adminContext';
 import { ADMIN_API_BASE, ApiError, forbidden, json, type RouteSpec } from './apiCall';
 import { ACCOUNT_ROUTES } from './accountRoutes';
+import { ACTION_ROUTES } from './actionRoutes';
 import { AUDIT_ROUTES } from './auditRoutes';
 import { AUTHORIZATION_ROUTES } from './authorizationRoutes';
 import { CONNECTION_ROUTES } from './connectionRoutes';
@@ -29,9 +30,9 @@ export { MAX_BODY_BYTES } from './jsonBody';
  *   or a stack trace.
  *
  * Each route is declared once, with its OpenAPI operation, in the file of its resource
- * (profileRoutes.ts, authorizationRoutes.ts, connectionRoutes.ts, auditRoutes.ts, keyRoutes.ts) and
- * listed in `ROUTES`, so the served document is built from the same table the server is (and
- * test/admin/openapi.test.ts checks they agree).
+ * (profileRoutes.ts, actionRoutes.ts, authorizationRoutes.ts, connectionRoutes.ts, auditRoutes.ts,
+ * keyRoutes.ts) and listed in `ROUTES`, so the served document is built from the same table the
+ * server is (and test/admin/openapi.test.ts checks they agree).
  */
 
 const RESPONSE_HEADERS: Readonly<Record<string, string>> = {
@@ -57,6 +58,7 @@ export const ROUTES: readonly RouteSpec[] = [
     },
   },
   ...PROFILE_ROUTES,
+  ...ACTION_ROUTES,
   ...AUTHORIZATION_ROUTES,
   // Before CONNECTION_ROUTES: `/connections/import` is not a connection id.
   ...ACCOUNT_ROUTES,

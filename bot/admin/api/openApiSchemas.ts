@@ -14,10 +14,76 @@ function properties(schema: JsonSchema): Record<string, JsonSchema> {
   return (schema.properties ?? {}) as Record<string, JsonSchema>;
 }
 
+/** What the action fields mean (docs/actions.md); their shapes come from the zod schema. */
+const ACTION_FIELD_DESCRIPTIONS: Record<string, string> = {
+  actions:
+    'API operations chat, the execute API and the proxy may run with this profile (docs/actions.md): entity, action, method, path template under the API base, params, scopes, results, read or write',
+  actionSettings:
+    'Admin choices per action key (`entity.action`): `{ "enabled": true|false }`; an unlisted action is on when it reads and off when it writes, unless it says `enabledByDefault`. Change one with PUT /admin/api/profiles/{id}/actions/{key}',
+  currentUser: "How to find the signed-in user's id at the API, for `{{currentUser}}` in action templates",
+};
+
+function describeActionFields(props: Record<string, JsonSchema>): void {
+  for (const [name, description] of Object.entries(ACTION_FIELD_DESCRIPTIONS)) {
+    if (props[name]) props[name] = { ...props[name], description };
+  }
+}
+
+/** One action as GET /profiles/{id}/actions lists it (profiles/actions/actionSwitches.ts). */
+function profileActionSchema(): JsonSchema {
+  const profile = z.toJSONSchema(profileSchema, { io: 'output' }) as JsonSchema;
+  const declared = properties(
+    (properties(profile).actions as { items: JsonSchema } | undefined)?.items ?? {},
+  );
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: [
+      'key',
+      'entity',
+      'action',
+      'title',
+      'access',
+      'method',
+      'path',
+      'params',
+      'scopes',
+      'phrases',
+      'enabled',
+      'enabledByDefault',
+      'setting',
+    ],
+    properties: {
+      key: { type: 'string', description: '`entity.action`, e.g. deals.list-mine' },
+      entity: declared.entity ?? { type: 'string' },
+      action: declared.action ?? { type: 'string' },
+      title: { type: 'string' },
+      description: { type: 'string' },
+      access: { type: 'string', enum: ['read', 'write'] },
+      method: declared.method ?? { type: 'string' },
+      path: { type: 'string', description: "Path template under the profile's API base" },
+      params: declared.params ?? { type: 'object' },
+      scopes: { type: 'array', items: { type: 'string' } },
+      phrases: { type: 'array', items: { type: 'string' } },
+      enabled: { type: 'boolean', description: 'Whether chat, the execute API and the proxy may run it' },
+      enabledByDefault: {
+        type: 'boolean',
+        description: 'Its state before an admin decides (reads on, writes off, unless declared)',
+      },
+      setting: {
+        type: 'string',
+        enum: ['default', 'admin'],
+        description: '`admin`: actionSettings holds a choice for it; `default`: enabledByDefault applies',
+      },
+    },
+  };
+}
+
 /** A profile body as the API takes it: clientSecret write-only, no env references (files only). */
 function profileInputSchema(): JsonSchema {
   const schema = withoutMeta(z.toJSONSchema(profileSchema, { io: 'input' }) as JsonSchema);
   const props = { ...properties(schema) };
+  describeActionFields(props);
   delete props.clientIdEnv;
   delete props.clientSecretEnv;
   props.clientSecret = {
@@ -37,6 +103,7 @@ function profileInputSchema(): JsonSchema {
 function systemOverrideInputSchema(): JsonSchema {
   const schema = withoutMeta(z.toJSONSchema(systemOverrideSchema, { io: 'input' }) as JsonSchema);
   const props = { ...properties(schema) };
+  describeActionFields(props);
   props.clientSecret = {
     ...props.clientSecret,
     writeOnly: true,
@@ -55,6 +122,7 @@ function profileViewSchema(): JsonSchema {
   const schema = withoutMeta(z.toJSONSchema(profileSchema, { io: 'output' }) as JsonSchema);
   const props: Record<string, JsonSchema> = { ...properties(schema) };
   delete props.clientSecret;
+  describeActionFields(props);
   const required = ((schema.required ?? []) as string[]).filter((name) => name !== 'clientSecret');
   const counts = {
     type: 'object',
@@ -150,6 +218,17 @@ export function componentSchemas(): Record<string, JsonSchema> {
     ProfileInput: profileInputSchema(),
     SystemOverride: systemOverrideInputSchema(),
     ProfileView: profileViewSchema(),
+    ProfileAction: profileActionSchema(),
+    ProfileActions: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['profileId', 'version', 'actions'],
+      properties: {
+        profileId: { type: 'string' },
+        version: { type: 'integer', description: 'Stored profile version; send it as If-Match' },
+        actions: { type: 'array', items: { $ref: '#/components/schemas/ProfileAction' } },
+      },
+    },
     SaveResult: {
       type: 'object',
       required: ['profile', 'created', 'connectionsMarked'],
@@ -190,6 +269,7 @@ export function componentSchemas(): Record<string, JsonSchema> {
         'isDefault',
         'status',
         'scopes',
+        'declinedScopes',
         'expiresAt',
         'expiresAtEstimated',
         'lastError',
@@ -220,7 +300,13 @@ export function componentSchemas(): Record<string, JsonSchema> {
             'Used when no connection name is given (the unnamed one unless the user chose another)',
         },
         status: { $ref: '#/components/schemas/ConnectionStatus' },
-        scopes: { type: 'array', items: { type: 'string' } },
+        scopes: { type: 'array', items: { type: 'string' }, description: 'The scopes granted' },
+        declinedScopes: {
+          type: 'array',
+          items: { type: 'string' },
+          description:
+            'Scopes its last consent asked for that the provider did not grant (the user declined them); empty when none or unknown',
+        },
         expiresAt: { type: 'integer', description: 'Epoch milliseconds' },
         expiresAtEstimated: { type: 'boolean' },
         lastError: {

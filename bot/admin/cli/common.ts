@@ -106,6 +106,19 @@ export interface StartedConsent {
   expiresAt: number;
 }
 
+/** One action of a profile as `actions list` shows it (issue 11 point 3). */
+export interface ActionRow {
+  key: string;
+  title: string;
+  access: 'read' | 'write';
+  method: string;
+  path: string;
+  scopes: string[];
+  enabled: boolean;
+  /** `admin`: an admin chose the state; `default`: the action's default applies. */
+  setting: 'default' | 'admin';
+}
+
 export interface Backend {
   /** For messages: "local sqlite store (/path)" or the service URL. */
   readonly description: string;
@@ -128,7 +141,25 @@ export interface Backend {
     connectionId: string,
     user: { channelId: string; userId: string },
   ): Promise<ConnectionSummary>;
+  /** The profile's declared actions; fails naming an unknown profile. */
+  listActions(profileId: string): Promise<ActionRow[]>;
+  /** Switches one action on or off; fails naming an unknown profile or action. */
+  setActionEnabled(profileId: string, key: string, enabled: boolean): Promise<ActionRow>;
   close(): Promise<void>;
+}
+
+/** The row of an action view from the engine or the admin API (extra fields left out). */
+export function actionRow(view: Record<string, unknown>): ActionRow {
+  return {
+    key: String(view.key),
+    title: typeof view.title === 'string' ? view.title : String(view.key),
+    access: view.access === 'write' ? 'write' : 'read',
+    method: typeof view.method === 'string' ? view.method : 'GET',
+    path: typeof view.path === 'string' ? view.path : '',
+    scopes: Array.isArray(view.scopes) ? view.scopes.map(String) : [],
+    enabled: view.enabled === true,
+    setting: view.setting === 'admin' ? 'admin' : 'default',
+  };
 }
 
 export function emptyCounts(): ConnectionCounts {
@@ -159,6 +190,7 @@ export const OVERRIDE_FIELDS = [
   'variableValues',
   'authorization',
   'checkUrl',
+  'actionSettings',
 ] as const;
 
 /** A whole custom profile document from a resolved/public profile: runtime fields and the secret removed. */
@@ -179,7 +211,17 @@ export function customDocument(profile: Record<string, unknown>): Record<string,
 export function overrideDocument(source: Record<string, unknown>): Record<string, unknown> {
   const document: Record<string, unknown> = { id: source.id, kind: 'system' };
   for (const field of OVERRIDE_FIELDS) {
-    if (source[field] !== undefined) document[field] = source[field];
+    const value = source[field];
+    if (value === undefined) continue;
+    // A merged profile always has actionSettings; only choices made are part of an override.
+    if (
+      field === 'actionSettings' &&
+      typeof value === 'object' &&
+      value !== null &&
+      Object.keys(value).length === 0
+    )
+      continue;
+    document[field] = value;
   }
   return document;
 }

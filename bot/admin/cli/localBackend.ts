@@ -10,11 +10,13 @@ import {
 } from '../../../profiles';
 import type { Config } from '../../config';
 import {
+  actionRow,
   CliError,
   CONNECTION_STATUSES,
   customDocument,
   emptyCounts,
   overrideDocument,
+  type ActionRow,
   type Backend,
   type ConnectionQuery,
   type CreatedKey,
@@ -228,6 +230,24 @@ export class LocalBackend implements Backend {
     user: { channelId: string; userId: string },
   ): Promise<ConnectionSummary> {
     return this.services.engine.linkConnection(connectionId, { kind: 'user', ...user }, this.actor.name);
+  }
+
+  async listActions(profileId: string): Promise<ActionRow[]> {
+    const { engine } = this.services;
+    const profile = await engine.findProfile(profileId);
+    if (!profile) throw new CliError(`no profile "${profileId}"`);
+    return engine.listAdminActions(profile).map((view) => actionRow({ ...view }));
+  }
+
+  async setActionEnabled(profileId: string, key: string, enabled: boolean): Promise<ActionRow> {
+    if (this.reservedProfileIds.includes(profileId)) {
+      // As importProfile: without the demo provider the CLI does not know these bundled profiles.
+      throw new CliError(
+        `"${profileId}" is a bundled profile of the dev-mode demo provider; change it through the running service (--remote)`,
+      );
+    }
+    const result = await this.services.engine.setActionEnabled(profileId, key, enabled, this.actor);
+    return actionRow({ ...result.action });
   }
 
   close(): Promise<void> {

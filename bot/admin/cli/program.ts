@@ -4,12 +4,13 @@
  *
  * Local commands open the same store, key ring and profile catalog as the service, from the same
  * environment (bot/config.ts). With `--remote <url>` (and `--key` or AUTHPROFILES_ADMIN_KEY) the
- * profile, key and connection commands go to a running service's admin REST API instead.
+ * profile, action, key and connection commands go to a running service's admin REST API instead.
  * Exit codes: 0 ok, 1 the operation failed, 2 usage or configuration error.
  * Never printed: tokens, client secrets, encryption keys (only key ids), admin keys (except once,
  * when created).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { actionCommands, actionKeyArgument } from './actionCommands';
 import { err, positiveInt, problemOf } from './cliOutput';
 import { CliError, CONNECTION_STATUSES, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './common';
 import { connectionCommands } from './connectionCommands';
@@ -27,6 +28,7 @@ export function buildProgram(setExit: (code: number) => void, host: CliHost): Co
   const keyCommand = keyCommands(backends);
   const connectionCommand = connectionCommands(backends);
   const encryptionCommand = encryptionCommands(backends);
+  const actionCommand = actionCommands(backends);
   const program = new Command('authprofiles');
   // Every Commander error (unknown command, missing argument, bad choice) is a usage error: exit 2.
   program.exitOverride();
@@ -71,6 +73,29 @@ export function buildProgram(setExit: (code: number) => void, host: CliHost): Co
     .argument('[id...]', 'profile ids (default: every stored or custom profile)')
     .option('--out <dir>', 'write <dir>/<id>.json files instead of printing')
     .action(run(profileCommand.export));
+
+  const actions = program
+    .command('actions')
+    .description("a profile's actions (issue 11): list them, switch one on or off");
+  actions
+    .command('list')
+    .description('the actions a profile declares: key, on/off (and whether by default), read/write, title')
+    .argument('<profile>', 'profile id')
+    .option('--json', 'JSON output')
+    .action(run(actionCommand.list));
+  for (const [name, handler] of [
+    ['enable', actionCommand.enable],
+    ['disable', actionCommand.disable],
+  ] as const) {
+    actions
+      .command(name)
+      .description(
+        `${name} one action of a profile (saved in its actionSettings; a bundled profile's in its stored override)`,
+      )
+      .argument('<profile>', 'profile id')
+      .argument('<key>', 'action key (entity.action, from actions list)', actionKeyArgument)
+      .action(run(handler));
+  }
 
   const keys = program.command('keys').description('admin API keys (stored hashed)');
   keys

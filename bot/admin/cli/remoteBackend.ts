@@ -1,5 +1,6 @@
 import type { ConnectionSummary, FieldIssue } from '../../../profiles';
 import {
+  actionRow,
   CliError,
   CONNECTION_STATUSES,
   customDocument,
@@ -7,6 +8,7 @@ import {
   EXIT_FAILED,
   EXIT_USAGE,
   overrideDocument,
+  type ActionRow,
   type Backend,
   type ConnectionCounts,
   type ConnectionImport,
@@ -213,6 +215,24 @@ export class RemoteBackend implements Backend {
       providerError:
         isObject(outcome) && typeof outcome.providerError === 'string' ? outcome.providerError : null,
     };
+  }
+
+  async listActions(profileId: string): Promise<ActionRow[]> {
+    const answer = await this.request('GET', `profiles/${encodeURIComponent(profileId)}/actions`, undefined, {
+      allow404: true,
+    });
+    if (answer === null) throw new CliError(`no profile "${profileId}"`);
+    return listOf(answer, 'actions').map(actionRow);
+  }
+
+  async setActionEnabled(profileId: string, key: string, enabled: boolean): Promise<ActionRow> {
+    // A 404 names what is missing (the profile or the action): its message is passed on.
+    const path = `profiles/${encodeURIComponent(profileId)}/actions/${encodeURIComponent(key)}`;
+    const answer = await this.request('PUT', path, { enabled });
+    if (!isObject(answer) || !isObject(answer.action)) {
+      throw new CliError(`PUT ${path}: the service answered no action`);
+    }
+    return actionRow(answer.action);
   }
 
   async close(): Promise<void> {}

@@ -6,6 +6,7 @@ import { ConsentPages } from './consentPages';
 import { LoginPages } from './loginPages';
 import { OrganizationPages } from './organizationPages';
 import { PageRequests, type ActionHandler, type PageHandler } from './pageRequests';
+import { ProfileActionPages } from './profileActionPages';
 import { ProfileDeletePages } from './profileDeletePages';
 import { ProfileEditPages } from './profileEditPages';
 import { ProfilePages } from './profilePages';
@@ -76,6 +77,10 @@ export function registerAdminPages(server: Server, ctx: AdminContext): void {
   post('/admin/profiles/:id/edit', (req, res, session, form) => edit.updateProfile(req, res, session, form));
   get('/admin/profiles/:id/delete', (req, res, session) => remove.deleteProfilePage(req, res, session));
   post('/admin/profiles/:id/delete', (req, res, session) => remove.deleteProfile(req, res, session));
+  const actions = new ProfileActionPages(ctx);
+  post('/admin/profiles/:id/actions/:key', (req, res, session, form) =>
+    actions.switchAction(req, res, session, form),
+  );
   post('/admin/profiles/:id/authorize', (req, res, session) => organization.preAuthorize(req, res, session));
   const consents = new ConsentPages(ctx);
   post('/admin/profiles/:id/consents', (req, res, session, form) =>

@@ -1,4 +1,5 @@
 import { AUTHORIZATION_NOTICES, isProfileId } from '../../../profiles';
+import { ACTION_KEY } from './profileActionPages';
 
 /** The notices a page shows after a redirect (`?saved=created`, `?revoked=1`, `?authorization=…`). */
 
@@ -17,6 +18,11 @@ export function notices(query: URLSearchParams): { text: string; tone: string }[
       text: `${marked} connection${marked === 1 ? ' was' : 's were'} marked for re-authorization: the change affects the client, scopes or URLs their tokens were issued for.`,
       tone: 'warn',
     });
+  }
+  const switched = query.get('switched');
+  const action = query.get('action') ?? '';
+  if ((switched === 'on' || switched === 'off') && ACTION_KEY.test(action)) {
+    shown.push({ text: `Action ${action} turned ${switched}.`, tone: 'ok' });
   }
   const deleted = query.get('deleted');
   if (deleted && isProfileId(deleted)) {

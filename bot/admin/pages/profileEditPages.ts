@@ -3,6 +3,7 @@ import { type FieldIssue, isAuthProfilesError, isProfileId, type Profile } from 
 import type { Session } from '../adminSessions';
 import { sendPage } from '../adminViews';
 import { actorOf, AdminPage, type Form } from './adminPage';
+import { ACTIONS_JSON_FIELD, applyActionsJson } from './actionFormFields';
 import {
   CUSTOM_FIELDS,
   documentFromValues,
@@ -90,6 +91,11 @@ export class ProfileEditPages extends AdminPage {
       return;
     }
     const document = documentFromValues(CUSTOM_FIELDS, values, { kind: 'custom' });
+    const jsonIssues = applyActionsJson(document, values[ACTIONS_JSON_FIELD.name] ?? '');
+    if (jsonIssues.length > 0) {
+      this.renderCustomForm(res, 400, session, { values, creating: true, issues: jsonIssues });
+      return;
+    }
     try {
       await this.engine.saveProfile(id, document, actorOf(session), { expectedVersion: 0 });
     } catch (error) {
@@ -218,6 +224,13 @@ export class ProfileEditPages extends AdminPage {
       return;
     }
     const document = documentFromValues(fields, values, (stored?.document ?? {}) as Record<string, unknown>);
+    if (!system) {
+      const jsonIssues = applyActionsJson(document, values[ACTIONS_JSON_FIELD.name] ?? '');
+      if (jsonIssues.length > 0) {
+        rerender(400, jsonIssues);
+        return;
+      }
+    }
     let result;
     try {
       result = await this.engine.saveProfile(profile.id, document, actorOf(session), {

@@ -7,6 +7,7 @@ import {
   applyAccountFields,
 } from './accountFormFields';
 import type { Form } from './adminPage';
+import { ACTIONS_JSON_FIELD, actionsJsonValue, ownsIssue } from './actionFormFields';
 
 /**
  * The profile forms' fields: one list drives rendering, the conversion to a profile document and where
@@ -16,7 +17,18 @@ import type { Form } from './adminPage';
 export interface FieldSpec {
   name: string;
   label: string;
-  kind: 'text' | 'url' | 'password' | 'scopes' | 'checkbox' | 'select' | 'list' | 'ids' | 'account' | 'lines';
+  kind:
+    | 'text'
+    | 'url'
+    | 'password'
+    | 'scopes'
+    | 'checkbox'
+    | 'select'
+    | 'list'
+    | 'ids'
+    | 'account'
+    | 'lines'
+    | 'json';
   required?: boolean;
   hint?: string;
   options?: { value: string; label: string }[];
@@ -91,6 +103,7 @@ export const CUSTOM_FIELDS: readonly FieldSpec[] = [
   ...ACCESS_FIELDS,
   ADMIN_USERS_FIELD,
   ...ACCOUNT_FIELDS,
+  ACTIONS_JSON_FIELD,
 ];
 
 /** Fields an admin may set on a bundled profile; hints show what applies when left empty. */
@@ -163,6 +176,9 @@ export function valuesFromDocument(
       case 'ids':
         values[field.name] = Array.isArray(value) ? value.map(String).join(' ') : '';
         break;
+      case 'json':
+        values[field.name] = actionsJsonValue(document);
+        break;
       default:
         values[field.name] = typeof value === 'string' ? value : '';
     }
@@ -205,6 +221,8 @@ export function documentFromValues(
         document[field.name] = value === 'on';
         break;
       case 'list':
+      // actionFormFields.ts applies it: its text may not parse, which is a field error, not a throw.
+      case 'json':
         break;
       case 'ids':
         document[field.name] = value.split(/[\s,]+/).filter(Boolean);
@@ -228,6 +246,7 @@ interface FieldView {
   required: boolean;
   isText: boolean;
   isLines: boolean;
+  isJson: boolean;
   isPassword: boolean;
   isCheckbox: boolean;
   isSelect: boolean;
@@ -257,6 +276,7 @@ export function fieldViews(
         field.kind === 'ids' ||
         field.kind === 'account',
       isLines: field.kind === 'lines',
+      isJson: field.kind === 'json',
       isPassword: field.kind === 'password',
       isCheckbox: field.kind === 'checkbox',
       isSelect: field.kind === 'select',
@@ -275,8 +295,17 @@ export function placeIssues(
   const byField = new Map<string, string[]>();
   const general: string[] = [];
   const scopesOf = (name: string) => (values[name] ?? '').split(/\s+/).filter(Boolean);
+  const json = fields.find((field) => field.kind === 'json');
   for (const issue of issues) {
     const [first, second] = issue.path.split('.');
+    if (json && ownsIssue(issue.path)) {
+      // One field holds many schema paths: the message keeps the path (`actions.1.path: …`).
+      const list = byField.get(json.name) ?? [];
+      const message = issue.path === json.name ? issue.message : `${issue.path}: ${issue.message}`;
+      if (!list.includes(message)) list.push(message);
+      byField.set(json.name, list);
+      continue;
+    }
     // Access lists are named `access.<list>` (accessFormFields.ts); account fields by their schema path.
     const head =
       nestedFieldFor(fields, issue.path) ??

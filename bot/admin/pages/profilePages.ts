@@ -14,6 +14,7 @@ import { AdminPage, formatTime, queryOf } from './adminPage';
 import { auditRow } from './auditPage';
 import { describeCheck, orgStatus } from './connectionTexts';
 import { notices } from './pageNotices';
+import { actionRow } from './profileActionPages';
 
 /** The profile list (`/admin/profiles`) and one profile's page, with its connections and recent audit. */
 export class ProfilePages extends AdminPage {
@@ -161,6 +162,10 @@ export class ProfilePages extends AdminPage {
       editable,
       deletable,
       fileDefined: !system && profile.source === 'file',
+      // Issue 11 point 3: who may switch actions is who may edit the profile (file profiles: nobody).
+      actions: this.engine.listAdminActions(profile).map(actionRow),
+      canSwitchActions: editable && (system || stored !== null),
+      version: profile.storedVersion,
       audit,
     });
   }
