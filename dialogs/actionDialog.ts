@@ -9,7 +9,12 @@ import {
   type Profile,
 } from '../profiles';
 import { emptyResultText, resultCard } from './actionCards';
-import { declinedMessage, disabledMessage, failureMessage, invalidParamsMessage } from './actionMessages';
+import {
+  declinedAfterConsentMessage,
+  disabledMessage,
+  failureMessage,
+  invalidParamsMessage,
+} from './actionMessages';
 import { sayingOf } from './actionMenu';
 import {
   AuthorizationDialog,
@@ -112,9 +117,7 @@ export class ActionDialog extends ComponentDialog {
     const declined = authorization.declinedScopes ?? [];
     if (declined.length > 0) {
       await step.context.sendActivity(
-        plainMessage(
-          declinedMessage({ profileName: found.profile.displayName, title: found.action.title }, declined),
-        ),
+        plainMessage(declinedAfterConsentMessage({ title: found.action.title }, declined)),
       );
       return step.endDialog();
     }

@@ -70,6 +70,17 @@ export function declinedMessage(
   return `"${inertText(context.title)}" needs access you did not allow at ${inertText(context.profileName)} (${scopeList(declined)}). Ask again and allow it when you sign in to use it.`;
 }
 
+/**
+ * After a consent where the user did not allow scopes the action needs: AuthorizationDialog has just
+ * said which scopes were not allowed; this says which action cannot run for it.
+ */
+export function declinedAfterConsentMessage(
+  context: Pick<FailureContext, 'title'>,
+  declined: readonly string[],
+): string {
+  return `So I can't run "${inertText(context.title)}": it needs ${scopeList(declined)}.`;
+}
+
 export function disabledMessage(context: Pick<FailureContext, 'profileName' | 'title'>): string {
   return `"${inertText(context.title)}" in ${inertText(context.profileName)} is turned off by your admin.`;
 }
