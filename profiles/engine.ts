@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the engine's one public face for hosts (profiles/index.ts exports it); each
+// method is a documented delegation to the module that does the work, kept together so hosts see one API.
 import {
   connectionKey,
   namedOrDefaultConnection,

@@ -1,10 +1,8 @@
-import { LRUCache } from 'lru-cache';
 import type { EngineContext } from '../engineContext';
 import { isAuthProfilesError } from '../errors';
 import { withPath, type CheckedUrl } from '../outboundRequests';
 import type { Profile } from '../profileCatalog';
 import { declinedScopesOf } from '../scopesOnDemand';
-import type { HttpPolicy } from '../retryPolicy';
 import type { Subject } from '../subjects';
 import type { TokenResult, TokenService } from '../tokens';
 import { checkActionParams } from './actionParams';
@@ -13,7 +11,6 @@ import {
   extractResults,
   failureOfAnswer,
   fieldsOf,
-  valueAt,
   withoutToken,
   type ActionFailure,
   type ActionOutcome,
@@ -25,8 +22,22 @@ import {
   type CurrentUserDeclaration,
   type ParamDeclaration,
 } from './actionSchema';
-import { placeholderNames, renderBody, renderPath, renderQuery, type TemplateValue } from './actionTemplates';
-import { ApiRequestError, authorizedRequest, type ApiTokenSource } from './authorizedRequest';
+import {
+  currentUserTemplates,
+  placeholderNames,
+  renderBody,
+  renderPath,
+  renderQuery,
+  templatesOf,
+  type TemplateValue,
+} from './actionTemplates';
+import {
+  ApiRequestError,
+  authorizedRequest,
+  INTERACTIVE_API_POLICY,
+  type ApiTokenSource,
+} from './authorizedRequest';
+import { CurrentUserLookup } from './currentUser';
 
 /** An action as hosts list it (chat menus, the execute API's catalogue, admin pages). */
 export interface ActionView {
@@ -51,18 +62,6 @@ export interface RunActionOptions {
   signal?: AbortSignal;
 }
 
-/** Per request; an interactive caller (chat) should not wait longer. */
-const API_POLICY: HttpPolicy = {
-  timeoutMs: 10_000,
-  attempts: 2,
-  backoffMs: 300,
-  maxRetryAfterMs: 10_000,
-  unsaidRetryAfterMs: 1_000,
-  // A timeout has already cost the user `timeoutMs`; another attempt would double it.
-  repeatTimeouts: false,
-};
-const CURRENT_USER_TTL_MS = 10 * 60_000;
-
 export function viewOf(profile: Profile, action: ActionDeclaration): ActionView {
   return {
     key: actionKey(action),
@@ -85,13 +84,14 @@ export function viewOf(profile: Profile, action: ActionDeclaration): ActionView 
  * (profiles/actions/authorizedRequest.ts) to the profile's API host only.
  */
 export class ActionRunner {
-  /** The API's id of each connection's user (`{{currentUser}}`), by connection id and account. */
-  private readonly currentUsers = new LRUCache<string, string>({ max: 10_000, ttl: CURRENT_USER_TTL_MS });
+  private readonly currentUsers: CurrentUserLookup;
 
   constructor(
     private readonly context: EngineContext,
     private readonly tokens: TokenService,
-  ) {}
+  ) {
+    this.currentUsers = new CurrentUserLookup(context);
+  }
 
   list(profile: Profile): ActionView[] {
     return profile.actions.map((action) => viewOf(profile, action));
@@ -166,15 +166,13 @@ export class ActionRunner {
     const account = await this.accountValues(action, profile.currentUser, connectionId, usesCurrentUser);
     Object.assign(values, account);
     if (usesCurrentUser && profile.currentUser) {
-      const id = await this.currentUser(
-        profile,
-        profile.currentUser,
+      const id = await this.currentUsers.lookup(profile, profile.currentUser, {
         base,
         tokens,
         connectionId,
         account,
-        options,
-      );
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       if (typeof id !== 'string') return { ...id, action: key };
       values.currentUser = id;
     }
@@ -215,7 +213,7 @@ export class ActionRunner {
         repeatable: action.access === 'read',
         tokens,
         fetch: this.context.outbound.fetch,
-        policy: API_POLICY,
+        policy: INTERACTIVE_API_POLICY,
         apiName,
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -317,7 +315,7 @@ export class ActionRunner {
   ): Promise<Record<string, string | undefined>> {
     const sources = [
       ...templatesOf(action),
-      ...(usesCurrentUser && currentUser ? templatesOfCurrentUser(currentUser) : []),
+      ...(usesCurrentUser && currentUser ? currentUserTemplates(currentUser) : []),
     ];
     if (!sources.some((source) => placeholderNames(source).some((name) => name.startsWith('account.'))))
       return {};
@@ -329,88 +327,8 @@ export class ActionRunner {
       'account.name': account?.name ?? undefined,
     };
   }
-
-  private async currentUser(
-    profile: Profile,
-    declaration: CurrentUserDeclaration,
-    base: CheckedUrl,
-    tokens: ApiTokenSource,
-    connectionId: string,
-    account: Record<string, string | undefined>,
-    options: RunActionOptions,
-  ): Promise<string | Omit<ActionFailure, 'action'>> {
-    // Keyed by the account too: a new sign-in may keep the connection's id with another account.
-    const cacheKey = JSON.stringify([connectionId, account['account.sub'], account['account.email']]);
-    const cached = this.currentUsers.get(cacheKey);
-    if (cached !== undefined) return cached;
-    const unknown = (why: string): Omit<ActionFailure, 'action'> => ({
-      ok: false,
-      code: 'current-user-unknown',
-      message: `I could not find who you are in ${profile.displayName}: ${why}`,
-      connectionId,
-    });
-    let url: CheckedUrl;
-    try {
-      const query = renderQuery(declaration.query, account);
-      url = withPath(base, `${renderPath(declaration.path, account)}${query ? `?${query}` : ''}`);
-    } catch {
-      return unknown('the connection does not record the account it belongs to');
-    }
-    let answer;
-    try {
-      answer = await authorizedRequest({
-        url,
-        method: 'GET',
-        headers: { accept: 'application/json' },
-        repeatable: true,
-        tokens,
-        fetch: this.context.outbound.fetch,
-        policy: API_POLICY,
-        apiName: profile.displayName,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-    } catch (error) {
-      if (!(error instanceof ApiRequestError)) throw error;
-      return { ok: false, code: error.code, message: error.message, connectionId };
-    }
-    if (!answer.response.ok) {
-      const failure = failureOfAnswer(
-        '',
-        profile.displayName,
-        answer.response,
-        await errorDetail(answer.response, answer.accessToken),
-      );
-      const { action: _unused, ...rest } = failure;
-      return rest;
-    }
-    let id: unknown;
-    try {
-      id = valueAt(await answer.response.json(), declaration.idPath);
-    } catch {
-      return unknown('the answer was not JSON');
-    }
-    if ((typeof id !== 'string' || id === '') && typeof id !== 'number') return unknown('no matching user');
-    const value = String(id);
-    this.currentUsers.set(cacheKey, value);
-    return value;
-  }
 }
 
 function pick(options: RunActionOptions): { connection?: string } {
   return options.connection !== undefined ? { connection: options.connection } : {};
-}
-
-function templatesOf(action: ActionDeclaration): string[] {
-  return [action.path, ...Object.values(action.query), ...bodyTemplates(action.body)];
-}
-
-function templatesOfCurrentUser(declaration: CurrentUserDeclaration): string[] {
-  return [declaration.path, ...Object.values(declaration.query)];
-}
-
-function bodyTemplates(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(bodyTemplates);
-  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(bodyTemplates);
-  return [];
 }

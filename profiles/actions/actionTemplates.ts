@@ -1,4 +1,5 @@
 import { AuthProfilesError } from '../errors';
+import type { ActionDeclaration, CurrentUserDeclaration } from './actionSchema';
 
 /**
  * The templates of an action (path, query, JSON body) use plain `{{name}}` placeholders, filled with
@@ -97,4 +98,20 @@ export function renderBody(template: unknown, values: TemplateValues): unknown {
     return out;
   }
   return template;
+}
+
+/** Every template an action holds: path, query values and body strings. */
+export function templatesOf(action: ActionDeclaration): string[] {
+  return [action.path, ...Object.values(action.query), ...bodyTemplates(action.body)];
+}
+
+export function currentUserTemplates(declaration: CurrentUserDeclaration): string[] {
+  return [declaration.path, ...Object.values(declaration.query)];
+}
+
+function bodyTemplates(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(bodyTemplates);
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(bodyTemplates);
+  return [];
 }

@@ -17,6 +17,17 @@ import type { TokenResult, TokenUnavailableReason } from '../tokens';
  * `ApiRequestError`. The token is only ever put in the Authorization header.
  */
 
+/** For a person waiting in chat: one repeat at most, no second wait after a timeout. */
+export const INTERACTIVE_API_POLICY: HttpPolicy = {
+  timeoutMs: 10_000,
+  attempts: 2,
+  backoffMs: 300,
+  maxRetryAfterMs: 10_000,
+  unsaidRetryAfterMs: 1_000,
+  // A timeout has already cost the user `timeoutMs`; another attempt would double it.
+  repeatTimeouts: false,
+};
+
 export interface ApiTokenSource {
   get(): Promise<TokenResult>;
   /** The API answered 401 to `token`: refresh it (once) and return the new one. */
