@@ -7,7 +7,7 @@
 // pairs; a submitted card value with more than MAX_SUBMIT_KEYS members or a member longer than
 // MAX_SUBMIT_VALUE is refused. Parameter values are then checked against the action's declared schema
 // (types, lengths, enums: profiles/actions/actionParams.ts) by whoever runs it.
-import type { ActionView } from '../profiles';
+import { PROFILE_ID, type ActionView } from '../profiles';
 import { inputId, SUBMIT_KEY } from './actionMenu';
 
 export const MAX_ACTION_MESSAGE = 2000;
@@ -191,7 +191,7 @@ export function parseCardSubmit(value: unknown): ActionCommand | null {
     typeof data !== 'object' ||
     typeof data.profile !== 'string' ||
     typeof data.action !== 'string' ||
-    !/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(data.profile) ||
+    !PROFILE_ID.test(data.profile) ||
     !/^[a-z][a-z0-9-]{0,39}\.[a-z][a-z0-9-]{0,39}$/.test(data.action)
   ) {
     return { kind: 'bad-submit' };
