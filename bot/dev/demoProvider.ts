@@ -14,12 +14,23 @@ import { repoRoot } from '../paths';
 export const DEMO_CLIENT_ID = 'authprofiles-demo';
 /** Bundled in dev mode only; the CLI (which runs without the provider) keeps its hands off them. */
 export const DEMO_PROFILE_IDS = ['demo', 'demo-org'] as const;
+/**
+ * What the demo profiles ask for: HubSpot's read scopes of the demo CRM's objects (the contacts scope
+ * also reads notes, calls, meetings and tasks) and of its owners, which "my deals" needs to find the
+ * signed-in user's owner id.
+ */
 export const DEMO_SCOPES = [
   'crm.objects.contacts.read',
   'crm.objects.companies.read',
   'crm.objects.deals.read',
   'tickets',
+  'crm.objects.owners.read',
 ];
+/**
+ * What the demo provider can grant: also "sales-email-read", which the demo CRM's e-mail engagements
+ * need and the demo profiles do not ask for up front, so a consent for a missing scope can be tried.
+ */
+export const DEMO_PROVIDER_SCOPES = [...DEMO_SCOPES, 'sales-email-read'];
 
 export interface DemoProvider {
   issuer: string;
@@ -54,7 +65,7 @@ export async function startDemoProvider(config: Config, log: Logger): Promise<De
         rotateRefreshToken: true,
       },
     ],
-    scopes: DEMO_SCOPES,
+    scopes: DEMO_PROVIDER_SCOPES,
     accessTokenTtl: 900,
     refreshTokenTtl: 14 * 86400,
   };

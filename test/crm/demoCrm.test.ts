@@ -92,6 +92,7 @@ describe('GET /crm/v3/objects/:objectType', () => {
         email: 'ada@analytical.example',
         company: 'Analytical Engines Ltd',
         phone: '+44 20 7946 0001',
+        hubspot_owner_id: '71001',
         hs_object_id: '1001',
         createdate: '2025-01-02T09:00:00.000Z',
         lastmodifieddate: '2025-01-02T11:00:00.000Z',

@@ -13,7 +13,9 @@ export const CONTACTS = 'crm.objects.contacts.read';
 export const COMPANIES = 'crm.objects.companies.read';
 export const DEALS = 'crm.objects.deals.read';
 export const TICKETS = 'tickets';
-export const ALL_CRM_SCOPES = `${CONTACTS} ${COMPANIES} ${DEALS} ${TICKETS}`;
+export const OWNERS = 'crm.objects.owners.read';
+export const SALES_EMAIL = 'sales-email-read';
+export const ALL_CRM_SCOPES = `${CONTACTS} ${COMPANIES} ${DEALS} ${TICKETS} ${OWNERS} ${SALES_EMAIL}`;
 
 const BASE_PATH = '/demo/crm';
 const REDIRECT_URI = 'http://127.0.0.1:3978/oauth/callback/demo';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'restify';
 import type { z } from 'zod';
-import { BASE_PROPERTIES, OBJECT_TYPES } from './crmObjects';
+import { basePropertiesOf, OBJECT_TYPES } from './crmObjects';
+import { valueOf } from './crmSearch';
 import type { SampleObjectType, SampleRecord } from './sampleCrmData';
 
 /** What the demo answers, in HubSpot's shapes: records, and errors with a category. */
@@ -9,19 +10,16 @@ import type { SampleObjectType, SampleRecord } from './sampleCrmData';
 // Output
 
 export function present(objectType: SampleObjectType, record: SampleRecord, requested: string[] | undefined) {
-  const all: Record<string, string> = {
-    ...record.properties,
-    createdate: record.properties.createdate ?? record.createdAt,
-    lastmodifieddate: record.updatedAt,
-    hs_object_id: record.id,
-  };
+  const base = basePropertiesOf(objectType);
+  const all: Record<string, string> = { ...record.properties };
+  for (const name of base) all[name] = valueOf(record, name) ?? '';
   let properties: Record<string, string | null> = all;
   if (requested) {
-    // As HubSpot: the requested known properties (null when empty) plus the three base properties;
+    // As HubSpot: the requested known properties (null when empty) plus the base properties;
     // unknown names are ignored.
     const known = new Set<string>(OBJECT_TYPES[objectType].properties);
     properties = {};
-    for (const name of [...requested.filter((n) => known.has(n)), ...BASE_PROPERTIES]) {
+    for (const name of [...requested.filter((n) => known.has(n)), ...base]) {
       properties[name] = all[name] ?? null;
     }
   }

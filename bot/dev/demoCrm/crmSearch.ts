@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BASE_PROPERTIES, OBJECT_TYPES, type ObjectTypeInfo } from './crmObjects';
+import { ASSOCIATION_TYPES, isKnownProperty, type AssociationName, type ObjectTypeInfo } from './crmObjects';
 import type { SampleObjectType, SampleRecord } from './sampleCrmData';
 
 /** The list query and search body the demo accepts, and HubSpot's search semantics over the sample data. */
@@ -24,11 +24,57 @@ export const listQuerySchema = z.object({
   archived: z.enum(['true', 'false']).optional(),
 });
 
-const filterSchema = z.strictObject({
-  propertyName: z.string().min(1),
-  operator: z.enum(['EQ', 'NEQ', 'CONTAINS_TOKEN', 'GT', 'LT']),
-  value: z.union([z.string(), z.number(), z.boolean()]),
+/** GET /crm/v3/objects/{type}/{id}: read by the record id, or by a unique property (`idProperty`). */
+export const readQuerySchema = z.object({
+  idProperty: z.string().min(1).max(200).default('hs_object_id'),
+  archived: z.enum(['true', 'false']).optional(),
 });
+
+const filterValue = z.union([z.string(), z.number(), z.boolean()]);
+
+/** HubSpot's filter operators and which of value / highValue / values each one takes. */
+const OPERATORS = {
+  EQ: 'value',
+  NEQ: 'value',
+  LT: 'value',
+  LTE: 'value',
+  GT: 'value',
+  GTE: 'value',
+  CONTAINS_TOKEN: 'value',
+  NOT_CONTAINS_TOKEN: 'value',
+  BETWEEN: 'range',
+  IN: 'values',
+  NOT_IN: 'values',
+  HAS_PROPERTY: 'none',
+  NOT_HAS_PROPERTY: 'none',
+} as const;
+
+type Operator = keyof typeof OPERATORS;
+
+const filterSchema = z
+  .strictObject({
+    propertyName: z.string().min(1).max(200),
+    operator: z.enum(Object.keys(OPERATORS) as [Operator, ...Operator[]]),
+    value: filterValue.optional(),
+    highValue: filterValue.optional(),
+    values: z.array(filterValue).min(1).max(100).optional(),
+  })
+  .superRefine((filter, ctx) => {
+    const takes = OPERATORS[filter.operator];
+    const wanted = {
+      value: takes === 'value' || takes === 'range',
+      highValue: takes === 'range',
+      values: takes === 'values',
+    };
+    for (const field of ['value', 'highValue', 'values'] as const) {
+      const given = filter[field] !== undefined;
+      if (wanted[field] === given) continue;
+      const message = given
+        ? `not used by operator ${filter.operator}`
+        : `required by operator ${filter.operator}`;
+      ctx.addIssue({ code: 'custom', path: [field], message });
+    }
+  });
 
 type Filter = z.infer<typeof filterSchema>;
 
@@ -90,42 +136,68 @@ export function unknownProperty(
   objectType: SampleObjectType,
   search: SearchBody,
 ): { field: string; name: string } | undefined {
-  const known = new Set<string>([...OBJECT_TYPES[objectType].properties, ...BASE_PROPERTIES]);
   for (const [g, group] of search.filterGroups.entries()) {
     for (const [f, filter] of group.filters.entries()) {
-      if (!known.has(filter.propertyName)) {
+      if (!isKnownProperty(objectType, filter.propertyName)) {
         return { field: `filterGroups[${g}].filters[${f}].propertyName`, name: filter.propertyName };
       }
     }
   }
   for (const [s, sort] of search.sorts.entries()) {
-    if (!known.has(sort.propertyName)) return { field: `sorts[${s}].propertyName`, name: sort.propertyName };
+    if (!isKnownProperty(objectType, sort.propertyName) || sort.propertyName.startsWith('associations.')) {
+      return { field: `sorts[${s}].propertyName`, name: sort.propertyName };
+    }
   }
   return undefined;
 }
 
 // Search semantics: filters within a group AND, groups OR (as HubSpot)
-// Search semantics: filters within a group AND, groups OR (as HubSpot)
 
 export function matchesFilterGroups(record: SampleRecord, groups: SearchBody['filterGroups']): boolean {
   if (groups.length === 0) return true;
-  return groups.some((group) =>
-    group.filters.every((filter) => matchesFilter(valueOf(record, filter.propertyName), filter)),
-  );
+  return groups.some((group) => group.filters.every((filter) => matchesFilter(record, filter)));
 }
 
-function matchesFilter(value: string | undefined, filter: Filter): boolean {
+function matchesFilter(record: SampleRecord, filter: Filter): boolean {
+  const association = /^associations\.(\w+)$/.exec(filter.propertyName)?.[1] as AssociationName | undefined;
+  if (association !== undefined) {
+    // HubSpot's associations.<type> pseudo-property: the record is associated with the given id(s).
+    const ids = record.associations?.[ASSOCIATION_TYPES[association]] ?? [];
+    return ids.length === 0 ? matchesValue(undefined, filter) : ids.some((id) => matchesValue(id, filter));
+  }
+  return matchesValue(valueOf(record, filter.propertyName), filter);
+}
+
+function matchesValue(value: string | undefined, filter: Filter): boolean {
+  const { value: expected = '', highValue = '', values = [] } = filter;
+  const has = value !== undefined && value !== '';
   switch (filter.operator) {
     case 'EQ':
-      return value !== undefined && equal(value, filter.value);
+      return has && equal(value, expected);
     case 'NEQ':
-      return value === undefined || !equal(value, filter.value);
+      return !has || !equal(value, expected);
     case 'CONTAINS_TOKEN':
-      return value !== undefined && containsToken(value, String(filter.value));
+      return has && containsToken(value, String(expected));
+    case 'NOT_CONTAINS_TOKEN':
+      return !has || !containsToken(value, String(expected));
     case 'GT':
-      return value !== undefined && (compare(value, filter.value) ?? 0) > 0;
+      return has && (compare(value, expected) ?? 0) > 0;
+    case 'GTE':
+      return has && (compare(value, expected) ?? -1) >= 0;
     case 'LT':
-      return value !== undefined && (compare(value, filter.value) ?? 0) < 0;
+      return has && (compare(value, expected) ?? 0) < 0;
+    case 'LTE':
+      return has && (compare(value, expected) ?? 1) <= 0;
+    case 'BETWEEN':
+      return has && (compare(value, expected) ?? -1) >= 0 && (compare(value, highValue) ?? 1) <= 0;
+    case 'IN':
+      return has && values.some((v) => equal(value, v));
+    case 'NOT_IN':
+      return !has || !values.some((v) => equal(value, v));
+    case 'HAS_PROPERTY':
+      return has;
+    case 'NOT_HAS_PROPERTY':
+      return !has;
   }
 }
 
@@ -138,8 +210,9 @@ export function matchesQuery(record: SampleRecord, info: ObjectTypeInfo, query: 
 
 export function valueOf(record: SampleRecord, property: string): string | undefined {
   if (property === 'hs_object_id') return record.id;
-  if (property === 'lastmodifieddate') return record.updatedAt;
+  if (property === 'lastmodifieddate' || property === 'hs_lastmodifieddate') return record.updatedAt;
   if (property === 'createdate') return record.properties.createdate ?? record.createdAt;
+  if (property === 'hs_createdate') return record.createdAt;
   return record.properties[property];
 }
 

@@ -3,16 +3,22 @@
 // tokens issued by the demo OAuth provider (bot/dev/authServer.mjs), checked by RFC 7662 introspection,
 // and enforces HubSpot's read scopes per object type.
 //
-// The demo has one shared sample account (bot/dev/demoCrm/sampleCrmData.ts): every user sees the same records,
-// so "my deals" is every deal.
+// The demo has one shared sample account (bot/dev/demoCrm/sampleCrmData.ts and sampleEngagements.ts): every
+// user may read every record, as in HubSpot, and records belong to owners (sampleOwners.ts). A demo user
+// maps to an owner by e-mail address (token info → owners?email=…), so "my deals" is a search filtered
+// on hubspot_owner_id EQ that owner's id. Owners are served by crmOwners.ts, HubSpot's token-info
+// endpoint by tokenInfo.ts.
 import type { Request, Response, Server } from 'restify';
 
 import { readJsonBody } from '../../http/requestBody';
+import { CrmAccess } from './crmAccess';
 import { present, sendError, sendValidationError } from './crmAnswers';
 import { OBJECT_TYPES, resolveObjectType } from './crmObjects';
+import { registerDemoOwners } from './crmOwners';
 import {
   byNumericId,
   listQuerySchema,
+  readQuerySchema,
   matchesFilterGroups,
   matchesQuery,
   propertyList,
@@ -22,11 +28,15 @@ import {
 } from './crmSearch';
 import { IntrospectionCache, type DemoIntrospection } from './introspection';
 import { SAMPLE_CRM_DATA, type SampleObjectType, type SampleRecord } from './sampleCrmData';
+import { registerTokenInfo } from './tokenInfo';
 
 export { oauthIntrospector, type DemoIntrospection, type OAuthIntrospectorOptions } from './introspection';
 
 export interface DemoCrmOptions {
-  /** Mount point, e.g. '/demo/crm'; routes are `${basePath}/crm/v3/objects/...`. */
+  /**
+   * Mount point, e.g. '/demo/crm'; routes are `${basePath}/crm/v3/objects/...`, `${basePath}/crm/v3/owners`
+   * and `${basePath}/oauth/v1/access-tokens/:token`.
+   */
   basePath: string;
   introspect(token: string): Promise<DemoIntrospection>;
   /** How long an introspection answer is reused; capped at 30 s. */
@@ -53,42 +63,12 @@ export function registerDemoCrm(server: Server, options: DemoCrmOptions): void {
     clock,
   );
 
+  const access = new CrmAccess(tokens, clock);
+
   /** Authentication, object type and scope, in HubSpot's order; undefined once an error was sent. */
   const admit = async (req: Request, res: Response): Promise<SampleObjectType | undefined> => {
-    const token = bearerToken(req);
-    if (token === undefined) {
-      // RFC 6750 §3.1: a request without credentials gets the challenge but no error code.
-      sendError(res, 401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found.', {
-        'WWW-Authenticate': 'Bearer realm="demo-crm"',
-      });
-      return undefined;
-    }
-    let introspection: DemoIntrospection;
-    try {
-      introspection = await tokens.lookup(token);
-    } catch {
-      sendError(
-        res,
-        503,
-        'SERVICE_UNAVAILABLE',
-        'The token could not be checked right now; try again shortly.',
-      );
-      return undefined;
-    }
-    const expired = introspection.exp !== undefined && introspection.exp * 1000 <= clock();
-    if (!introspection.active || expired) {
-      sendError(
-        res,
-        401,
-        'INVALID_AUTHENTICATION',
-        'The OAuth token used to make this call expired or is not valid.',
-        {
-          'WWW-Authenticate':
-            'Bearer realm="demo-crm", error="invalid_token", error_description="The access token is invalid or expired"',
-        },
-      );
-      return undefined;
-    }
+    const introspection = await access.authenticate(req, res);
+    if (!introspection) return undefined;
     const rawType = String((req.params as Record<string, unknown> | undefined)?.objectType ?? '');
     const objectType = resolveObjectType(rawType);
     if (!objectType) {
@@ -102,25 +82,7 @@ export function registerDemoCrm(server: Server, options: DemoCrmOptions): void {
       );
       return undefined;
     }
-    const required = OBJECT_TYPES[objectType].scope;
-    const granted = (introspection.scope ?? '').split(/\s+/).filter(Boolean);
-    if (!granted.includes(required)) {
-      sendError(
-        res,
-        403,
-        'MISSING_SCOPES',
-        `This app hasn't been granted all required scopes to make this call. Required scope: ${required}.`,
-        {},
-        [
-          {
-            message: 'One or more of the following scopes are required.',
-            context: { requiredScopes: [required] },
-          },
-        ],
-      );
-      return undefined;
-    }
-    return objectType;
+    return access.requireScopes(res, introspection, OBJECT_TYPES[objectType].scopes) ? objectType : undefined;
   };
 
   server.get(`${basePath}/crm/v3/objects/:objectType`, async (req: Request, res: Response) => {
@@ -150,6 +112,65 @@ export function registerDemoCrm(server: Server, options: DemoCrmOptions): void {
       };
     }
     res.json(200, body, { 'Cache-Control': 'no-store' });
+  });
+
+  server.get(`${basePath}/crm/v3/objects/:objectType/:objectId`, async (req: Request, res: Response) => {
+    const objectType = await admit(req, res);
+    if (!objectType) return;
+    const query = new URL(req.url ?? '/', 'http://demo.invalid').searchParams;
+    const parsed = readQuerySchema.safeParse({
+      idProperty: query.get('idProperty') ?? undefined,
+      archived: query.get('archived') ?? undefined,
+    });
+    if (!parsed.success) {
+      sendValidationError(res, parsed.error);
+      return;
+    }
+    const { idProperty } = parsed.data;
+    const rawId = String((req.params as Record<string, unknown>).objectId ?? '');
+    if (idProperty !== 'hs_object_id' && !OBJECT_TYPES[objectType].idProperties.includes(idProperty)) {
+      sendError(
+        res,
+        400,
+        'VALIDATION_ERROR',
+        `idProperty: "${idProperty.slice(0, 100)}" is not a unique property of ${objectType}`,
+        {},
+        [{ message: 'not a unique property', in: 'idProperty' }],
+      );
+      return;
+    }
+    if (idProperty === 'hs_object_id' && !/^\d{1,18}$/.test(rawId)) {
+      sendError(
+        res,
+        400,
+        'VALIDATION_ERROR',
+        `objectId: "${rawId.slice(0, 100)}" is not a record id (a number); use idProperty to read by another property`,
+        {},
+        [{ message: 'must be a numeric record id', in: 'objectId' }],
+      );
+      return;
+    }
+    const wanted = rawId.toLowerCase();
+    const record =
+      parsed.data.archived === 'true'
+        ? undefined
+        : data[objectType].find((r) =>
+            idProperty === 'hs_object_id'
+              ? r.id === rawId
+              : r.properties[idProperty]?.toLowerCase() === wanted,
+          );
+    if (!record) {
+      sendError(
+        res,
+        404,
+        'OBJECT_NOT_FOUND',
+        `Object not found. No ${objectType} record has ${idProperty} ${rawId.slice(0, 100)}.`,
+      );
+      return;
+    }
+    res.json(200, present(objectType, record, propertyList(query.getAll('properties'))), {
+      'Cache-Control': 'no-store',
+    });
   });
 
   server.post(`${basePath}/crm/v3/objects/:objectType/search`, async (req: Request, res: Response) => {
@@ -194,6 +215,9 @@ export function registerDemoCrm(server: Server, options: DemoCrmOptions): void {
     if (next < sorted.length) body.paging = { next: { after: String(next), link: `?after=${next}` } };
     res.json(200, body, { 'Cache-Control': 'no-store' });
   });
+
+  registerDemoOwners(server, { basePath, access });
+  registerTokenInfo(server, { basePath, access, clock });
 }
 
 /** The search body, read by bot/http/requestBody.ts; an empty body is an empty search. */
@@ -210,14 +234,6 @@ async function readSearchBody(
     default:
       return { ok: false, status: 400, message: 'Invalid input JSON: the request body is not valid JSON' };
   }
-}
-
-function bearerToken(req: Request): string | undefined {
-  const header = req.headers.authorization;
-  if (typeof header !== 'string') return undefined;
-  // RFC 6750 §2.1: "Bearer" (case-insensitive) followed by a b64token.
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  return match?.[1];
 }
 
 function normaliseBasePath(basePath: string): string {

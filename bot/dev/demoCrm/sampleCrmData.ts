@@ -2,20 +2,28 @@
 // every property value is a string, ids are numeric strings, dates are ISO 8601 in UTC. Deal stages and
 // ticket stages use the ids of HubSpot's default pipelines ("closedwon", "1" = New, ...).
 //
-// The demo has ONE shared sample account: every signed-in user sees the same records, and "my deals" or
-// "my tickets" are simply all of them. The hubspot_owner_id values exist so that filters on the owner
-// behave as in HubSpot, but no demo login maps to them.
+// The demo has ONE shared sample account: every signed-in user may read every record, as in HubSpot.
+// Records belong to owners (hubspot_owner_id, see sampleOwners.ts: 71001 alice, 71002 bob, 71003 carol,
+// 71004 dave), so "my deals" is a search filtered on the signed-in user's owner id. The engagements
+// (notes, calls, emails, meetings, tasks) are in sampleEngagements.ts.
+import { SAMPLE_ENGAGEMENTS } from './sampleEngagements';
 
-export type SampleObjectType = 'contacts' | 'companies' | 'deals' | 'tickets';
+export type SampleObjectType =
+  'contacts' | 'companies' | 'deals' | 'tickets' | 'notes' | 'calls' | 'emails' | 'meetings' | 'tasks';
 
 export interface SampleRecord {
   id: string;
   createdAt: string;
   updatedAt: string;
   properties: Record<string, string>;
+  /** Engagements only: the records they are associated with, by object type. */
+  associations?: Partial<Record<'contacts' | 'companies' | 'deals' | 'tickets', readonly string[]>>;
 }
 
-export const SAMPLE_OWNER_IDS = ['71001', '71002'] as const;
+const ALICE = '71001';
+const BOB = '71002';
+const CAROL = '71003';
+const DAVE = '71004';
 
 export const SAMPLE_CRM_DATA: Readonly<Record<SampleObjectType, readonly SampleRecord[]>> = {
   contacts: [
@@ -61,42 +69,28 @@ export const SAMPLE_CRM_DATA: Readonly<Record<SampleObjectType, readonly SampleR
     company('2006', 'Spread Spectrum GmbH', 'spread.example', 'Telecommunications', 'Vienna'),
   ],
   deals: [
-    deal('3001', 'Analytical Engines renewal', '12500', 'contractsent', '2025-07-31T00:00:00.000Z', '71001'),
+    deal('3001', 'Analytical Engines renewal', '12500', 'contractsent', '2025-07-31T00:00:00.000Z', ALICE),
     deal(
       '3002',
       'Compiler Works expansion',
       '48000',
       'presentationscheduled',
       '2025-08-15T00:00:00.000Z',
-      '71001',
+      ALICE,
     ),
-    deal(
-      '3003',
-      'Bletchley Analytics pilot',
-      '7200.50',
-      'qualifiedtobuy',
-      '2025-09-01T00:00:00.000Z',
-      '71002',
-    ),
+    deal('3003', 'Bletchley Analytics pilot', '7200.50', 'qualifiedtobuy', '2025-09-01T00:00:00.000Z', BOB),
     deal(
       '3004',
       'Orbit Dynamics platform',
       '125000',
       'decisionmakerboughtin',
       '2025-07-15T00:00:00.000Z',
-      '71001',
+      CAROL,
     ),
-    deal(
-      '3005',
-      'Helix Labs onboarding',
-      '3900',
-      'appointmentscheduled',
-      '2025-10-10T00:00:00.000Z',
-      '71002',
-    ),
-    deal('3006', 'Spread Spectrum licences', '22000', 'closedwon', '2025-05-30T00:00:00.000Z', '71001'),
-    deal('3007', 'Compiler Works training', '5400', 'closedlost', '2025-04-18T00:00:00.000Z', '71002'),
-    deal('3008', 'Orbit Dynamics support plan', '18000', 'closedwon', '2025-06-02T00:00:00.000Z', '71001'),
+    deal('3005', 'Helix Labs onboarding', '3900', 'appointmentscheduled', '2025-10-10T00:00:00.000Z', BOB),
+    deal('3006', 'Spread Spectrum licences', '22000', 'closedwon', '2025-05-30T00:00:00.000Z', ALICE),
+    deal('3007', 'Compiler Works training', '5400', 'closedlost', '2025-04-18T00:00:00.000Z', BOB),
+    deal('3008', 'Orbit Dynamics support plan', '18000', 'closedwon', '2025-06-02T00:00:00.000Z', CAROL),
   ],
   tickets: [
     ticket(
@@ -106,6 +100,7 @@ export const SAMPLE_CRM_DATA: Readonly<Record<SampleObjectType, readonly SampleR
       '1',
       'HIGH',
       '2025-06-03T08:15:00.000Z',
+      DAVE,
     ),
     ticket(
       '4002',
@@ -114,6 +109,7 @@ export const SAMPLE_CRM_DATA: Readonly<Record<SampleObjectType, readonly SampleR
       '2',
       'MEDIUM',
       '2025-06-05T13:40:00.000Z',
+      BOB,
     ),
     ticket(
       '4003',
@@ -122,6 +118,7 @@ export const SAMPLE_CRM_DATA: Readonly<Record<SampleObjectType, readonly SampleR
       '3',
       'URGENT',
       '2025-06-09T07:05:00.000Z',
+      DAVE,
     ),
     ticket(
       '4004',
@@ -130,6 +127,7 @@ export const SAMPLE_CRM_DATA: Readonly<Record<SampleObjectType, readonly SampleR
       '1',
       'LOW',
       '2025-06-10T16:20:00.000Z',
+      ALICE,
     ),
     ticket(
       '4005',
@@ -138,6 +136,7 @@ export const SAMPLE_CRM_DATA: Readonly<Record<SampleObjectType, readonly SampleR
       '3',
       'HIGH',
       '2025-06-12T02:30:00.000Z',
+      CAROL,
     ),
     ticket(
       '4006',
@@ -146,8 +145,10 @@ export const SAMPLE_CRM_DATA: Readonly<Record<SampleObjectType, readonly SampleR
       '4',
       'MEDIUM',
       '2025-05-28T11:00:00.000Z',
+      DAVE,
     ),
   ],
+  ...SAMPLE_ENGAGEMENTS,
 };
 
 function stamps(id: string): { createdAt: string; updatedAt: string } {
@@ -168,11 +169,19 @@ function contact(
   company: string,
   phone: string,
 ): SampleRecord {
-  return { id, ...stamps(id), properties: { firstname, lastname, email, company, phone } };
+  // Contacts rotate over the four active owners: 1001 alice, 1002 bob, 1003 carol, 1004 dave, 1005 alice...
+  const owner = [ALICE, BOB, CAROL, DAVE][(Number(id) - 1) % 4] ?? ALICE;
+  return {
+    id,
+    ...stamps(id),
+    properties: { firstname, lastname, email, company, phone, hubspot_owner_id: owner },
+  };
 }
 
 function company(id: string, name: string, domain: string, industry: string, city: string): SampleRecord {
-  return { id, ...stamps(id), properties: { name, domain, industry, city } };
+  // Companies rotate over the three sales owners: 2001 alice, 2002 bob, 2003 carol, 2004 alice...
+  const owner = [ALICE, BOB, CAROL][(Number(id) - 1) % 3] ?? ALICE;
+  return { id, ...stamps(id), properties: { name, domain, industry, city, hubspot_owner_id: owner } };
 }
 
 function deal(
@@ -197,6 +206,7 @@ function ticket(
   stage: string,
   priority: string,
   createdate: string,
+  ownerId: string,
 ): SampleRecord {
   return {
     id,
@@ -209,7 +219,7 @@ function ticket(
       hs_pipeline_stage: stage,
       hs_ticket_priority: priority,
       createdate,
-      hubspot_owner_id: SAMPLE_OWNER_IDS[Number(id) % 2] ?? '71001',
+      hubspot_owner_id: ownerId,
     },
   };
 }
