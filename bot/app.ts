@@ -26,6 +26,7 @@ import { SigninResumer } from './web/signinResumer';
 import { StorageConflictError, StoreStorage } from './web/storeStorage';
 import { createCallerAuthenticator } from './tokenService/callerAuthentication';
 import { registerTokenService } from './tokenService/routes';
+import { keepRawTarget, registerActionsApi } from './actionsApi/actionsApi';
 
 /** The restify server with every route, built from configuration and services. */
 export interface App {
@@ -39,6 +40,8 @@ export interface App {
 
 export function createApp(config: Config, services: Services, log: Logger): App {
   const server = restify.createServer({ name: 'authprofiles', handleUncaughtExceptions: false });
+  // Before dedupeSlashes, which rewrites `//` in paths and queries: the proxy checks the target as sent.
+  server.pre(keepRawTarget);
   server.pre(restify.plugins.pre.dedupeSlashes());
 
   const env = config.env;
@@ -124,17 +127,14 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   });
 
   // The Bot Framework token service for other bots (OAuthUrl pointing here), DESIGN flow 4.
-  registerTokenService(server, {
-    engine: services.engine,
-    log,
-    authenticate: createCallerAuthenticator({
-      allowedAppIds: env.TOKEN_SERVICE_ALLOWED_APP_IDS,
-      issuers: env.TOKEN_SERVICE_JWT_ISSUER,
-      audience: env.TOKEN_SERVICE_JWT_AUDIENCE,
-      jwksUrl: env.TOKEN_SERVICE_JWKS_URL,
-      allowAnonymousLoopback: config.devFeatures,
-    }),
+  const bots = createCallerAuthenticator({
+    allowedAppIds: env.TOKEN_SERVICE_ALLOWED_APP_IDS,
+    issuers: env.TOKEN_SERVICE_JWT_ISSUER,
+    audience: env.TOKEN_SERVICE_JWT_AUDIENCE,
+    jwksUrl: env.TOKEN_SERVICE_JWKS_URL,
+    allowAnonymousLoopback: config.devFeatures,
   });
+  registerTokenService(server, { engine: services.engine, log, authenticate: bots });
 
   // Dev mode only: Web Chat at `/`, the local Direct Line and the demo CRM (bot/devSurface.ts).
   services.demo?.registerRoutes(server, {
@@ -160,6 +160,15 @@ export function createApp(config: Config, services: Services, log: Logger): App 
   // The admin surface: REST API (bot/admin/api/) and pages (bot/admin/pages/).
   registerAdminApi(server, admin);
   registerAdminPages(server, admin);
+  // The execute API and the token-injecting proxy (issue 11): bots as above, admin keys as the admin API
+  // checks them (the same key set, so failed attempts are throttled together, SECURITY.md #46).
+  registerActionsApi(server, {
+    engine: services.engine,
+    bots,
+    keys: admin.keys,
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS,
+    log,
+  });
 
   // The key ids this instance holds, for `authprofiles encryption rotate` to respect (SECURITY.md #52).
   const keyHolder = services.engine.startKeyHolderHeartbeat({

@@ -265,6 +265,16 @@ export class AuthorizationEngine {
     return this.context.outbound.profileUrl(profile, field);
   }
 
+  /**
+   * Where to call the profile's API with this token: the connection's own base (profile
+   * `apiBaseUrlFrom`, checked when it was stored) or else the profile's `apiBaseUrl`, checked against the
+   * address rule now (SECURITY.md #41); undefined when the profile has neither.
+   */
+  apiBaseUrl(profile: Profile, token: Extract<TokenResult, { ok: true }>): CheckedUrl | undefined {
+    if (token.apiBaseUrl !== undefined) return this.context.outbound.check(token.apiBaseUrl, 'apiBaseUrl');
+    return this.context.outbound.profileUrl(profile, 'apiBaseUrl');
+  }
+
   /** The HTTP client for a profile's APIs: it refuses internal addresses (SECURITY.md #42). */
   get outboundFetch(): OutboundFetch {
     return this.context.outbound.fetch;

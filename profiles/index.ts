@@ -40,7 +40,7 @@ export type { ConnectionCheck } from './connectionCheck';
 export type { AccessDecision, AccessPolicy, Requester } from './accessPolicy';
 
 // Subjects, profiles and their documents.
-export { ORGANIZATION, subjectKey, type Subject } from './subjects';
+export { ORGANIZATION, subjectFromKey, subjectKey, type Subject } from './subjects';
 export { CONNECTION_NAME, DEFAULT_CONNECTION, parseConnectionName } from './connectionNames';
 export type { Profile } from './profileCatalog';
 export { bundledProfiles, parseProfileFile } from './profileCatalog';

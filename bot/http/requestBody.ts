@@ -60,7 +60,7 @@ export async function readJsonBody(
   }
 }
 
-async function readBodyBytes(req: Request, limits: BodyLimits): Promise<BodyResult<Buffer>> {
+export async function readBodyBytes(req: Request, limits: BodyLimits): Promise<BodyResult<Buffer>> {
   const drainLimit = Math.max(limits.maxBytes, limits.drainLimitBytes ?? DEFAULT_DRAIN_LIMIT_BYTES);
   // Read already (a restify parser ran first): it never reads the stream twice.
   const already = (req as { body?: unknown }).body;

@@ -12,8 +12,8 @@ import { invalidInput } from './tokenServiceError';
 export const connectionName = z
   .string()
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'must be a connection (profile id) of this service');
-const userId = z.string().min(1, 'is required').max(256, 'must be at most 256 characters');
-const channelId = z
+export const userId = z.string().min(1, 'is required').max(256, 'must be at most 256 characters');
+export const channelId = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a channel id such as msteams or webchat');
 /** The 6-digit code from the sign-in page, typed in chat or sent by Teams (`signin/verifyState`). */

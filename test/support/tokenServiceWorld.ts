@@ -54,6 +54,10 @@ export async function startTokenServiceWorld(
     accessTokenTtl?: number;
     /** Serve the dev surface's local Direct Line (normally wired by bot/devSurface.ts in dev mode). */
     localDirectLine?: boolean;
+    /** Added to both profiles (`crm`, `crm-org`), e.g. an `apiBaseUrl`. */
+    profileExtra?: Record<string, unknown>;
+    /** More profiles of the same client at the same authorization server: id and fields. */
+    extraProfiles?: { id: string; extra: Record<string, unknown> }[];
   } = {},
 ): Promise<TokenServiceWorld> {
   const port = await freePort();
@@ -62,7 +66,9 @@ export async function startTokenServiceWorld(
     clients: [
       {
         ...PROFILE_CLIENT,
-        redirect_uris: ['crm', 'crm-org'].map((id) => `${base}/oauth/callback/${id}`),
+        redirect_uris: ['crm', 'crm-org', ...(options.extraProfiles ?? []).map((p) => p.id)].map(
+          (id) => `${base}/oauth/callback/${id}`,
+        ),
         pkceRequired: true,
         rotateRefreshToken: true,
       },
@@ -73,11 +79,13 @@ export async function startTokenServiceWorld(
   const entra = await startFakeEntra({ apps: [BOT_A, BOT_B, BOT_C] });
   const harness = await createHarness({
     profiles: [
-      serverProfile(authServer, 'crm', PROFILE_CLIENT, { displayName: 'Demo CRM' }),
+      serverProfile(authServer, 'crm', PROFILE_CLIENT, { displayName: 'Demo CRM', ...options.profileExtra }),
       serverProfile(authServer, 'crm-org', PROFILE_CLIENT, {
         displayName: 'Demo CRM (organisation)',
         authorization: 'pre-authorized',
+        ...options.profileExtra,
       }),
+      ...(options.extraProfiles ?? []).map((p) => serverProfile(authServer, p.id, PROFILE_CLIENT, p.extra)),
     ],
     publicUrl: base,
   });
