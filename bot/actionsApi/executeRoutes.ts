@@ -38,7 +38,7 @@ export function registerExecuteApi(server: Server, options: ExecuteOptions): voi
   const { engine, log } = options;
 
   // Public, like the admin API's: it describes shapes, never data.
-  server.get(`${ACTIONS_BASE}/openapi.json`, (_req: Request, res: Response) => {
+  server.get(`${ACTIONS_BASE}/openapi.json`, async (_req: Request, res: Response) => {
     sendJson(res, 200, actionsOpenApiDocument());
   });
 
