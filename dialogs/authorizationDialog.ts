@@ -57,7 +57,14 @@ export interface AuthorizationDialogOptions {
  * is not set up, the provider is down, the organisation is not connected), or how the sign-in ended.
  */
 export type AuthorizationResult =
-  | { status: 'authorized'; profileId: string; accessToken: string; subject: Subject }
+  | {
+      status: 'authorized';
+      profileId: string;
+      accessToken: string;
+      subject: Subject;
+      /** The whole token (scopes, connection), for `engine.runAction(…, { token })`; in memory only. */
+      token: Extract<TokenResult, { ok: true }>;
+    }
   | { status: 'unavailable' | SigninEnd; profileId: string };
 
 /** The sign-in outcomes that end the wait without a token. */
@@ -365,7 +372,7 @@ function authorized(
   subject: Subject,
   token: Extract<TokenResult, { ok: true }>,
 ): AuthorizationResult {
-  return { status: 'authorized', profileId: profile.id, accessToken: token.accessToken, subject };
+  return { status: 'authorized', profileId: profile.id, accessToken: token.accessToken, subject, token };
 }
 
 /** Stored with the request so the callback, on any instance, can resume this conversation. */

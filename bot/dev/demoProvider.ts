@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { bundledProfiles } from '../../profiles';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { repoRoot } from '../paths';
@@ -103,6 +104,22 @@ export async function startDemoProvider(config: Config, log: Logger): Promise<De
   });
 }
 
+/**
+ * What makes the demo profiles stand in for HubSpot against the demo CRM: the bundled HubSpot profile's
+ * `actions` and `currentUser` (read from the bundled catalogue, the one source), and its `identity`
+ * (HubSpot's token-info endpoint) at the demo CRM, so a connection records the signed-in demo user's
+ * e-mail address and "show my deals" finds that user's owner id.
+ */
+export function demoCrmFields(crmBaseUrl: string): Record<string, unknown> {
+  const hubspot = bundledProfiles({ allowInsecureLoopback: true }).get('hubspot');
+  if (!hubspot?.identity) throw new Error('the bundled catalogue has no HubSpot profile with an identity');
+  return {
+    actions: hubspot.actions,
+    ...(hubspot.currentUser ? { currentUser: hubspot.currentUser } : {}),
+    identity: { ...hubspot.identity, url: `${crmBaseUrl}/oauth/v1/access-tokens/{token}` },
+  };
+}
+
 function demo(config: Config, issuer: string, clientSecret: string, stop: () => Promise<void>): DemoProvider {
   const base = {
     authorizationUrl: `${issuer}/auth`,
@@ -117,6 +134,7 @@ function demo(config: Config, issuer: string, clientSecret: string, stop: () => 
     tokenEndpointAuthMethod: 'client_secret_basic',
     apiBaseUrl: `${config.publicUrl}/demo/crm`,
     checkUrl: `${config.publicUrl}/demo/crm/crm/v3/objects/contacts?limit=1`,
+    ...demoCrmFields(`${config.publicUrl}/demo/crm`),
   };
   return {
     issuer,

@@ -7,7 +7,6 @@ import {
   type TurnContext,
 } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
-import { HELP_TEXT } from '../../dialogs/commands';
 import { SIGNIN_EVENT } from '../../dialogs/dialogServices';
 import { MainDialog } from '../../dialogs/mainDialog';
 import { removeBotMention } from './botMention';
@@ -22,7 +21,7 @@ export class AuthProfilesBot extends ActivityHandler {
 
   constructor(
     private readonly conversationState: ConversationState,
-    mainDialog: MainDialog,
+    private readonly mainDialog: MainDialog,
   ) {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
@@ -42,7 +41,7 @@ export class AuthProfilesBot extends ActivityHandler {
       const joined = (context.activity.membersAdded ?? []).filter(
         (member) => member.id !== context.activity.recipient.id,
       );
-      if (joined.length > 0) await context.sendActivity(`Hi! ${HELP_TEXT}`);
+      if (joined.length > 0) await context.sendActivity(`Hi! ${await this.mainDialog.helpFor(context)}`);
       await next();
     });
   }

@@ -321,4 +321,102 @@ describe('engine.runAction', () => {
     await harness.engine.runAction(profile, USER, 'deals.get', { id: '1' });
     expect(seen).toHaveLength(2);
   });
+
+  // Behaviours chat's old HubSpot client had (test/crm/hubspotClient.test.ts), now the runner's, which
+  // chat uses for every action (issue 11 point 6).
+  it('reports not-connected for a user without a connection, sending nothing', async () => {
+    const profile = await harness.engine.catalog.get('crm');
+    const nobody = { kind: 'user', channelId: 'webchat', userId: 'nobody' } as const;
+    expect(await harness.engine.runAction(profile, nobody, 'deals.get', { id: '1' })).toMatchObject({
+      ok: false,
+      code: 'not-connected',
+    });
+    expect(seen).toHaveLength(0);
+  });
+
+  it("reports a 403 as forbidden with the API's message, and a token the API echoes is removed", async () => {
+    const profile = await harness.engine.catalog.get('crm');
+    answer = (_req, res, entry) =>
+      json(res, 403, {
+        message: `This app lacks crm.objects.deals.read for token ${entry.authorization?.slice(7)}`,
+      });
+    const outcome = await harness.engine.runAction(profile, USER, 'deals.get', { id: '1' });
+    const token = seen[0]?.authorization?.slice(7) ?? 'none';
+    expect(outcome).toMatchObject({ ok: false, code: 'forbidden', status: 403 });
+    expect(!outcome.ok && outcome.message).toBe(
+      'Test crm refused access: This app lacks crm.objects.deals.read for token [redacted]',
+    );
+    expect(JSON.stringify(outcome)).not.toContain(token);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('retries a read once after a 5xx and reports unavailable after a second', async () => {
+    const profile = await harness.engine.catalog.get('crm');
+    let calls = 0;
+    answer = (_req, res) => {
+      calls += 1;
+      if (calls === 1) json(res, 500, { message: 'oops' });
+      else json(res, 200, { id: 'x', properties: { dealname: 'Second time' } });
+    };
+    expect(await harness.engine.runAction(profile, USER, 'deals.get', { id: '1' })).toMatchObject({
+      ok: true,
+      items: [{ values: { dealname: 'Second time' } }],
+    });
+    expect(seen).toHaveLength(2);
+    seen.length = 0;
+    answer = (_req, res) => json(res, 503, { message: 'down' });
+    expect(await harness.engine.runAction(profile, USER, 'deals.get', { id: '1' })).toMatchObject({
+      ok: false,
+      code: 'unavailable',
+    });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('reports bad-response for an answer that is not JSON or lacks the declared results', async () => {
+    const profile = await harness.engine.catalog.get('crm');
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>login</html>');
+    };
+    expect(await harness.engine.runAction(profile, USER, 'deals.get', { id: '1' })).toMatchObject({
+      ok: false,
+      code: 'bad-response',
+      message: 'Test crm answered with something that is not JSON',
+    });
+    answer = (_req, res) => json(res, 200, { total: 1, items: [] });
+    expect(await harness.engine.runAction(profile, USER, 'deals.search', { q: 'x' })).toMatchObject({
+      ok: false,
+      code: 'bad-response',
+      message: 'Test crm answered a document without the declared results',
+    });
+  });
+
+  it('reports unavailable when nothing listens at the API', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const base = await harness.engine.catalog.get('crm');
+    const profile = { ...base, apiBaseUrl: `http://127.0.0.1:${port}/api` };
+    expect(await harness.engine.runAction(profile, USER, 'deals.get', { id: '1' })).toMatchObject({
+      ok: false,
+      code: 'unavailable',
+    });
+  });
+
+  it("passes on the token service's failure when the refresh after a 401 fails, sending nothing more", async () => {
+    const other = { kind: 'user', channelId: 'webchat', userId: 'refused-refresh' } as const;
+    expect((await authorize(harness, 'crm', other)).outcome.kind).toBe('connected');
+    const profile = await harness.engine.catalog.get('crm');
+    answer = (_req, res) => json(res, 401, { message: 'expired' });
+    await server.injectFault({ token: { status: 400, times: 1 } });
+    try {
+      const outcome = await harness.engine.runAction(profile, other, 'deals.get', { id: '1' });
+      // The token endpoint answered 400 without an OAuth error: the provider, not the grant, is at fault.
+      expect(outcome).toMatchObject({ ok: false, code: 'provider-unavailable' });
+      expect(seen).toHaveLength(1);
+    } finally {
+      await server.resetFaults();
+    }
+  });
 });

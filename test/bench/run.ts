@@ -21,8 +21,7 @@ import { sha256 } from '../../profiles/ids';
 import type { TokenSet } from '../../profiles/oauth/tokenResponse';
 import type { Profile } from '../../profiles/profileCatalog';
 import { subjectKey, type Subject } from '../../profiles/subjects';
-import type { CrmRecord } from '../../dialogs/crm/crmApi';
-import { dealsCard, MAX_CARD_ROWS } from '../../dialogs/crm/crmCards';
+import { MAX_CARD_ROWS, resultCard, type CardResult } from '../../dialogs/actionCards';
 import type { Request, Response } from 'restify';
 import { startAuthServer } from '../support/authServer';
 import {
@@ -272,7 +271,7 @@ async function benchStorm(harness: Harness, server: Awaited<ReturnType<typeof st
 }
 
 /** A page of deals as HubSpot returns them: amounts in two currencies, close dates as ISO and epoch ms. */
-function dealPage(): CrmRecord[] {
+function dealPage(): { id: string; properties: Record<string, string | null> }[] {
   const stages = ['appointmentscheduled', 'contractsent', 'closedwon', 'closedlost', 'custom-stage'];
   return Array.from({ length: MAX_CARD_ROWS }, (_, i) => ({
     id: String(1000 + i),
@@ -289,14 +288,28 @@ function dealPage(): CrmRecord[] {
 /** Cards built per second for one page of deals, rounds alternating with the baseline. */
 function benchCards() {
   const results = dealPage();
-  const input = { results, total: 42 };
+  // The HubSpot catalogue's deals.list-mine result (profiles/systemCatalog.json) as the runner gives it.
+  const input: CardResult = {
+    title: 'My deals',
+    profileName: 'HubSpot',
+    fields: [
+      { name: 'amount', label: 'Amount', format: 'currency' },
+      { name: 'dealstage', label: 'Stage', format: 'text' },
+      { name: 'closedate', label: 'Close date', format: 'date' },
+    ],
+    items: results.map(({ properties: p }) => ({
+      ...(p.dealname ? { title: p.dealname } : {}),
+      values: { amount: p.amount ?? null, dealstage: p.dealstage ?? null, closedate: p.closedate ?? null },
+    })),
+    total: 42,
+  };
   const options = { locale: 'en-US', timeZone: 'UTC' };
   const time = (ops: number, call: () => unknown): number => {
     const started = process.hrtime.bigint();
     for (let i = 0; i < ops; i += 1) call();
     return Number(process.hrtime.bigint() - started) / 1e9;
   };
-  const card = () => dealsCard(input, options);
+  const card = () => resultCard(input, options);
   const serialise = () => JSON.stringify(results);
   time(2_000, card);
   time(2_000, serialise);
@@ -568,9 +581,9 @@ async function main(): Promise<void> {
     ),
   );
   console.log('');
-  console.log(`(d) CRM card formatting: a page of ${cards.rowsPerCard} deals (dialogs/crm/crmCards.ts)`);
+  console.log(`(d) CRM card formatting: a page of ${cards.rowsPerCard} deals (dialogs/actionCards.ts)`);
   console.log(row('', 'per second'));
-  console.log(row('dealsCard (amounts, dates, stages)', cards.cardsPerSecond));
+  console.log(row('resultCard (amounts, dates, stages)', cards.cardsPerSecond));
   console.log(row('baseline: JSON.stringify of the same page', cards.serialisedPerSecond));
   console.log(row('ratio cards / baseline', cards.ratio));
   console.log('');

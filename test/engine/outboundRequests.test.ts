@@ -6,7 +6,6 @@
 // each one sent (a TLS ClientHello, which names the host). The profiles use public-looking names, which
 // a FAKE resolver maps to 127.0.0.1 or 10.0.0.5: there is no DNS server here to publish such records.
 import net, { type AddressInfo } from 'node:net';
-import { HubSpotClient, isCrmError } from '../../dialogs/crm/hubspotClient';
 import { checkConnection } from '../../profiles/connectionCheck';
 import { saveConnection } from '../../profiles/connections';
 import { isAuthProfilesError } from '../../profiles/errors';
@@ -250,39 +249,42 @@ describe('#42: a name that resolves to an internal address gets no connection in
     expect(await harness.store.connections.getById(connection.id)).toBeNull();
   });
 
-  test('CRM API calls: HubSpot on a name that resolves to 127.0.0.1 is not called', async () => {
-    const outbound = new OutboundRequests(PRODUCTION, {
-      resolve: fakeResolver({ 'api.crm.example': ['127.0.0.1'] }),
+  test('API calls (actions): an API base on a name that resolves to 127.0.0.1 is not called', async () => {
+    // Chat's CRM commands are actions of the profile now (issue 11 point 6): engine.runAction's request
+    // goes through the same outbound client as the token endpoint's.
+    const resolve = fakeResolver({
+      'auth.provider.example': ['93.184.216.34'],
+      'api.crm.example': ['127.0.0.1'],
     });
-    const client = new HubSpotClient({
-      baseUrl: outbound.check(`https://api.crm.example:${server.port}`, 'apiBaseUrl'),
-      fetch: outbound.fetch,
-      serverErrorBackoffMs: 1,
-      tokens: {
-        get: async () => ({
-          ok: true,
-          accessToken: ACCESS_TOKEN,
-          tokenType: 'bearer',
-          expiresAt: Date.now() + 60_000,
-          scopes: [],
-          connectionId: 'c1',
+    const harness = await harnessFor(
+      [
+        providerProfile('api-loopback', 'https://auth.provider.example', {
+          displayName: 'HubSpot',
+          apiBaseUrl: `https://api.crm.example:${server.port}`,
+          actions: [
+            {
+              entity: 'deals',
+              action: 'list',
+              title: 'Deals',
+              path: '/crm/v3/objects/deals',
+              results: { path: 'results', fields: [{ path: 'id', label: 'Id' }] },
+            },
+          ],
         }),
-        refreshAfterRejection: async () => {
-          throw new Error('not expected');
-        },
-      },
-    });
-
-    const error = await client.myDeals().then(
-      () => undefined,
-      (caught: unknown) => caught,
+      ],
+      resolve,
     );
+    const { profile } = await connect(harness, 'api-loopback', USER, 60_000);
+
+    const outcome = await harness.engine.runAction(profile, USER, 'deals.list', {});
 
     expect(server.connections).toBe(0);
-    expect(isCrmError(error) && { code: error.code, message: error.message }).toEqual({
+    expect(outcome).toMatchObject({
+      ok: false,
       code: 'unavailable',
-      message: 'HubSpot cannot be reached from this service; ask an administrator',
+      message: 'HubSpot cannot be reached from this service',
     });
+    expectNoSecret(JSON.stringify(outcome) + harness.log.text());
   });
 
   test('any internal answer among public ones is enough to refuse', async () => {

@@ -1,14 +1,15 @@
-// Amounts and dates for CRM cards, with the Intl formatters kept between calls.
+// Numbers, amounts and dates for result cards (dialogs/actionCards.ts), with the Intl formatters kept
+// between calls.
 import { LRUCache } from 'lru-cache';
 
-/** A CRM value as shown: trimmed, '' when absent. */
+/** A value as shown: trimmed, '' when absent. */
 export function present(value: string | null | undefined): string {
   return (value ?? '').trim();
 }
 
 // Building an Intl formatter costs far more than formatting with it (locale data is resolved each
 // time): keep them by locale and options. Bounded because the locale, time zone and currency come from
-// settings and CRM records; past the bound the least recently used goes (lru-cache, the project's one cache).
+// settings and API records; past the bound the least recently used goes (lru-cache, the project's one cache).
 const MAX_FORMATTERS = 64;
 const numberFormats = new LRUCache<string, Intl.NumberFormat>({ max: MAX_FORMATTERS });
 const dateFormats = new LRUCache<string, Intl.DateTimeFormat>({ max: MAX_FORMATTERS });
@@ -49,10 +50,38 @@ export function formatAmount(value: string | null | undefined, currency: string,
   }
 }
 
+/** "1234.5" → "1,234.5"; not a number → the text as it is; absent → ''. */
+export function formatNumber(value: string | null | undefined, locale: string): string {
+  const text = present(value);
+  const number = Number(text);
+  if (text === '' || !Number.isFinite(number)) return text;
+  try {
+    return cached(numberFormats, `${locale}|number`, () => new Intl.NumberFormat(locale)).format(number);
+  } catch {
+    return text;
+  }
+}
+
 /** ISO 8601 or epoch milliseconds (both occur in HubSpot) → "Jul 31, 2025"; unparseable → undefined. */
 export function formatDate(
   value: string | null | undefined,
   options: { locale: string; timeZone: string },
+): string | undefined {
+  return formatTime(value, options, false);
+}
+
+/** Like formatDate, with the time of day: "Jul 31, 2025, 2:30 PM" (in `timeZone`). */
+export function formatDateTime(
+  value: string | null | undefined,
+  options: { locale: string; timeZone: string },
+): string | undefined {
+  return formatTime(value, options, true);
+}
+
+function formatTime(
+  value: string | null | undefined,
+  options: { locale: string; timeZone: string },
+  withTime: boolean,
 ): string | undefined {
   const text = present(value);
   if (text === '') return undefined;
@@ -61,11 +90,17 @@ export function formatDate(
   try {
     const format = cached(
       dateFormats,
-      `${options.locale}|${options.timeZone}`,
-      () => new Intl.DateTimeFormat(options.locale, { dateStyle: 'medium', timeZone: options.timeZone }),
+      `${options.locale}|${options.timeZone}|${withTime}`,
+      () =>
+        new Intl.DateTimeFormat(options.locale, {
+          dateStyle: 'medium',
+          ...(withTime ? { timeStyle: 'short' } : {}),
+          timeZone: options.timeZone,
+        }),
     );
     return format.format(time);
   } catch {
-    return new Date(time).toISOString().slice(0, 10);
+    const iso = new Date(time).toISOString();
+    return withTime ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : iso.slice(0, 10);
   }
 }
