@@ -261,3 +261,68 @@ describe('proxy', () => {
     expect(answer.text).toContain('con_doesnotexist00000000');
   });
 });
+
+describe('chat', () => {
+  /** What the Adaptive Cards of some replies say, without the zero-width spaces that keep values inert. */
+  function cardText(replies: Parameters<typeof cards>[0]): string {
+    return JSON.stringify(cards(replies)).replace(/\u200b/g, '');
+  }
+
+  /** The Adaptive Cards of some replies (the action results and menus). */
+  function cards(replies: readonly { attachments?: { contentType?: string; content?: unknown }[] }[]) {
+    return replies.flatMap((reply) =>
+      (reply.attachments ?? []).filter((a) => a.contentType === 'application/vnd.microsoft.card.adaptive'),
+    );
+  }
+
+  test('"mini-crm: companies in London" runs the action: a card with the declared fields', async () => {
+    const replies = await chat.say('mini-crm: companies in London', (r) => cards(r).length > 0);
+    const card = cardText(replies);
+    expect(card).toContain('Analytical Engines Ltd');
+    expect(card).toContain('analytical.example');
+    expect(card).toContain('Computer Hardware');
+    expect(card).not.toContain('Compiler Works');
+    expect(shown(chat.replies)).not.toContain(accessToken);
+  });
+
+  test('a bare phrase only this profile knows works too: "who is on the team"', async () => {
+    const replies = await chat.say('who is on the team', (r) => cards(r).length > 0);
+    const card = cardText(replies);
+    expect(card).toContain('alice@demo-crm.example');
+    expect(card).toContain('Archer');
+  });
+
+  test('"mini-crm actions" shows the menu card; its "Contact by id" submit runs the action', async () => {
+    const menu = await chat.say('mini-crm actions', (r) => cards(r).length > 0);
+    const card = cardText(menu);
+    for (const title of ['Companies in a city', 'Contact by id', 'Who is on the team']) {
+      expect(card).toContain(title);
+    }
+    // What Web Chat sends for the "Run" button under "Contact by id" with 1001 typed in its input.
+    expect(card).toContain('"id":"contacts.get.id"');
+    const replies = await chat.submit(
+      { authprofiles: { profile: 'mini-crm', action: 'contacts.get' }, 'contacts.get.id': '1001' },
+      (r) => cards(r).length > 0,
+    );
+    const result = cardText(replies);
+    expect(result).toContain('Lovelace');
+    expect(result).toContain('ada@analytical.example');
+  });
+
+  test.each([
+    [
+      'a parameter too long',
+      `mini-crm: companies in ${'x'.repeat(61)}`,
+      /city must be at most 60 characters/,
+    ],
+    [
+      'an action it does not have',
+      'mini-crm: delete everything',
+      /Mini CRM has no action like "delete everything"/,
+    ],
+  ])('%s gets an answer naming the problem, and no result card', async (_name, text, named) => {
+    const replies = await chat.say(text);
+    expect(cards(replies).filter((c) => JSON.stringify(c).includes('Analytical'))).toEqual([]);
+    expect(shown(replies)).toMatch(named);
+  });
+});

@@ -301,6 +301,42 @@ describeWithGlewlwyd('the service with the Glewlwyd profile file in PROFILES_DIR
     expect(answer.text).not.toContain(accessToken);
   });
 
+  /** What the replies' cards say, without the zero-width spaces that keep values inert. */
+  function cardText(replies: readonly { attachments?: { contentType?: string }[] }[]): string {
+    const cards = replies.flatMap((reply) =>
+      (reply.attachments ?? []).filter((a) => a.contentType === 'application/vnd.microsoft.card.adaptive'),
+    );
+    return JSON.stringify(cards).replace(/\u200b/g, '');
+  }
+
+  test('chat: "glew: who am i" answers with Glewlwyd’s userinfo as a card', async () => {
+    const truth = await userinfo(accessToken);
+    const replies = await chat.say('glew: who am i', (r) => cardText(r) !== '[]');
+    const card = cardText(replies);
+    expect(card).toContain('Who am I');
+    expect(card).toContain('Alice Example');
+    expect(card).toContain('alice@example.test');
+    expect(card).toContain(String(truth.body.sub));
+    expect(shown(chat.replies)).not.toContain(accessToken);
+  });
+
+  test('chat: the menu card lists the action; its button runs it', async () => {
+    const menu = cardText(await chat.say('glew actions', (r) => cardText(r) !== '[]'));
+    expect(menu).toContain('Glewlwyd: what I can do');
+    expect(menu).toContain('"data":{"authprofiles":{"profile":"glew","action":"me.show"}}');
+    const replies = await chat.submit({ authprofiles: { profile: 'glew', action: 'me.show' } }, (r) =>
+      cardText(r).includes('Alice Example'),
+    );
+    expect(cardText(replies)).toContain('alice@example.test');
+  });
+
+  test('chat: an action Glewlwyd’s profile does not have is named, with the way to the menu', async () => {
+    const replies = await chat.say('glew: delete my account');
+    expect(shown(replies)).toContain('Glewlwyd has no action like "delete my account"');
+    expect(shown(replies)).toContain('Say "glew actions" to see what it can do');
+    expect(cardText(replies)).toBe('[]');
+  });
+
   test('the proxy refuses a caller without a valid key (401)', async () => {
     const response = await fetch(`${service.baseUrl}/api/proxy/${ID}/userinfo`, {
       headers: { 'x-authprofiles-connection-id': connectionId, authorization: 'Bearer not-a-key-at-all-xyz' },

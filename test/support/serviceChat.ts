@@ -20,6 +20,8 @@ export interface ServiceChat {
   replies: Partial<Activity>[];
   /** Says `text`; resolves with the replies that came since, once `until` holds for them. */
   say(text: string, until?: (replies: Partial<Activity>[]) => boolean): Promise<Partial<Activity>[]>;
+  /** Submits a card's data (a message with `value` and no text), as Web Chat does for Action.Submit. */
+  submit(value: unknown, until?: (replies: Partial<Activity>[]) => boolean): Promise<Partial<Activity>[]>;
   close(): Promise<void>;
 }
 
@@ -29,7 +31,7 @@ export async function chatWith(
 ): Promise<ServiceChat> {
   const channel: FakeBotChannel = await startFakeBotChannel(['webchat']);
   const conversation = { id: `conv-${user.id}-${randomBytes(4).toString('hex')}` };
-  const post = async (text: string): Promise<void> => {
+  const post = async (fields: { text?: string; value?: unknown }): Promise<void> => {
     const response = await fetch(`${service.baseUrl}/api/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -42,7 +44,7 @@ export async function chatWith(
         from: user,
         recipient: { id: 'bot', name: 'Bot' },
         conversation,
-        text,
+        ...fields,
       }),
     });
     const body = await response.text();
@@ -50,16 +52,25 @@ export async function chatWith(
       throw new Error(`/api/messages answered ${response.status}: ${body.slice(0, 300)}`);
     }
   };
-  return {
-    replies: channel.replies,
-    async say(text, until = (replies) => replies.length > 0) {
-      const before = channel.replies.length;
-      await post(text);
-      return waitFor(() => {
+  const exchange = async (
+    fields: { text?: string; value?: unknown },
+    until: (replies: Partial<Activity>[]) => boolean,
+  ): Promise<Partial<Activity>[]> => {
+    const before = channel.replies.length;
+    await post(fields);
+    return waitFor(
+      () => {
         const replies = channel.replies.slice(before);
         return until(replies) ? replies : undefined;
-      }, `replies to "${text}"`);
-    },
+      },
+      `replies to ${JSON.stringify(fields)}`,
+    );
+  };
+  const any = (replies: Partial<Activity>[]): boolean => replies.length > 0;
+  return {
+    replies: channel.replies,
+    say: (text, until = any) => exchange({ text }, until),
+    submit: (value, until = any) => exchange({ value }, until),
     close: () => channel.close(),
   };
 }
