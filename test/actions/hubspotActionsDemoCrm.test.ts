@@ -3,6 +3,7 @@
 // real tokens from the real demo authorization server (oidc-provider child process), real
 // introspection, the account recorded from the demo CRM's token-info endpoint (HubSpot's `identity`),
 // `{{currentUser}}` found by the owners API. Only the hosts differ from the bundled profile.
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import restify from 'restify';
 import { oauthIntrospector, registerDemoCrm } from '../../bot/dev/demoCrm/demoCrm';
@@ -13,7 +14,10 @@ import type { ActionOutcome } from '../../profiles/actions/actionResults';
 import catalog from '../../profiles/systemCatalog.json';
 import type { Subject } from '../../profiles/subjects';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
+import { completeConsent } from '../support/browserlessConsent';
 import { authorize, createHarness, PUBLIC_URL, type Harness } from '../support/engineHarness';
+import { adminCalls, chatWith, shown, signInFromChat, type ServiceChat } from '../support/serviceChat';
+import { freePort, startService, type RunningService } from '../support/serviceProcess';
 
 const PROFILE_ID = 'hubspot-demo';
 const CLIENT = {
@@ -205,3 +209,75 @@ test.each([
     }
   },
 );
+
+// The same catalogue as the dev service bundles it on its `demo` profile (bot/dev/demoProvider.ts):
+// the real service process, a chat sign-in as alice over HTTP, then the execute API.
+describe('the dev service’s demo profile through the execute API', () => {
+  const adminKey = `admin-${randomBytes(18).toString('hex')}`;
+  let service: RunningService;
+  let chat: ServiceChat;
+  let api: ReturnType<typeof adminCalls>;
+  let connectionId: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    service = await startService({
+      name: 'hubspot-demo-actions',
+      port,
+      env: { PUBLIC_URL: `http://127.0.0.1:${port}`, ADMIN_API_KEYS: `admin:${adminKey}` },
+    });
+    api = adminCalls(service, adminKey);
+    chat = await chatWith(service, { id: 'dl_alice_demo', name: 'Alice' });
+    const connected = await signInFromChat(chat, service, 'connect demo', (url) =>
+      completeConsent(url, { login: 'alice' }),
+    );
+    expect(shown(connected)).toMatch(/connected to Demo CRM/i);
+    const listed = await api('GET', '/admin/api/connections?profileId=demo');
+    connectionId = (listed.json as { connections: { id: string }[] }).connections[0]?.id as string;
+    expect(connectionId).toMatch(/^con_/);
+  }, 60_000);
+
+  afterAll(async () => {
+    await chat?.close();
+    await service?.stop();
+  });
+
+  async function execute(key: string, params: Record<string, unknown>) {
+    const [entity, action] = key.split('.');
+    return api('POST', `/api/actions/demo/${entity}/${action}`, { body: { connectionId, params } });
+  }
+
+  test.each(KEYS.filter((key) => key !== 'emails.list'))(
+    '%s answers 200 with every declared field filled',
+    async (key) => {
+      const answer = await execute(key, PARAMS[key] ?? {});
+      expect(answer.status).toBe(200);
+      const body = answer.json as { fields: { name: string }[]; results: Record<string, unknown>[] };
+      expect(body.results.length).toBeGreaterThan(0);
+      for (const row of body.results) {
+        for (const field of body.fields)
+          expect([key, field.name, row[field.name]]).toEqual([key, field.name, expect.anything()]);
+      }
+    },
+  );
+
+  test('emails.list needs sales-email-read, which the demo profile does not ask for up front: 403 naming it', async () => {
+    const answer = await execute('emails.list', {});
+    expect(answer.status).toBe(403);
+    expect(answer.json).toMatchObject({
+      error: { code: 'missing-scopes', missingScopes: ['sales-email-read'] },
+    });
+  });
+
+  test.each([
+    ['deals.list-mine', () => SAMPLE_CRM_DATA.deals],
+    ['tickets.list-mine', () => SAMPLE_CRM_DATA.tickets],
+    ['tasks.list-mine', () => SAMPLE_ENGAGEMENTS.tasks],
+  ] as const)('%s gives alice exactly her records', async (key, records) => {
+    const expected = records().filter((record) => record.properties.hubspot_owner_id === ownerId('alice'));
+    const answer = await execute(key, { limit: 100 });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ total: expected.length });
+    expect((answer.json as { results: unknown[] }).results).toHaveLength(expected.length);
+  });
+});
