@@ -53,20 +53,24 @@ const selectionHeaders = [
   schema: { type: 'string' },
 }));
 
-function proxyOperation(method: string): Json {
+function proxyOperation(method: string, withPath: boolean): Json {
   return {
-    operationId: `proxy${method[0]?.toUpperCase()}${method.slice(1)}`,
+    operationId: `proxy${method[0]?.toUpperCase()}${method.slice(1)}${withPath ? '' : 'Root'}`,
     summary: `${method.toUpperCase()} the profile's API at <API base>/<path>?<query>, with the connection's token injected`,
     tags: ['proxy'],
     parameters: [
       profileId,
-      {
-        name: 'path',
-        in: 'path',
-        required: true,
-        description: 'The rest of the path under the API base (may hold slashes)',
-        schema: { type: 'string' },
-      },
+      ...(withPath
+        ? [
+            {
+              name: 'path',
+              in: 'path',
+              required: true,
+              description: 'The rest of the path under the API base (may hold slashes)',
+              schema: { type: 'string' },
+            },
+          ]
+        : []),
       ...selectionHeaders,
     ],
     ...(['post', 'put', 'patch', 'delete'].includes(method)
@@ -94,6 +98,8 @@ function proxyOperation(method: string): Json {
     security: [{ botToken: [] }, { adminKey: [] }],
   };
 }
+
+const PROXY_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete'];
 
 let cached: Json | undefined;
 
@@ -167,8 +173,9 @@ export function actionsOpenApiDocument(): Json {
           security: [{ botToken: [] }, { adminKey: [] }],
         },
       },
+      '/api/proxy/{profileId}': Object.fromEntries(PROXY_METHODS.map((m) => [m, proxyOperation(m, false)])),
       '/api/proxy/{profileId}/{path}': Object.fromEntries(
-        ['get', 'head', 'post', 'put', 'patch', 'delete'].map((method) => [method, proxyOperation(method)]),
+        PROXY_METHODS.map((m) => [m, proxyOperation(m, true)]),
       ),
     },
     components: {

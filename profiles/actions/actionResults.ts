@@ -132,6 +132,20 @@ export function extractResults(
   return typeof total === 'number' && Number.isInteger(total) && total >= 0 ? { items, total } : { items };
 }
 
+/**
+ * The items with the access token replaced wherever an API echoed it into a declared field: what an
+ * action shows (chat cards, execute-API results) never holds the token (issue 11 point 4).
+ */
+export function withoutToken(items: ActionItem[], token: string): ActionItem[] {
+  if (token.length === 0) return items;
+  const clean = <T extends ActionValue | undefined>(value: T): T =>
+    typeof value === 'string' && value.includes(token) ? (value.split(token).join('[redacted]') as T) : value;
+  return items.map((item) => ({
+    ...(item.title !== undefined ? { title: clean(item.title) } : {}),
+    values: Object.fromEntries(Object.entries(item.values).map(([name, value]) => [name, clean(value)])),
+  }));
+}
+
 /** A non-2xx answer as a failure; `detail` is the API's own message, cleaned and without the token. */
 export function failureOfAnswer(
   action: string,

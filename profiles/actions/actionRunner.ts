@@ -13,6 +13,7 @@ import {
   failureOfAnswer,
   fieldsOf,
   valueAt,
+  withoutToken,
   type ActionFailure,
   type ActionOutcome,
 } from './actionResults';
@@ -262,7 +263,14 @@ export class ActionRunner {
         message: `${apiName} answered a document without the declared results`,
       };
     }
-    return { ok: true, action: key, status: response.status, fields: fieldsOf(action), ...results };
+    return {
+      ok: true,
+      action: key,
+      status: response.status,
+      fields: fieldsOf(action),
+      ...results,
+      items: withoutToken(results.items, accessToken),
+    };
   }
 
   private apiBase(profile: Profile, token: Extract<TokenResult, { ok: true }>): CheckedUrl | undefined {

@@ -34,16 +34,17 @@ export async function startActionsApiWorld(
   options: {
     profileExtra?: Record<string, unknown>;
     extraProfiles?: { id: string; extra: Record<string, unknown> }[];
+    /** Added to the `demo-crm` profile (its base is the demo CRM), e.g. its `actions`. */
+    demoCrmExtra?: Record<string, unknown>;
   } = {},
 ): Promise<ActionsApiWorld> {
-  let introspect: ((token: string) => Promise<{ active: boolean }>) | undefined;
+  // The authorization server starts with the world, after the APIs whose URLs its profiles name.
+  const checks: { introspect?: (token: string) => Promise<{ active: boolean }> } = {};
   const api = await startStandInApi({
-    introspect: (token) => (introspect ? introspect(token) : Promise.resolve({ active: false })),
+    introspect: (token) => checks.introspect?.(token) ?? Promise.resolve({ active: false }),
   });
-  let demo: Server | undefined;
-  const demoServer = restify.createServer();
+  const demoServer: Server = restify.createServer();
   await new Promise<void>((resolve) => demoServer.listen(0, '127.0.0.1', () => resolve()));
-  demo = demoServer;
   const demoBase = `http://127.0.0.1:${(demoServer.address() as AddressInfo).port}/demo/crm`;
 
   const world = await startTokenServiceWorld({
@@ -59,7 +60,7 @@ export async function startActionsApiWorld(
           access: { channels: ['msteams'] },
         },
       },
-      { id: 'demo-crm', extra: { apiBaseUrl: demoBase } },
+      { id: 'demo-crm', extra: { apiBaseUrl: demoBase, ...options.demoCrmExtra } },
       ...(options.extraProfiles ?? []),
     ],
   });
@@ -69,7 +70,7 @@ export async function startActionsApiWorld(
     clientSecret: PROFILE_CLIENT.client_secret,
     audience: world.authServer.url('/api'),
   });
-  introspect = introspector;
+  checks.introspect = introspector;
   registerDemoCrm(demoServer, { basePath: '/demo/crm', introspect: introspector, cacheTtlMs: 0 });
 
   return {
@@ -84,11 +85,8 @@ export async function startActionsApiWorld(
     async close() {
       await world.close();
       await api.close();
-      if (demo) {
-        demo.server.closeAllConnections();
-        await new Promise<void>((resolve) => demo?.close(() => resolve()));
-        demo = undefined;
-      }
+      demoServer.server.closeAllConnections();
+      await new Promise<void>((resolve) => demoServer.close(() => resolve()));
     },
   };
 }
