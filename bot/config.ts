@@ -118,7 +118,10 @@ const environmentSchema = z
      * only used to tell clients apart when throttling admin key guesses (SECURITY.md #46).
      */
     TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
-    /** The profile the CRM commands ("show my deals") use; defaults to hubspot, or demo in dev without HubSpot credentials. */
+    /**
+     * The profile bare action phrases ("show my deals") use when several usable profiles know them (issue 11);
+     * defaults to hubspot, or demo in dev without HubSpot credentials. "hubspot: …" names a profile outright.
+     */
     CRM_PROFILE: z
       .string()
       .regex(/^[a-z0-9-]{1,64}$/)

@@ -51,7 +51,7 @@ export function enabledActions(profile: ProfileActions): ActionView[] {
  * "help": the fixed commands, then per usable profile its enabled actions' first phrases (bounded). The
  * reply is markdown (bold commands), so every name and phrase an admin wrote goes through
  * `inertMarkdown` (SECURITY.md #45). Bare phrases go to `preferred` (CRM_PROFILE) when several
- * profiles know them; the other profiles' phrases are shown with their prefix.
+ * profiles know them; for the other profiles the prefix to start with is shown.
  */
 export function helpText(catalogue: readonly ProfileActions[], preferred: string | undefined): string {
   const usable = catalogue.filter((profile) => profile.usable && enabledActions(profile).length > 0);
@@ -62,10 +62,13 @@ export function helpText(catalogue: readonly ProfileActions[], preferred: string
   ];
   for (const profile of ordered.slice(0, MAX_HELP_PROFILES)) {
     const actions = enabledActions(profile);
-    const prefixed = ordered.length > 1 && profile.id !== preferred;
+    // Bare phrases reach this profile when it is the only one or the preferred one; else say its prefix.
+    const bare = ordered.length === 1 || profile.id === preferred;
+    const name = inertMarkdown(profile.displayName, 100);
+    lines.push(bare ? `${name}:` : `${name} (start with **${inertMarkdown(profile.id)}:**):`);
     for (const action of actions.slice(0, MAX_HELP_ACTIONS)) {
       lines.push(
-        `- **${inertMarkdown(sayingOf(profile, action, prefixed), 100)}** — ${inertMarkdown(action.title, 100)}`,
+        `- **${inertMarkdown(sayingOf(profile, action, false), 100)}** — ${inertMarkdown(action.title, 100)}`,
       );
     }
     if (actions.length > MAX_HELP_ACTIONS) {
@@ -73,10 +76,12 @@ export function helpText(catalogue: readonly ProfileActions[], preferred: string
         `- … and ${actions.length - MAX_HELP_ACTIONS} more: **${inertMarkdown(profile.id)} actions**`,
       );
     }
+    lines.push('');
   }
   if (usable.length > MAX_HELP_PROFILES) {
-    lines.push(`- … and ${usable.length - MAX_HELP_PROFILES} more integrations`);
+    lines.push(`… and ${usable.length - MAX_HELP_PROFILES} more integrations.`, '');
   }
+  if (ordered.length > 0) lines.push('And:');
   lines.push(...FIXED_HELP_LINES, '', HELP_FOOTER);
   return lines.join('\n');
 }

@@ -8,7 +8,10 @@ export interface DialogServices {
   requiresVerification(channelId: string): boolean;
   /** How long a dialog waits for the user to sign in. */
   signinTimeoutMs: number;
-  /** The profile the CRM commands use (`hubspot`, or `demo` in dev). */
+  /**
+   * The profile bare action phrases ("show my deals") use when several usable profiles know them
+   * (CRM_PROFILE: `hubspot`, or `demo` in dev); a message may name another ("demo-org: show my deals").
+   */
   crmProfileId: string;
   clock: () => number;
   /** The bot's Microsoft App Id, to open a personal chat for a sign-in asked in a group (issue 10 point 2). */

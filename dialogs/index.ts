@@ -1,6 +1,8 @@
 /**
  * The dialogs' entry for bots that embed the engine (`authprofiles/dialogs`): the AuthorizationDialog,
- * what it needs, and the event that resumes it. Never imports bot/ (the service's HTTP surfaces).
+ * what it needs, and the event that resumes it; the ActionDialog that runs a profile's declared actions
+ * (issue 11) and renders their results and menus as Adaptive Cards. Never imports bot/ (the service's
+ * HTTP surfaces).
  */
 import type { AuthorizationEngine } from '../profiles';
 import type { AuthorizationDialogServices } from './authorizationDialog';
@@ -11,6 +13,15 @@ export {
   type AuthorizationDialogServices,
   type AuthorizationResult,
 } from './authorizationDialog';
+export { ActionDialog, type ActionDialogOptions } from './actionDialog';
+export { resultCard, resultText, emptyResultText, type AdaptiveCard, type CardResult } from './actionCards';
+export { actionMenuCard } from './actionMenu';
+export {
+  parseActionCommand,
+  parseCardSubmit,
+  type ActionCommand,
+  type ProfileActions,
+} from './actionCommands';
 export { resumeSignin, signinEventOf, type ProactiveAdapter } from './signinResume';
 export { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
 

@@ -8,6 +8,7 @@ import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { createBotHarness, freePort, signinUrl, texts, type BotHarness } from '../support/botHarness';
 import { authorize, createHarness, serverProfile, type Harness } from '../support/engineHarness';
 import { mentioningBot, teamsActivity, type TeamsWho } from '../support/teamsActivities';
+import { CHAT_ACTIONS } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'bot-client',
@@ -44,10 +45,16 @@ beforeAll(async () => {
   });
   harness = await createHarness({
     profiles: [
-      serverProfile(server, 'crm', CLIENT, { pkce: true, apiBaseUrl: 'https://crm.invalid', access: ACCESS }),
+      serverProfile(server, 'crm', CLIENT, {
+        pkce: true,
+        apiBaseUrl: 'https://crm.invalid',
+        access: ACCESS,
+        ...CHAT_ACTIONS,
+      }),
       serverProfile(server, 'crm-org', CLIENT, {
         pkce: true,
         apiBaseUrl: 'https://crm.invalid',
+        ...CHAT_ACTIONS,
         authorization: 'pre-authorized',
         access: ACCESS,
       }),

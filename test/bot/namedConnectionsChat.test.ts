@@ -4,6 +4,7 @@ import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createBotHarness, freePort, signinUrl, texts, type BotHarness } from '../support/botHarness';
 import { createHarness, serverProfile, type Harness } from '../support/engineHarness';
+import { CHAT_ACTIONS } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'named-chat',
@@ -26,7 +27,7 @@ beforeAll(async () => {
     scopes: 'crm.objects.deals.read',
   });
   harness = await createHarness({
-    profiles: [serverProfile(server, 'crm', CLIENT, { apiBaseUrl: 'https://crm.invalid' })],
+    profiles: [serverProfile(server, 'crm', CLIENT, { apiBaseUrl: 'https://crm.invalid', ...CHAT_ACTIONS })],
     publicUrl: `http://127.0.0.1:${port}`,
   });
   bot = await createBotHarness(harness, { port, verificationOff: ['webchat'] });

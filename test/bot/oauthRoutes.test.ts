@@ -6,6 +6,7 @@ import { createBotHarness, freePort, signinUrl, texts, type BotHarness } from '.
 import { authorize, createHarness, serverProfile, type Harness } from '../support/engineHarness';
 import { startFakeTokenEndpoints, type FakeTokenEndpoints } from '../support/fakeTokenEndpoints';
 import { ORGANIZATION } from '../../profiles/subjects';
+import { CHAT_ACTIONS } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'edge-client',
@@ -37,10 +38,11 @@ beforeAll(async () => {
   fakes = await startFakeTokenEndpoints();
   harness = await createHarness({
     profiles: [
-      serverProfile(server, 'edge', CLIENT, { displayName: EVIL_NAME }),
+      serverProfile(server, 'edge', CLIENT, { displayName: EVIL_NAME, ...CHAT_ACTIONS }),
       serverProfile(server, 'edge-org', CLIENT, { authorization: 'pre-authorized' }),
       serverProfile(server, 'edge-dead', CLIENT, {
         displayName: 'Dead CRM',
+        ...CHAT_ACTIONS,
         refreshUrl: fakes.url('emptyBadRequest'),
       }),
       // The provider takes the code, then its answer is lost (a 500 after receipt).

@@ -8,6 +8,7 @@ import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createBotHarness, freePort, signinUrl, type BotHarness } from '../support/botHarness';
 import { authorize, createHarness, serverProfile, type Harness } from '../support/engineHarness';
 import { hasAutolink, visibleText, webChatHtml } from '../support/webChatMarkdown';
+import { CHAT_ACTIONS } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'inert-client',
@@ -48,6 +49,7 @@ beforeAll(async () => {
   const base = serverProfile(server, 'evil', CLIENT, {
     displayName: EVIL,
     apiBaseUrl: 'https://crm.invalid',
+    ...CHAT_ACTIONS,
   });
   const { clientId: _clientId, ...withoutClientId } = base;
   harness = await createHarness({
@@ -218,7 +220,11 @@ test('"an admin must connect it" for an organisation profile names it inertly', 
 });
 
 test('"not set up yet" names the profile inertly', async () => {
-  const text = expectInertMessage(await unsetBot.say('show my deals', { userId: 'w3' }), /is not set up yet/);
+  // Bare phrases go to usable profiles only (issue 11 point 4): the unset one is named to be asked.
+  const text = expectInertMessage(
+    await unsetBot.say('evil-unset: show my deals', { userId: 'w3' }),
+    /is not set up yet/,
+  );
   expect(text).toContain('missing clientId (set EVIL_CLIENT_ID)');
 });
 

@@ -7,6 +7,7 @@ import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createBotHarness, freePort, signinUrl, texts, type BotHarness } from '../support/botHarness';
 import { createHarness, serverProfile, type Harness } from '../support/engineHarness';
 import pino from 'pino';
+import { CHAT_ACTIONS } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'bot-client',
@@ -49,7 +50,13 @@ async function world(
   options: { dir?: string; verificationOff?: string[]; signinTimeoutMs?: number } = {},
 ): Promise<World> {
   const harness = await createHarness({
-    profiles: [serverProfile(server, 'crm', CLIENT, { pkce: true, apiBaseUrl: 'https://crm.invalid' })],
+    profiles: [
+      serverProfile(server, 'crm', CLIENT, {
+        pkce: true,
+        apiBaseUrl: 'https://crm.invalid',
+        ...CHAT_ACTIONS,
+      }),
+    ],
     publicUrl: `http://127.0.0.1:${port}`,
     ...(options.dir
       ? { dir: options.dir, encryptionKeys: 'k1:' + Buffer.alloc(32, 7).toString('base64') }

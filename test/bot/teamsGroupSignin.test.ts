@@ -8,6 +8,7 @@ import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createBotHarness, freePort, signinUrl, texts, type BotHarness } from '../support/botHarness';
 import { createHarness, serverProfile, type Harness } from '../support/engineHarness';
 import { mentioningBot, teamsActivity, type TeamsWho } from '../support/teamsActivities';
+import { CHAT_ACTIONS } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'bot-client',
@@ -34,7 +35,13 @@ beforeAll(async () => {
     scopes: 'crm.objects.deals.read',
   });
   harness = await createHarness({
-    profiles: [serverProfile(server, 'crm', CLIENT, { pkce: true, apiBaseUrl: 'https://crm.invalid' })],
+    profiles: [
+      serverProfile(server, 'crm', CLIENT, {
+        pkce: true,
+        apiBaseUrl: 'https://crm.invalid',
+        ...CHAT_ACTIONS,
+      }),
+    ],
     publicUrl: `http://127.0.0.1:${port}`,
   });
   bot = await createBotHarness(harness, { port });
