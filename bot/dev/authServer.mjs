@@ -62,7 +62,7 @@ function buildProvider(config, issuer) {
   // every authorization is bound to this one API so clients need not send a `resource` parameter.
   const apiResource = `${issuer}/api`;
 
-  return new Provider(issuer, {
+  const provider = new Provider(issuer, {
     clients: config.clients.map((c) => ({
       client_id: c.client_id,
       client_secret: c.client_secret,
@@ -118,6 +118,25 @@ function buildProvider(config, issuer) {
       Grant: Math.max(config.refreshTokenTtl, 14 * 24 * 3600),
     },
   });
+  allowRedirectUriPrefixes(provider, clientOptions);
+  return provider;
+}
+
+/**
+ * A client's `redirect_uri_prefix` (this server's own option, dev demo only): besides its registered
+ * redirect URIs it accepts `<prefix><one profile id>`, so a bot developer's custom profile file can sign
+ * in at the demo provider without registering its callback first. One path segment of profile-id
+ * characters only: nothing can be appended that leaves the prefix (no `/`, `?`, `#`, `..`, `%`).
+ * The code exchange still requires the same redirect_uri as the authorization request.
+ */
+function allowRedirectUriPrefixes(provider, clientOptions) {
+  const registeredOnly = provider.Client.prototype.redirectUriAllowed;
+  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(value) {
+    if (registeredOnly.call(this, value)) return true;
+    const prefix = clientOptions.get(this.clientId)?.redirect_uri_prefix;
+    if (typeof prefix !== 'string' || typeof value !== 'string' || !value.startsWith(prefix)) return false;
+    return /^[a-z0-9][a-z0-9-]{0,63}$/.test(value.slice(prefix.length));
+  };
 }
 
 /** The token, revocation or introspection endpoint a request is for, if any. */

@@ -61,6 +61,9 @@ export async function startDemoProvider(config: Config, log: Logger): Promise<De
           `${config.publicUrl}/oauth/callback/demo`,
           `${config.publicUrl}/oauth/callback/demo-org`,
         ],
+        // A custom profile file may use the demo client (clientId "authprofiles-demo", its secret from
+        // DEMO_CLIENT_SECRET): any callback of this service is accepted, one profile id after it.
+        redirect_uri_prefix: `${config.publicUrl}/oauth/callback/`,
         token_endpoint_auth_method: 'client_secret_basic',
         pkceRequired: true,
         rotateRefreshToken: true,

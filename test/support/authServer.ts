@@ -13,6 +13,8 @@ export interface AuthServerClient {
   token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post';
   /** Reject authorization requests without an S256 code_challenge. */
   pkceRequired?: boolean;
+  /** Also accept `<prefix><profile id>` as a redirect URI (one path segment; the dev demo client's). */
+  redirect_uri_prefix?: string;
   /** Issue a new refresh token on every refresh; reusing an old one revokes the grant. */
   rotateRefreshToken?: boolean;
 }

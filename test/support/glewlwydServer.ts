@@ -61,7 +61,11 @@ export interface GlewlwydOptions {
   scopes?: string[];
   accessTokenTtl?: number;
   refreshTokenTtl?: number;
+  /** Whether userinfo and ID tokens carry `name` / `email`: never, when asked for, always (default: on-demand, no). */
+  claims?: { name?: ClaimMode; email?: ClaimMode };
 }
+
+export type ClaimMode = 'no' | 'on-demand' | 'mandatory';
 
 export interface RunningGlewlwyd {
   /** `http://127.0.0.1:<port>/api/oidc`, sent as `iss` on the callback and in tokens. */
@@ -166,8 +170,8 @@ function oidcParameters(issuer: string, scopes: string[], options: GlewlwydOptio
     'jwks-show': true,
     'secret-type': 'pairwise',
     'address-claim': { type: 'no' },
-    'name-claim': 'on-demand',
-    'email-claim': 'no',
+    'name-claim': options.claims?.name ?? 'on-demand',
+    'email-claim': options.claims?.email ?? 'no',
     'scope-claim': 'no',
     'allowed-scope': ['openid', ...scopes],
     'pkce-allowed': true,
