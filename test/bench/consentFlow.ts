@@ -318,7 +318,8 @@ async function flows(world: World, users: number, perUser: number, label: string
   const started = performance.now();
   await Promise.all(
     Array.from({ length: users }, async (_, worker) => {
-      for (let i = 0; i < perUser; i += 1) latencies.push(await consentFlow(world, `${label}-${worker}-${i}`));
+      for (let i = 0; i < perUser; i += 1)
+        latencies.push(await consentFlow(world, `${label}-${worker}-${i}`));
     }),
   );
   const seconds = (performance.now() - started) / 1000;
@@ -481,7 +482,9 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
   console.log(
     '(e) in-conversation consent flows through the real service (child process, dev mode, SQLite, demo provider)',
   );
-  console.log('    "show my deals" → sign-in card → /oauth/start → login + consent → callback → resumed CRM card');
+  console.log(
+    '    "show my deals" → sign-in card → /oauth/start → login + consent → callback → resumed CRM card',
+  );
   console.log(row('', 'flows', 'flows/s', 'CPU ms/flow', 'p50 ms', 'p95 ms'));
   for (const figures of [f.oneUser, f.eightUsers]) {
     console.log(

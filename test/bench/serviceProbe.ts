@@ -61,7 +61,10 @@ if (process.send) {
         break;
       case 'profile-stop':
         void post('Profiler.stop').then((result) => {
-          writeFileSync(message.file ?? 'service.cpuprofile', JSON.stringify((result as { profile: unknown }).profile));
+          writeFileSync(
+            message.file ?? 'service.cpuprofile',
+            JSON.stringify((result as { profile: unknown }).profile),
+          );
           session?.disconnect();
           session = undefined;
           reply({ probe: 'profile-written' });

@@ -134,3 +134,30 @@ test('a default named connection that needs a new sign-in is signed in again und
   ).toBe('active');
   expect(await token('default')).toBe(personal);
 });
+
+test('"connect crm" when already connected asks for the token: an expired one is refreshed before the answer', async () => {
+  // Its own user: the previous test's resumed turn may still be running in nina's conversation.
+  const otto = { userId: 'otto' };
+  const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'otto' };
+  const profile = await harness.engine.catalog.get('crm');
+  const startUrl = signinUrl(await bot.say('connect crm', otto));
+  const start = await fetch(startUrl as string, { redirect: 'manual' });
+  const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  const callback = await completeConsent(start.headers.get('location') as string, { login: 'otto' });
+  expect(
+    (await fetch(`${bot.baseUrl}${callback.pathname}${callback.search}`, { headers: { cookie } })).status,
+  ).toBe(200);
+  const first = await harness.engine.getToken(profile, subject);
+  if (!first.ok) throw new Error(`no token: ${first.reason}`);
+  const stored = await harness.store.connections.get('crm', 'user:webchat:otto');
+  await harness.store.connections.update(stored!.id, stored!.version, { expiresAt: harness.clock() - 1000 });
+  expect(texts(await bot.say('connect crm', otto)).join('\n')).toBe(
+    'You are already connected to Test crm. Say "sign out of Test crm" first to use another account.',
+  );
+  // The AuthorizationDialog ran: the connection was refreshed, not just looked at.
+  expect((await harness.store.connections.get('crm', 'user:webchat:otto'))?.expiresAt).toBeGreaterThan(
+    harness.clock(),
+  );
+  const after = await harness.engine.getToken(profile, subject);
+  expect(after.ok && after.accessToken).not.toBe(first.accessToken);
+});
