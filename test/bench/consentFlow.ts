@@ -11,7 +11,7 @@
 //     and its event-loop delay (test/bench/serviceProbe.ts, preloaded with --import, read over IPC).
 // BENCH_CPU_PROFILE=<dir> also writes V8 CPU profiles of the service for the 8-user flows and the turns.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,7 +147,7 @@ async function startServiceChild(): Promise<ServiceChild> {
     process.execPath,
     // `npm start`'s V8 flag (package.json), then the sources through tsx, then the probe.
     [
-      '--max-semi-space-size=4',
+      `--max-semi-space-size=${process.env.BENCH_SEMI_SPACE_MB ?? '4'}`,
       '--import',
       'tsx',
       '--import',
@@ -160,6 +160,7 @@ async function startServiceChild(): Promise<ServiceChild> {
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
     createInterface({ input: stream }).on('line', (line) => {
+      if (process.env.BENCH_SERVICE_LOG) appendFileSync(process.env.BENCH_SERVICE_LOG, `${line}\n`);
       tail.push(line);
       if (tail.length > 30) tail.shift();
     });
@@ -263,12 +264,23 @@ function startUrlOf(activity: Activity | undefined): string {
   return url;
 }
 
+/** Service CPU by part of the flow, summed over the flows run one at a time (ms). */
+type Phases = Record<'requestTurn' | 'oauthStart' | 'providerPages' | 'callbackAndResume', number>;
+
 /** One complete flow for a new user; returns callback → final resumed reply, ms. */
-async function consentFlow(world: World, user: string): Promise<number> {
+async function consentFlow(world: World, user: string, phases?: Phases): Promise<number> {
   const conversation = `conv-${user}`;
   const before = world.channel.count(conversation);
+  let mark = world.service.cpuMs();
+  const phase = (name: keyof Phases): void => {
+    if (!phases) return;
+    const now = world.service.cpuMs();
+    phases[name] += now - mark;
+    mark = now;
+  };
   await post(world, user, 'show my deals');
   const [card] = (await world.channel.waitFor(conversation, before + 1)).slice(before);
+  phase('requestTurn');
   const startUrl = startUrlOf(card);
   // The browser: /oauth/start binds the request to it with a cookie, the provider's pages, the callback.
   const browser = new CookieJar();
@@ -277,7 +289,9 @@ async function consentFlow(world: World, user: string): Promise<number> {
   browser.store(new URL(startUrl), start);
   const location = start.headers.get('location');
   if (start.status !== 302 || !location) throw new Error(`/oauth/start answered ${start.status}`);
+  phase('oauthStart');
   const callbackUrl = await completeConsent(location, { login: user, cookieJar: browser });
+  phase('providerPages');
   const resumed = world.channel.waitFor(conversation, before + 3);
   const started = performance.now();
   const callback = await fetch(callbackUrl, { headers: { cookie: browser.header(callbackUrl) } });
@@ -285,6 +299,7 @@ async function consentFlow(world: World, user: string): Promise<number> {
   if (callback.status !== 200) throw new Error(`callback answered ${callback.status}: ${page.slice(0, 300)}`);
   const replies = (await resumed).slice(before + 1);
   const ms = performance.now() - started;
+  phase('callbackAndResume');
   const [connected, answer] = replies;
   if (!connected?.text?.startsWith("You're connected")) {
     throw new Error(`unexpected resumed reply: ${JSON.stringify(connected)}`);
@@ -310,16 +325,20 @@ interface FlowFigures {
   cpuMsPerFlow: number;
   callbackToReplyP50Ms: number;
   callbackToReplyP95Ms: number;
+  /** One user only: the service CPU per flow by part (ms), from /proc ticks summed over the flows. */
+  cpuMsByPart?: Phases;
 }
 
 async function flows(world: World, users: number, perUser: number, label: string): Promise<FlowFigures> {
   const latencies: number[] = [];
+  const phases: Phases | undefined =
+    users === 1 ? { requestTurn: 0, oauthStart: 0, providerPages: 0, callbackAndResume: 0 } : undefined;
   const cpuBefore = world.service.cpuMs();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: users }, async (_, worker) => {
       for (let i = 0; i < perUser; i += 1)
-        latencies.push(await consentFlow(world, `${label}-${worker}-${i}`));
+        latencies.push(await consentFlow(world, `${label}-${worker}-${i}`, phases));
     }),
   );
   const seconds = (performance.now() - started) / 1000;
@@ -332,6 +351,16 @@ async function flows(world: World, users: number, perUser: number, label: string
     cpuMsPerFlow: round(cpu / latencies.length),
     callbackToReplyP50Ms: round(percentile(sorted, 50)),
     callbackToReplyP95Ms: round(percentile(sorted, 95)),
+    ...(phases
+      ? {
+          cpuMsByPart: {
+            requestTurn: round(phases.requestTurn / latencies.length),
+            oauthStart: round(phases.oauthStart / latencies.length),
+            providerPages: round(phases.providerPages / latencies.length),
+            callbackAndResume: round(phases.callbackAndResume / latencies.length),
+          },
+        }
+      : {}),
   };
 }
 
@@ -382,6 +411,8 @@ function turnFigures(into: { ms: number[]; seconds: number; cpuMs: number }): Tu
 
 export interface ConsentFlowFigures {
   firstFlowCpuMs: number;
+  /** CommonJS modules the first flow loaded (0 when everything is loaded at start). */
+  firstFlowModulesLoaded: number;
   oneUser: FlowFigures;
   eightUsers: FlowFigures;
   plainTurn: TurnFigures;
@@ -411,17 +442,24 @@ export async function benchConsentFlows(): Promise<ConsentFlowFigures> {
   };
   try {
     // The first flow after start, alone: what loading on first use costs (issue 12: warm at start).
+    const markedCount = (await service.probe({ probe: 'modules-mark' }, 'modules-marked')).count;
+    if (process.env.BENCH_LIST_LAZY) console.log(`modules at start: ${String(markedCount)}`);
     const cpuBefore = service.cpuMs();
     await consentFlow(world, 'first');
     const firstFlowCpuMs = round(service.cpuMs() - cpuBefore);
+    const lazy = (await service.probe({ probe: 'modules-new' }, 'modules')).loaded as string[];
+    if (process.env.BENCH_LIST_LAZY) console.log(`modules loaded by the first flow:\n  ${lazy.join('\n  ')}`);
     await flows(world, 1, WARM_FLOWS - 1, 'warm');
-    const oneUser = await flows(world, 1, FLOWS_ONE_USER, 'one');
+    let oneUser: FlowFigures | undefined;
+    await profile('flows-1-user.cpuprofile', async () => {
+      oneUser = await flows(world, 1, FLOWS_ONE_USER, 'one');
+    });
     await service.probe({ probe: 'eld-reset' }, 'eld-reset');
     let eightUsers: FlowFigures | undefined;
     await profile('flows-8-users.cpuprofile', async () => {
       eightUsers = await flows(world, USERS, FLOWS_PER_USER_AT_8, 'eight');
     });
-    if (!eightUsers) throw new Error('unreachable');
+    if (!eightUsers || !oneUser) throw new Error('unreachable');
     const flowsDelay = await readDelay(service);
 
     // Users connected above; "connect demo" runs the AuthorizationDialog, which returns their token.
@@ -448,6 +486,7 @@ export async function benchConsentFlows(): Promise<ConsentFlowFigures> {
     const p99Ms = Math.max(flowsDelay.p99Ms, turnsDelay.p99Ms);
     return {
       firstFlowCpuMs,
+      firstFlowModulesLoaded: lazy.length,
       oneUser,
       eightUsers,
       plainTurn,
@@ -498,7 +537,25 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
       ),
     );
   }
-  console.log(row('first flow after start: service CPU ms', f.firstFlowCpuMs));
+  const parts = f.oneUser.cpuMsByPart;
+  if (parts) {
+    console.log(
+      row(
+        'CPU ms/flow by part (1 user): request turn / start / provider / callback+resume',
+        parts.requestTurn,
+        parts.oauthStart,
+        parts.providerPages,
+        parts.callbackAndResume,
+      ),
+    );
+  }
+  console.log(
+    row(
+      'first flow after start: service CPU ms / modules it loaded',
+      f.firstFlowCpuMs,
+      f.firstFlowModulesLoaded,
+    ),
+  );
   console.log(
     row(
       `service CPU per flow, worse of the two (target <= ${TARGETS.cpuMsPerFlow} ms)`,

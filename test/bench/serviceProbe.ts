@@ -6,7 +6,10 @@
 //   { probe: 'profile-start' }               -> starts the V8 CPU profiler (the same profile --cpu-prof
 //                                               writes, but for the measured load only, not start-up)
 //   { probe: 'profile-stop', file }          -> writes the .cpuprofile there, answers { probe: 'profile-written' }
+//   { probe: 'modules-mark' } / { probe: 'modules-new' } -> the CommonJS modules loaded in between
+//                                               (what a first request loads lazily)
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Session } from 'node:inspector';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
@@ -18,6 +21,8 @@ interface ProbeMessage {
 /** 10 ms resolution would hide the delays we look for; 1 ms is the finest the sampler honours well. */
 const RESOLUTION_MS = 1;
 
+const moduleCache = createRequire(__filename).cache;
+let marked = new Set<string>();
 let histogram: IntervalHistogram | undefined;
 let session: Session | undefined;
 
@@ -69,6 +74,13 @@ if (process.send) {
           session = undefined;
           reply({ probe: 'profile-written' });
         });
+        break;
+      case 'modules-mark':
+        marked = new Set(Object.keys(moduleCache));
+        reply({ probe: 'modules-marked', count: marked.size });
+        break;
+      case 'modules-new':
+        reply({ probe: 'modules', loaded: Object.keys(moduleCache).filter((file) => !marked.has(file)) });
         break;
       default:
         break;
