@@ -147,6 +147,13 @@ test('"connect crm" when already connected asks for the token: an expired one is
   expect(
     (await fetch(`${bot.baseUrl}${callback.pathname}${callback.search}`, { headers: { cookie } })).status,
   ).toBe(200);
+  // The resumed turn ("You're connected") runs after the page is sent: let it end before the next turn.
+  const resumed: string[] = [];
+  for (let i = 0; i < 100 && !resumed.some((text) => text.includes('connected to Test crm')); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    resumed.push(...texts(bot.drain()));
+  }
+  expect(resumed.join('\n')).toMatch(/connected to Test crm/);
   const first = await harness.engine.getToken(profile, subject);
   if (!first.ok) throw new Error(`no token: ${first.reason}`);
   const stored = await harness.store.connections.get('crm', 'user:webchat:otto');
