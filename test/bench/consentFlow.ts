@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -438,6 +438,8 @@ export interface ConsentFlowFigures {
   authorizedTurnRatio: number;
   eventLoop: { flowsP99Ms: number; turnsP99Ms: number; maxMs: number; p99Ms: number };
   ok: { cpu: boolean; p95: boolean; ratio: boolean; eventLoop: boolean };
+  /** 1-minute load average at start and end, and the cores: latencies and event-loop delay depend on it. */
+  machine: { cpus: number; loadAtStart: number; loadAtEnd: number };
 }
 
 async function readDelay(service: ServiceChild): Promise<{ p99Ms: number; maxMs: number }> {
@@ -446,6 +448,7 @@ async function readDelay(service: ServiceChild): Promise<{ p99Ms: number; maxMs:
 }
 
 export async function benchConsentFlows(): Promise<ConsentFlowFigures> {
+  const loadAtStart = round(loadavg()[0] ?? NaN);
   const channel = new ChannelStandIn();
   await channel.start();
   const service = await startServiceChild();
@@ -520,6 +523,7 @@ export async function benchConsentFlows(): Promise<ConsentFlowFigures> {
         maxMs: Math.max(flowsDelay.maxMs, turnsDelay.maxMs),
         p99Ms,
       },
+      machine: { cpus: cpus().length, loadAtStart, loadAtEnd: round(loadavg()[0] ?? NaN) },
       ok: {
         cpu: Math.max(oneUser.cpuMsPerFlow, eightUsers.cpuMsPerFlow) <= TARGETS.cpuMsPerFlow,
         p95: eightUsers.callbackToReplyP95Ms <= TARGETS.p95MsAt8Users,
@@ -643,6 +647,16 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
     ),
   );
   console.log(row('event-loop delay max ms', f.eventLoop.maxMs));
+  console.log(
+    row(
+      `machine: ${f.machine.cpus} cpus, load average at start / end`,
+      f.machine.loadAtStart,
+      f.machine.loadAtEnd,
+    ),
+  );
+  console.log(
+    '    (latencies and event-loop delay include time the service waited for a CPU; CPU ms do not)',
+  );
 }
 
 if (require.main === module) {
