@@ -67,7 +67,10 @@ export class ConnectDialog extends ComponentDialog {
   private async start(step: WaterfallStepContext): Promise<DialogTurnResult> {
     const wanted = step.options as { profile: string; connection: string | null };
     const { engine } = this.services;
-    const profile = profileNamed(await engine.listProfiles(), wanted.profile);
+    // By id first: one profile resolved, not the whole catalog (issue 12); a display name needs the list.
+    const profile =
+      (await engine.findProfile(wanted.profile.trim().toLowerCase())) ??
+      profileNamed(await engine.listProfiles(), wanted.profile);
     if (!profile) {
       await step.context.sendActivity(
         plainMessage(`I don't know an integration called "${inertText(wanted.profile, 80)}".`),

@@ -135,7 +135,7 @@ test('a default named connection that needs a new sign-in is signed in again und
   expect(await token('default')).toBe(personal);
 });
 
-test('"connect crm" when already connected asks for the token: an expired one is refreshed before the answer', async () => {
+test('"connect crm" when already connected asks for the token: an expired one is refreshed before the answer; the profile is found by id alone', async () => {
   // Its own user: the previous test's resumed turn may still be running in nina's conversation.
   const otto = { userId: 'otto' };
   const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'otto' };
@@ -167,4 +167,17 @@ test('"connect crm" when already connected asks for the token: an expired one is
   );
   const after = await harness.engine.getToken(profile, subject);
   expect(after.ok && after.accessToken).not.toBe(first.accessToken);
+
+  // Named by id, the profile is looked up alone; by display name, in the list of all.
+  const listing = jest.spyOn(harness.engine, 'listProfiles');
+  try {
+    const already =
+      'You are already connected to Test crm. Say "sign out of Test crm" first to use another account.';
+    expect(texts(await bot.say('connect crm', otto)).join('\n')).toBe(already);
+    expect(listing).not.toHaveBeenCalled();
+    expect(texts(await bot.say('connect Test CRM', otto)).join('\n')).toBe(already);
+    expect(listing).toHaveBeenCalledTimes(1);
+  } finally {
+    listing.mockRestore();
+  }
 });
