@@ -640,6 +640,12 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
   );
   console.log(
     row(
+      'same, in service CPU: plain CPU ms / authorized CPU ms',
+      round(f.plainTurn.cpuMsPerTurn / f.authorizedTurn.cpuMsPerTurn, 2),
+    ),
+  );
+  console.log(
+    row(
       `event-loop delay p99 ms: 8-user flows / turns (target <= ${TARGETS.eventLoopP99Ms})`,
       f.eventLoop.flowsP99Ms,
       f.eventLoop.turnsP99Ms,
