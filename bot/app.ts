@@ -1,9 +1,4 @@
-import {
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  ConversationState,
-  type TurnContext,
-} from 'botbuilder';
+import { CloudAdapter, ConversationState, type TurnContext } from 'botbuilder';
 import { hostname } from 'node:os';
 import restify, { type Request, type Response, type Server } from 'restify';
 import { MainDialog } from '../dialogs/mainDialog';
@@ -15,6 +10,7 @@ import { createOrganizationGate } from './admin/organizationGate';
 import type { DialogServices } from '../dialogs/dialogServices';
 import { authorizationDialogServices } from '../dialogs';
 import { AuthProfilesBot } from './web/authProfilesBot';
+import { ClientCachingAuthentication } from './web/clientCachingAuthentication';
 import type { Config } from './config';
 import { AdminAlerts, startAdminAlerts } from './web/adminAlerts';
 import { startExpirySweeper } from './web/expirySweeper';
@@ -46,7 +42,7 @@ export function createApp(config: Config, services: Services, log: Logger): App 
 
   const env = config.env;
   const adapter = new CloudAdapter(
-    new ConfigurationBotFrameworkAuthentication({
+    new ClientCachingAuthentication({
       MicrosoftAppId: env.MicrosoftAppId,
       MicrosoftAppPassword: env.MicrosoftAppPassword,
       MicrosoftAppType: env.MicrosoftAppType,

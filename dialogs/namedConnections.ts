@@ -6,7 +6,7 @@ import {
 } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
 import { isAuthProfilesError, parseConnectionName, type Profile } from '../profiles';
-import { AuthorizationDialog } from './authorizationDialog';
+import { AuthorizationDialog, type AuthorizationResult } from './authorizationDialog';
 import { userSubject, type DialogServices } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
 
@@ -51,6 +51,9 @@ export function connectionLabel(profile: Profile, name: string | null): string {
   return name === null ? inertText(profile.displayName) : `${inertText(profile.displayName)} (${name})`;
 }
 
+/** Turn-state flag: this turn began the sign-in dialog for "connect", so an at-once result was already there. */
+const CHECKING_EXISTING = Symbol('authprofiles.connectChecksExisting');
+
 export class ConnectDialog extends ComponentDialog {
   static readonly id = 'connect';
 
@@ -64,7 +67,10 @@ export class ConnectDialog extends ComponentDialog {
   private async start(step: WaterfallStepContext): Promise<DialogTurnResult> {
     const wanted = step.options as { profile: string; connection: string | null };
     const { engine } = this.services;
-    const profile = profileNamed(await engine.listProfiles(), wanted.profile);
+    // By id first: one profile resolved, not the whole catalog (issue 12); a display name needs the list.
+    const profile =
+      (await engine.findProfile(wanted.profile.trim().toLowerCase())) ??
+      profileNamed(await engine.listProfiles(), wanted.profile);
     if (!profile) {
       await step.context.sendActivity(
         plainMessage(`I don't know an integration called "${inertText(wanted.profile, 80)}".`),
@@ -81,17 +87,13 @@ export class ConnectDialog extends ComponentDialog {
       );
       return step.endDialog();
     }
-    const existing = await engine.connectionOf(profile, userSubject(step.context), {
-      connection: name ?? 'default',
+    // An existing connection is checked by asking for its token: the AuthorizationDialog ends at once
+    // when it is usable (refreshed if need be), and sends a new sign-in card when it is not.
+    step.context.turnState.set(CHECKING_EXISTING, true);
+    Object.assign(step.values, {
+      label: connectionLabel(profile, name),
+      signOut: `sign out of ${inertText(profile.displayName)}${name ? ` ${name}` : ''}`,
     });
-    if (existing?.status === 'active') {
-      await step.context.sendActivity(
-        plainMessage(
-          `You are already connected to ${connectionLabel(profile, name)}. Say "sign out of ${inertText(profile.displayName)}${name ? ` ${name}` : ''}" first to use another account.`,
-        ),
-      );
-      return step.endDialog();
-    }
     return step.beginDialog(AuthorizationDialog.id, {
       profileId: profile.id,
       connectionName: name ?? 'default',
@@ -99,7 +101,17 @@ export class ConnectDialog extends ComponentDialog {
   }
 
   private async done(step: WaterfallStepContext): Promise<DialogTurnResult> {
-    // The sign-in dialog already told the user how it ended.
+    const result = step.result as AuthorizationResult | undefined;
+    const values = step.values as { label?: string; signOut?: string };
+    // Authorized in the turn that asked: the connection was there and usable, no sign-in happened.
+    if (result?.status === 'authorized' && step.context.turnState.get(CHECKING_EXISTING) === true) {
+      await step.context.sendActivity(
+        plainMessage(
+          `You are already connected to ${values.label ?? ''}. Say "${values.signOut ?? ''}" first to use another account.`,
+        ),
+      );
+    }
+    // Otherwise the sign-in dialog already told the user how it ended.
     return step.endDialog();
   }
 }

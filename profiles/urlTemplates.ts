@@ -1,4 +1,5 @@
 import Handlebars from 'handlebars';
+import { LRUCache } from 'lru-cache';
 import { AuthProfilesError } from './errors';
 
 /**
@@ -15,19 +16,45 @@ const env = Handlebars.create();
 
 type AstNode = { type: string; [key: string]: unknown };
 
+/**
+ * What parsing a source found: its variable names, or why it is refused. Every outgoing request and
+ * token check renders its profile's URLs, so each source is parsed once, not per call (issue 12).
+ * Bounded: sources come from profiles, and an admin API caller can send endless new ones.
+ */
+const parsed = new LRUCache<string, { names: readonly string[] } | { refused: string }>({ max: 256 });
+
 /** The variable names a template uses; throws when it uses anything but plain `{{name}}`. */
 export function templateVariables(source: string, field: string): string[] {
+  // Every placeholder, and every other Handlebars construct, begins with `{{`.
+  if (!source.includes('{{')) return [];
+  let known = parsed.get(source);
+  if (!known) {
+    try {
+      known = { names: parseVariables(source) };
+    } catch (error) {
+      if (!(error instanceof TemplateRefusal)) throw error;
+      known = { refused: error.message };
+    }
+    parsed.set(source, known);
+  }
+  if ('refused' in known) throw templateError(field, known.refused);
+  return [...known.names];
+}
+
+class TemplateRefusal extends Error {}
+
+function parseVariables(source: string): string[] {
   let program: { body: AstNode[] };
   try {
     program = env.parse(source) as unknown as { body: AstNode[] };
   } catch {
-    throw templateError(field, 'is not a valid template');
+    throw new TemplateRefusal('is not a valid template');
   }
   const names: string[] = [];
   for (const node of program.body) {
     if (node.type === 'ContentStatement') continue;
     if (node.type !== 'MustacheStatement')
-      throw templateError(field, 'may only contain plain {{variable}} placeholders');
+      throw new TemplateRefusal('may only contain plain {{variable}} placeholders');
     const mustache = node as unknown as {
       path: { type: string; parts?: string[]; original?: string; data?: boolean; depth?: number };
       params: unknown[];
@@ -48,7 +75,7 @@ export function templateVariables(source: string, field: string): string[] {
       !mustache.escaped ||
       !/^[A-Za-z][A-Za-z0-9_]*$/.test(parts[0] ?? '')
     ) {
-      throw templateError(field, 'may only contain plain {{variable}} placeholders');
+      throw new TemplateRefusal('may only contain plain {{variable}} placeholders');
     }
     names.push(parts[0] as string);
   }

@@ -6,7 +6,13 @@ import {
   type StatePropertyAccessor,
   type TurnContext,
 } from 'botbuilder';
-import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
+import {
+  DialogSet,
+  DialogStateManager,
+  DialogTurnStatus,
+  type DialogContext,
+  type DialogState,
+} from 'botbuilder-dialogs';
 import { SIGNIN_EVENT } from '../../dialogs/dialogServices';
 import { MainDialog } from '../../dialogs/mainDialog';
 import { removeBotMention } from './botMention';
@@ -18,6 +24,7 @@ import { removeBotMention } from './botMention';
 export class AuthProfilesBot extends ActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private readonly dialogs: DialogSet;
+  private readonly stateManagerConfiguration = sharedStateManagerConfiguration();
 
   constructor(
     private readonly conversationState: ConversationState,
@@ -62,10 +69,30 @@ export class AuthProfilesBot extends ActivityHandler {
   }
 
   private async runDialogs(context: TurnContext): Promise<void> {
+    if (!context.turnState.has(STATE_MANAGER_CONFIGURATION)) {
+      context.turnState.set(STATE_MANAGER_CONFIGURATION, this.stateManagerConfiguration);
+    }
     const dc = await this.dialogs.createContext(context);
     const result = await dc.continueDialog();
     if (result.status === DialogTurnStatus.empty && context.activity.type === ActivityTypes.Message) {
       await dc.beginDialog(MainDialog.id);
     }
   }
+}
+
+/**
+ * The turn-state key under which botbuilder-dialogs (4.23, `memory/dialogStateManager.js`) looks for
+ * the dialog state manager's configuration before building one for the turn.
+ */
+const STATE_MANAGER_CONFIGURATION = 'DialogStateManagerConfiguration';
+
+/**
+ * The memory scopes and path resolvers every DialogContext's state manager uses, built once. Without
+ * it botbuilder builds them for every turn (a service collection, nine scope objects, zod checks: a
+ * measurable part of each turn, issue 12). They keep nothing between turns: each reads the turn
+ * it is given from the dialog context.
+ */
+function sharedStateManagerConfiguration(): DialogStateManager['configuration'] {
+  const turnState = new Map<unknown, unknown>();
+  return new DialogStateManager({ context: { turnState } } as unknown as DialogContext).configuration;
 }

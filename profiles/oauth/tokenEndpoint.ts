@@ -1,5 +1,7 @@
 import debugModule from 'debug';
+import { LRUCache } from 'lru-cache';
 import { AuthorizationCode, type ModuleOptions } from 'simple-oauth2';
+import { sha256 } from '../ids';
 import type { CheckedUrl, OutboundRequests } from '../outboundRequests';
 import { repeatDelay, type HttpPolicy, type TokenCall } from '../retryPolicy';
 import { classifyFailure, failureError } from './tokenCallFailures';
@@ -27,6 +29,14 @@ export interface TokenEndpointClient {
 
 export { DEFAULT_HTTP_POLICY, type HttpPolicy } from '../retryPolicy';
 
+/**
+ * simple-oauth2 clients, one per endpoint and client, kept per outbound client (its lookup goes into
+ * them): building one validates its options with joi, a measurable part of each token call (issue 12).
+ * A client holds only that configuration. The key names the secret by its hash only.
+ */
+const clients = new WeakMap<OutboundRequests, LRUCache<string, AuthorizationCode>>();
+const MAX_CLIENTS = 200;
+
 function oauthFor(
   endpoint: CheckedUrl,
   client: TokenEndpointClient,
@@ -34,23 +44,41 @@ function oauthFor(
   outbound: OutboundRequests,
 ): { oauth: AuthorizationCode; path: string } {
   // Only a checked URL is requested, and through the outbound lookup that refuses internal DNS
-  // answers in production (SECURITY.md #41, #42); Wreck hands `lookup` to http.request.
+  // answers in production (SECURITY.md #41, #42); Wreck hands `lookup` to http.request. Checked on
+  // every call, cached client or not.
   const url = new URL(outbound.check(endpoint.href, endpoint.field).href);
-  const options: ModuleOptions = {
-    client: { id: client.clientId, secret: client.clientSecret },
-    auth: {
-      tokenHost: url.origin,
-      tokenPath: `${url.pathname}${url.search}`,
-      revokePath: `${url.pathname}${url.search}`,
-    },
-    options: { authorizationMethod: client.authMethod === 'client_secret_basic' ? 'header' : 'body' },
-    http: {
-      timeout: policy.timeoutMs,
-      redirects: 0,
-      ...(outbound.lookup ? { lookup: outbound.lookup } : {}),
-    },
-  };
-  return { oauth: new AuthorizationCode(options), path: url.pathname };
+  let cache = clients.get(outbound);
+  if (!cache) {
+    cache = new LRUCache({ max: MAX_CLIENTS });
+    clients.set(outbound, cache);
+  }
+  const key = [
+    url.href,
+    client.clientId,
+    sha256(client.clientSecret),
+    client.authMethod,
+    policy.timeoutMs,
+  ].join('\n');
+  let oauth = cache.get(key);
+  if (!oauth) {
+    const options: ModuleOptions = {
+      client: { id: client.clientId, secret: client.clientSecret },
+      auth: {
+        tokenHost: url.origin,
+        tokenPath: `${url.pathname}${url.search}`,
+        revokePath: `${url.pathname}${url.search}`,
+      },
+      options: { authorizationMethod: client.authMethod === 'client_secret_basic' ? 'header' : 'body' },
+      http: {
+        timeout: policy.timeoutMs,
+        redirects: 0,
+        ...(outbound.lookup ? { lookup: outbound.lookup } : {}),
+      },
+    };
+    oauth = new AuthorizationCode(options);
+    cache.set(key, oauth);
+  }
+  return { oauth, path: url.pathname };
 }
 
 /** `grant_type=authorization_code`; returns the raw parsed body for `processTokenResponse`. */

@@ -6,7 +6,8 @@
 //   (c) memory: 100k encrypted connections stored through the real upsert path and read back;
 //       their rate is the "connection writes per second on SQLite" figure (target >= 10,000/s, issue 12);
 //   (d) CRM card formatting: a page of deals built into an Adaptive Card, against serialising the
-//       same page (JSON.stringify), the least any reply does with it.
+//       same page (JSON.stringify), the least any reply does with it;
+//   (e) consent flows and turns through the real service in a child process (test/bench/consentFlow.ts).
 // Prints a table, then one JSON line with every figure. Exits non-zero when an invariant breaks
 // (more than one refresh, callers with different tokens, something left in memory).
 import { spawn } from 'node:child_process';
@@ -33,6 +34,7 @@ import {
   type Harness,
 } from '../support/engineHarness';
 import { startRefreshWorkers } from '../support/refreshWorkers';
+import { benchConsentFlows, printConsentFlows } from './consentFlow';
 
 const KEYS = generateKeySpec('bench1');
 const CLIENT = {
@@ -458,6 +460,7 @@ async function main(): Promise<void> {
   }
   const cards = benchCards();
   const memory = await memoryInChild();
+  const consentFlows = await benchConsentFlows();
   const seconds = round((performance.now() - started) / 1000);
 
   const ok = {
@@ -587,6 +590,8 @@ async function main(): Promise<void> {
   console.log(row('baseline: JSON.stringify of the same page', cards.serialisedPerSecond));
   console.log(row('ratio cards / baseline', cards.ratio));
   console.log('');
+  printConsentFlows(consentFlows);
+  console.log('');
   console.log(
     JSON.stringify({
       bench: 'authprofiles',
@@ -598,6 +603,7 @@ async function main(): Promise<void> {
       storm,
       memory,
       cards,
+      consentFlows,
       ok,
     }),
   );

@@ -135,3 +135,50 @@ test('a default named connection that needs a new sign-in is signed in again und
   ).toBe('active');
   expect(await token('default')).toBe(personal);
 });
+
+test('"connect crm" when already connected asks for the token: an expired one is refreshed before the answer; the profile is found by id alone', async () => {
+  // Its own user: the previous test's resumed turn may still be running in nina's conversation.
+  const otto = { userId: 'otto' };
+  const subject = { kind: 'user' as const, channelId: 'webchat', userId: 'otto' };
+  const profile = await harness.engine.catalog.get('crm');
+  const startUrl = signinUrl(await bot.say('connect crm', otto));
+  const start = await fetch(startUrl as string, { redirect: 'manual' });
+  const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  const callback = await completeConsent(start.headers.get('location') as string, { login: 'otto' });
+  expect(
+    (await fetch(`${bot.baseUrl}${callback.pathname}${callback.search}`, { headers: { cookie } })).status,
+  ).toBe(200);
+  // The resumed turn ("You're connected") runs after the page is sent: let it end before the next turn.
+  const resumed: string[] = [];
+  for (let i = 0; i < 100 && !resumed.some((text) => text.includes('connected to Test crm')); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    resumed.push(...texts(bot.drain()));
+  }
+  expect(resumed.join('\n')).toMatch(/connected to Test crm/);
+  const first = await harness.engine.getToken(profile, subject);
+  if (!first.ok) throw new Error(`no token: ${first.reason}`);
+  const stored = await harness.store.connections.get('crm', 'user:webchat:otto');
+  await harness.store.connections.update(stored!.id, stored!.version, { expiresAt: harness.clock() - 1000 });
+  expect(texts(await bot.say('connect crm', otto)).join('\n')).toBe(
+    'You are already connected to Test crm. Say "sign out of Test crm" first to use another account.',
+  );
+  // The AuthorizationDialog ran: the connection was refreshed, not just looked at.
+  expect((await harness.store.connections.get('crm', 'user:webchat:otto'))?.expiresAt).toBeGreaterThan(
+    harness.clock(),
+  );
+  const after = await harness.engine.getToken(profile, subject);
+  expect(after.ok && after.accessToken).not.toBe(first.accessToken);
+
+  // Named by id, the profile is looked up alone; by display name, in the list of all.
+  const listing = jest.spyOn(harness.engine, 'listProfiles');
+  try {
+    const already =
+      'You are already connected to Test crm. Say "sign out of Test crm" first to use another account.';
+    expect(texts(await bot.say('connect crm', otto)).join('\n')).toBe(already);
+    expect(listing).not.toHaveBeenCalled();
+    expect(texts(await bot.say('connect Test CRM', otto)).join('\n')).toBe(already);
+    expect(listing).toHaveBeenCalledTimes(1);
+  } finally {
+    listing.mockRestore();
+  }
+});
