@@ -6,11 +6,10 @@ import type { DialogServices } from '../../dialogs/dialogServices';
 import { MainDialog } from '../../dialogs/mainDialog';
 
 test('every turn uses the same memory scopes, built once', async () => {
-  // "help" needs no services; the dialogs only keep the object.
-  const bot = new AuthProfilesBot(
-    new ConversationState(new MemoryStorage()),
-    new MainDialog({} as DialogServices),
-  );
+  // "help" and unknown text only read the profile list (for the actions they may offer): a stand-in
+  // engine with no profiles is all these turns need.
+  const services = { engine: { listProfiles: async () => [] } } as unknown as DialogServices;
+  const bot = new AuthProfilesBot(new ConversationState(new MemoryStorage()), new MainDialog(services));
   const configurations: unknown[] = [];
   const adapter = new TestAdapter(async (context) => {
     await bot.run(context);
