@@ -74,7 +74,7 @@ export async function storeReadsSection(): Promise<SectionResult> {
           getToken.p50Us,
           getToken.p99Us,
         ]),
-        row('ratio getToken / raw read (median of 20 alternating rounds)', [ratio], verdict),
+        row('ratio getToken / raw read (median of 20 rounds)', [ratio], verdict),
       ],
       figures: { rawRead, getToken, ratio },
       broken: [],

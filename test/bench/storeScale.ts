@@ -91,7 +91,7 @@ export async function storeWritesSection(): Promise<SectionResult> {
       `(c) ${figures.connections} encrypted connections stored one by one (saveConnection), then read back`,
       row('store (seal + upsert, one commit each), s', [figures.storeSeconds]),
       row('connection writes/s on SQLite', [figures.writesPerSecond], writes),
-      row('CPU µs per write (user + system; contention-free cost)', [figures.cpuUsPerWrite], informational),
+      row('CPU µs per write (user + system of the process)', [figures.cpuUsPerWrite], informational),
       row('read back (getToken each + list pages), s', [figures.readSeconds]),
       row('RSS MB: start / after store / after read', [
         figures.rssStartMb,
