@@ -154,26 +154,44 @@ export interface SavedConnection {
   verificationCode: string | null;
 }
 
+export interface ConnectionOptions {
+  createdBy: string;
+  requireVerification: boolean;
+  account?: ConnectionAccount | null;
+  apiBaseUrl?: string | null;
+  /** The scopes the consent asked for (the authorization request's); absent: unknown (an import). */
+  requestedScopes?: string[];
+}
+
 /** Stores the outcome of a code exchange, replacing any earlier connection for the same subject. */
 export async function saveConnection(
   engine: EngineContext,
   profile: Profile,
   subjectKey: string,
   tokens: TokenSet,
-  options: {
-    createdBy: string;
-    requireVerification: boolean;
-    account?: ConnectionAccount | null;
-    apiBaseUrl?: string | null;
-    /** The scopes the consent asked for (the authorization request's); absent: unknown (an import). */
-    requestedScopes?: string[];
-  },
+  options: ConnectionOptions,
 ): Promise<SavedConnection> {
+  const { record, verificationCode } = newConnectionRecord(engine, profile, subjectKey, tokens, options);
+  const connection = await engine.store.connections.upsert(record);
+  return { connection, verificationCode };
+}
+
+/**
+ * The record `saveConnection` stores, tokens sealed (SECURITY.md #27, #28). Separate so a bulk load
+ * (the bench's 1M-connection store) writes exactly what saveConnection would.
+ */
+export function newConnectionRecord(
+  engine: EngineContext,
+  profile: Profile,
+  subjectKey: string,
+  tokens: TokenSet,
+  options: ConnectionOptions,
+): { record: Omit<StoredConnection, 'id' | 'version'>; verificationCode: string | null } {
   const now = engine.clock();
   const verificationCode = options.requireVerification
     ? String(randomInt(0, 1_000_000)).padStart(6, '0')
     : null;
-  const connection = await engine.store.connections.upsert({
+  const record: Omit<StoredConnection, 'id' | 'version'> = {
     profileId: profile.id,
     subjectKey,
     status: verificationCode ? 'pending-verification' : 'active',
@@ -202,8 +220,8 @@ export async function saveConnection(
     updatedAt: now,
     refreshedAt: null,
     createdBy: options.createdBy,
-  });
-  return { connection, verificationCode };
+  };
+  return { record, verificationCode };
 }
 
 function verificationHash(profileId: string, subjectKey: string, code: string): string {

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from './randomPool';
 import { AuthProfilesError } from './errors';
 
 /**
@@ -69,7 +70,8 @@ export class KeyRing {
 
   encrypt(plaintext: string, context: SecretContext): string {
     const key = this.keys.get(this.currentKeyId) as Buffer;
-    const iv = randomBytes(IV_BYTES);
+    // A fresh random 96-bit IV per value (never reused under a key), drawn from the pool (randomPool.ts).
+    const iv = pooledRandomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(`${FORMAT}|${this.currentKeyId}|${context}`, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { pooledRandomBytes } from './randomPool';
 
 /** Unguessable identifiers: 144 random bits, URL-safe. */
 export function newId(prefix: string): string {
-  return `${prefix}_${randomBytes(18).toString('base64url')}`;
+  return `${prefix}_${pooledRandomBytes(18).toString('base64url')}`;
 }
 
 export function randomToken(bytes = 32): string {

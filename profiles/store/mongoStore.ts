@@ -1,11 +1,20 @@
 // Over 400 lines on purpose: one adapter implements the whole Store contract (test/store/storeContract.ts) on one database handle and its transactions; a file per repository would only pass the handle around.
-import { createHash } from 'node:crypto';
 import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
-import type { Collection, Db, Filter, IndexDescription } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import { AuthProfilesError } from '../errors';
+import {
+  adminKeyFilters,
+  AUDIT_ORDER,
+  auditFilters,
+  CONNECTION_ORDER,
+  connectionFilters,
+  keyId,
+  MONGO_COLLECTIONS,
+  MONGO_INDEXES,
+  requestFilters,
+} from './mongoQueries';
 import { newId } from '../ids';
 import {
-  ABANDONED_EXCHANGE_MS,
   EXPIRED_OUTCOME,
   type AdminKeyRepository,
   type AuditEntry,
@@ -42,16 +51,7 @@ import {
  * returns them.
  */
 
-export const MONGO_COLLECTIONS = {
-  connections: 'connections',
-  authorizationRequests: 'authorizationRequests',
-  locks: 'locks',
-  profiles: 'profiles',
-  documents: 'documents',
-  audit: 'audit',
-  adminKeys: 'adminKeys',
-  counters: 'counters',
-} as const;
+export { keyId, MONGO_COLLECTIONS, MONGO_INDEXES };
 
 /** Extra time before MongoDB's TTL monitor may delete an expired request or lock. */
 const TTL_GRACE_MS = 60 * 60 * 1000;
@@ -59,36 +59,6 @@ const DEFAULT_DATABASE = 'authprofiles';
 const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5_000;
 /** An insert-or-update loses at most one race per concurrent writer that deletes in between. */
 const MAX_WRITE_ATTEMPTS = 5;
-
-/** The indexes a real deployment needs, per collection; `_id` is implicit. */
-export const MONGO_INDEXES: Record<keyof typeof MONGO_COLLECTIONS, IndexDescription[]> = {
-  connections: [
-    { key: { profileId: 1, subjectKey: 1 }, name: 'profileId_subjectKey_unique', unique: true },
-    { key: { id: 1 }, name: 'id_unique', unique: true },
-    { key: { status: 1, id: 1 }, name: 'status_id' },
-  ],
-  authorizationRequests: [
-    // Unset until the browser opens the start link, so only string values must be unique.
-    {
-      key: { stateHash: 1 },
-      name: 'stateHash_unique',
-      unique: true,
-      partialFilterExpression: { stateHash: { $type: 'string' } },
-    },
-    { key: { expiresAt: 1 }, name: 'expiresAt' },
-    // Abandoned requests disappear even if nobody calls deleteExpired.
-    { key: { expireAt: 1 }, name: 'expireAt_ttl', expireAfterSeconds: 0 },
-  ],
-  locks: [{ key: { expireAt: 1 }, name: 'expireAt_ttl', expireAfterSeconds: 0 }],
-  profiles: [],
-  documents: [],
-  audit: [
-    { key: { seq: -1 }, name: 'seq_unique', unique: true },
-    { key: { target: 1, seq: -1 }, name: 'target_seq' },
-  ],
-  adminKeys: [{ key: { keyHash: 1 }, name: 'keyHash_unique', unique: true }],
-  counters: [],
-};
 
 interface ConnectionDoc extends StoredConnection {
   _id: ObjectId;
@@ -134,18 +104,6 @@ interface CounterDoc {
   _id: ObjectId;
   name: string;
   seq: number;
-}
-
-/**
- * A deterministic ObjectId for a natural key. Not a string `_id`: some wire-compatible servers
- * reject those, and an ObjectId keeps the primary index compact. The parts are JSON-encoded so
- * that no separator inside a key part can make two different keys hash alike.
- */
-export function keyId(collection: string, ...key: string[]): ObjectId {
-  const digest = createHash('sha256')
-    .update(JSON.stringify([collection, ...key]), 'utf8')
-    .digest('hex');
-  return new ObjectId(digest.slice(0, 24));
 }
 
 function isDuplicateKey(error: unknown): boolean {
@@ -300,29 +258,9 @@ function databaseFromUri(uri: string): string | undefined {
   return path ? decodeURIComponent(path) : undefined;
 }
 
-function connectionId(profileId: string, subjectKey: string): ObjectId {
-  return keyId(MONGO_COLLECTIONS.connections, profileId, subjectKey);
-}
-
 function toConnection(doc: ConnectionDoc): StoredConnection {
   const { _id: _ignored, ...record } = doc;
   return record;
-}
-
-function connectionQuery(filter: ConnectionFilter, after?: string): Filter<ConnectionDoc> {
-  const clauses: Filter<ConnectionDoc>[] = [];
-  if (filter.profileId !== undefined) clauses.push({ profileId: filter.profileId });
-  if (filter.status !== undefined) clauses.push({ status: filter.status });
-  if (filter.subjectKey !== undefined) clauses.push({ subjectKey: filter.subjectKey });
-  if (filter.subject !== undefined) {
-    clauses.push({
-      $or: [{ subjectKey: filter.subject }, { subjectKey: { $regex: `^${escapeRegex(filter.subject)}#` } }],
-    });
-  }
-  if (filter.subjectKind === 'org') clauses.push({ subjectKey: { $regex: '^org(#|$)' } });
-  if (filter.subjectKind === 'user') clauses.push({ subjectKey: { $regex: '^user:' } });
-  if (after !== undefined) clauses.push({ id: { $gt: after } });
-  return clauses.length > 0 ? { $and: clauses } : {};
 }
 
 class MongoConnections implements ConnectionRepository {
@@ -330,14 +268,14 @@ class MongoConnections implements ConnectionRepository {
 
   async get(profileId: string, subjectKey: string): Promise<StoredConnection | null> {
     return this.mongo.run(async () => {
-      const doc = await this.mongo.connections.findOne({ _id: connectionId(profileId, subjectKey) });
+      const doc = await this.mongo.connections.findOne(connectionFilters.byKey(profileId, subjectKey));
       return doc ? toConnection(doc) : null;
     });
   }
 
   async getById(id: string): Promise<StoredConnection | null> {
     return this.mongo.run(async () => {
-      const doc = await this.mongo.connections.findOne({ id });
+      const doc = await this.mongo.connections.findOne(connectionFilters.byId(id));
       return doc ? toConnection(doc) : null;
     });
   }
@@ -345,7 +283,7 @@ class MongoConnections implements ConnectionRepository {
   async upsert(input: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection> {
     return this.mongo.run(async () => {
       const { id: requestedId, ...fields } = input;
-      const _id = connectionId(input.profileId, input.subjectKey);
+      const { _id } = connectionFilters.byKey(input.profileId, input.subjectKey);
       for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
         const replaced = await this.mongo.connections.findOneAndUpdate(
           { _id },
@@ -379,7 +317,7 @@ class MongoConnections implements ConnectionRepository {
       delete changes.id;
       delete changes.version;
       delete (changes as { _id?: unknown })._id;
-      const filter: Filter<ConnectionDoc> = { id, version: expectedVersion };
+      const filter: Filter<ConnectionDoc> = connectionFilters.byIdAndVersion(id, expectedVersion);
       if (profileId !== undefined) filter.profileId = profileId;
       if (subjectKey !== undefined) filter.subjectKey = subjectKey;
       const updated = await this.mongo.connections.findOneAndUpdate(
@@ -389,7 +327,9 @@ class MongoConnections implements ConnectionRepository {
       );
       if (updated) return toConnection(updated);
       if (profileId !== undefined || subjectKey !== undefined) {
-        const current = await this.mongo.connections.findOne({ id, version: expectedVersion });
+        const current = await this.mongo.connections.findOne(
+          connectionFilters.byIdAndVersion(id, expectedVersion),
+        );
         if (current)
           throw new AuthProfilesError('conflict', 'a connection cannot move to another profile or subject');
       }
@@ -404,7 +344,7 @@ class MongoConnections implements ConnectionRepository {
     return this.mongo.run(async () => {
       const changes = withoutUndefined(patch);
       const result = await this.mongo.connections.updateMany(
-        connectionQuery(filter),
+        connectionFilters.matching(filter),
         Object.keys(changes).length > 0 ? { $set: changes, $inc: { version: 1 } } : { $inc: { version: 1 } },
       );
       return result.matchedCount;
@@ -412,7 +352,9 @@ class MongoConnections implements ConnectionRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.mongo.run(async () => (await this.mongo.connections.deleteOne({ id })).deletedCount > 0);
+    return this.mongo.run(
+      async () => (await this.mongo.connections.deleteOne(connectionFilters.byId(id))).deletedCount > 0,
+    );
   }
 
   async list(filter: ConnectionFilter, page: { limit: number; after?: string }): Promise<StoredConnection[]> {
@@ -420,8 +362,8 @@ class MongoConnections implements ConnectionRepository {
     if (page.limit <= 0) return [];
     return this.mongo.run(async () => {
       const docs = await this.mongo.connections
-        .find(connectionQuery(filter, page.after))
-        .sort({ id: 1 })
+        .find(connectionFilters.matching(filter, page.after))
+        .sort(CONNECTION_ORDER)
         .limit(page.limit)
         .toArray();
       return docs.map(toConnection);
@@ -429,7 +371,7 @@ class MongoConnections implements ConnectionRepository {
   }
 
   async count(filter: ConnectionFilter): Promise<number> {
-    return this.mongo.run(() => this.mongo.connections.countDocuments(connectionQuery(filter)));
+    return this.mongo.run(() => this.mongo.connections.countDocuments(connectionFilters.matching(filter)));
   }
 }
 
@@ -466,7 +408,7 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
 
   async findByStateHash(stateHash: string): Promise<StoredAuthorizationRequest | null> {
     return this.mongo.run(async () => {
-      const doc = await this.mongo.authorizationRequests.findOne({ stateHash });
+      const doc = await this.mongo.authorizationRequests.findOne(requestFilters.byStateHash(stateHash));
       return doc ? toRequest(doc) : null;
     });
   }
@@ -528,7 +470,8 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
   async deleteExpired(before: number): Promise<number> {
     return this.mongo.run(
       async () =>
-        (await this.mongo.authorizationRequests.deleteMany({ expiresAt: { $lt: before } })).deletedCount,
+        (await this.mongo.authorizationRequests.deleteMany(requestFilters.expiredBefore(before)))
+          .deletedCount,
     );
   }
 
@@ -538,14 +481,7 @@ class MongoAuthorizationRequests implements AuthorizationRequestRepository {
       // One findOneAndUpdate per request: each is atomic, so two instances never claim the same one.
       while (claimed.length < limit) {
         const doc = await this.mongo.authorizationRequests.findOneAndUpdate(
-          {
-            expiresAt: { $lte: now },
-            $or: [
-              { status: { $in: ['created', 'started'] } },
-              // Consumed but never completed: the process died mid-exchange (SECURITY.md #25).
-              { status: 'consumed', consumedAt: { $lte: now - ABANDONED_EXCHANGE_MS } },
-            ],
-          },
+          requestFilters.claimable(now),
           { $set: { status: 'completed', outcome: { ...EXPIRED_OUTCOME } } },
           { returnDocument: 'after' },
         );
@@ -742,7 +678,7 @@ class MongoAudit implements AuditRepository {
   async list(page: { limit: number; before?: string; target?: string }): Promise<AuditEntry[]> {
     if (page.limit <= 0) return [];
     return this.mongo.run(async () => {
-      const filter: Filter<AuditDoc> = {};
+      let beforeSeq: number | undefined;
       if (page.before !== undefined) {
         const cursor = await this.mongo.audit.findOne(
           { _id: auditId(page.before) },
@@ -750,10 +686,13 @@ class MongoAudit implements AuditRepository {
         );
         // An unknown cursor has nothing before it, as in the SQLite store.
         if (!cursor) return [];
-        filter.seq = { $lt: cursor.seq };
+        beforeSeq = cursor.seq;
       }
-      if (page.target !== undefined) filter.target = page.target;
-      const docs = await this.mongo.audit.find(filter).sort({ seq: -1 }).limit(page.limit).toArray();
+      const docs = await this.mongo.audit
+        .find(auditFilters.page(beforeSeq, page.target))
+        .sort(AUDIT_ORDER)
+        .limit(page.limit)
+        .toArray();
       return docs.map(toAuditEntry);
     });
   }
@@ -775,7 +714,7 @@ class MongoAdminKeys implements AdminKeyRepository {
 
   async findByHash(keyHash: string): Promise<StoredAdminKey | null> {
     return this.mongo.run(async () => {
-      const doc = await this.mongo.adminKeys.findOne({ keyHash });
+      const doc = await this.mongo.adminKeys.findOne(adminKeyFilters.byHash(keyHash));
       return doc ? toAdminKey(doc) : null;
     });
   }
@@ -795,9 +734,4 @@ class MongoAdminKeys implements AdminKeyRepository {
       return result.modifiedCount > 0;
     });
   }
-}
-
-/** A literal for a regular expression (subject keys hold `.` and `%`). */
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

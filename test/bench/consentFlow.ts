@@ -19,6 +19,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { findRepoRoot } from '../support/authServer';
+import { atLeast, atMost, type SectionResult } from './benchFigures';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { freePort } from '../support/serviceProcess';
 
@@ -543,16 +544,18 @@ function row(label: string, ...values: (string | number)[]): string {
 
 const met = (pass: boolean): string => (pass ? 'met' : 'NOT met');
 
-export function printConsentFlows(f: ConsentFlowFigures): void {
-  console.log(
+/** The section's printed lines. */
+export function consentFlowLines(f: ConsentFlowFigures): string[] {
+  const lines: string[] = [];
+  lines.push(
     '(e) in-conversation consent flows through the real service (child process, dev mode, SQLite, demo provider)',
   );
-  console.log(
+  lines.push(
     '    "show my deals" → sign-in card → /oauth/start → login + consent → callback → resumed CRM card',
   );
-  console.log(row('', 'flows', 'flows/s', 'CPU ms/flow', 'p50 ms', 'p95 ms'));
+  lines.push(row('', 'flows', 'flows/s', 'CPU ms/flow', 'p50 ms', 'p95 ms'));
   for (const figures of [f.oneUser, f.eightUsers]) {
-    console.log(
+    lines.push(
       row(
         `${figures.users} user${figures.users === 1 ? '' : 's'} at once (callback → resumed reply)`,
         figures.flows,
@@ -565,7 +568,7 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
   }
   const parts = f.oneUser.cpuMsByPart;
   if (parts) {
-    console.log(
+    lines.push(
       row(
         'CPU ms/flow by part (1 user): request turn / start / provider / callback+resume',
         parts.requestTurn,
@@ -576,7 +579,7 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
     );
   }
   const only = f.consentOnly;
-  console.log(
+  lines.push(
     row(
       '"connect demo" instead (consent only, no CRM call), 1 user',
       only.flows,
@@ -588,7 +591,7 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
   );
   if (only.cpuMsByPart) {
     const p = only.cpuMsByPart;
-    console.log(
+    lines.push(
       row(
         '  its CPU ms by part (same order)',
         p.requestTurn,
@@ -598,32 +601,32 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
       ),
     );
   }
-  console.log(
+  lines.push(
     row(
       'first flow after start: service CPU ms / modules it loaded',
       f.firstFlowCpuMs,
       f.firstFlowModulesLoaded,
     ),
   );
-  console.log(
+  lines.push(
     row(
       `service CPU per flow, worse of the two (target <= ${TARGETS.cpuMsPerFlow} ms)`,
       Math.max(f.oneUser.cpuMsPerFlow, f.eightUsers.cpuMsPerFlow),
       met(f.ok.cpu),
     ),
   );
-  console.log(
+  lines.push(
     row(
       `callback → resumed reply p95 at ${f.eightUsers.users} users (target <= ${TARGETS.p95MsAt8Users} ms)`,
       f.eightUsers.callbackToReplyP95Ms,
       met(f.ok.p95),
     ),
   );
-  console.log(row('turns on connected users', 'turns/s', 'CPU ms', 'p50 ms'));
-  console.log(
+  lines.push(row('turns on connected users', 'turns/s', 'CPU ms', 'p50 ms'));
+  lines.push(
     row('plain turn ("help")', f.plainTurn.turnsPerSecond, f.plainTurn.cpuMsPerTurn, f.plainTurn.p50Ms),
   );
-  console.log(
+  lines.push(
     row(
       'authorized turn ("connect demo": cached valid token)',
       f.authorizedTurn.turnsPerSecond,
@@ -631,20 +634,20 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
       f.authorizedTurn.p50Ms,
     ),
   );
-  console.log(
+  lines.push(
     row(
       `ratio authorized / plain (target >= ${TARGETS.authorizedTurnRatio})`,
       f.authorizedTurnRatio,
       met(f.ok.ratio),
     ),
   );
-  console.log(
+  lines.push(
     row(
       'same, in service CPU: plain CPU ms / authorized CPU ms',
       round(f.plainTurn.cpuMsPerTurn / f.authorizedTurn.cpuMsPerTurn, 2),
     ),
   );
-  console.log(
+  lines.push(
     row(
       `event-loop delay p99 ms: 8-user flows / turns (target <= ${TARGETS.eventLoopP99Ms})`,
       f.eventLoop.flowsP99Ms,
@@ -652,24 +655,51 @@ export function printConsentFlows(f: ConsentFlowFigures): void {
       met(f.ok.eventLoop),
     ),
   );
-  console.log(row('event-loop delay max ms', f.eventLoop.maxMs));
-  console.log(
+  lines.push(row('event-loop delay max ms', f.eventLoop.maxMs));
+  lines.push(
     row(
       `machine: ${f.machine.cpus} cpus, load average at start / end`,
       f.machine.loadAtStart,
       f.machine.loadAtEnd,
     ),
   );
-  console.log(
-    '    (latencies and event-loop delay include time the service waited for a CPU; CPU ms do not)',
-  );
+  lines.push('    (latencies and event-loop delay include time the service waited for a CPU; CPU ms do not)');
+  return lines;
+}
+
+/** Section (f) of `npm run bench` (test/bench/run.ts). */
+export async function consentFlowSection(): Promise<SectionResult> {
+  const f = await benchConsentFlows();
+  const worstCpu = Math.max(f.oneUser.cpuMsPerFlow, f.eightUsers.cpuMsPerFlow);
+  const eventLoop = Math.max(f.eventLoop.flowsP99Ms, f.eventLoop.turnsP99Ms);
+  return {
+    name: 'consentFlows',
+    lines: consentFlowLines(f),
+    figures: { ...f },
+    broken: [],
+    verdicts: [
+      { figure: 'service CPU per consent flow (ms)', verdict: atMost(worstCpu, TARGETS.cpuMsPerFlow, ' ms') },
+      {
+        figure: 'callback → resumed reply p95 at 8 users (ms)',
+        verdict: atMost(f.eightUsers.callbackToReplyP95Ms, TARGETS.p95MsAt8Users, ' ms'),
+      },
+      {
+        figure: 'authorized turn / plain turn',
+        verdict: atLeast(f.authorizedTurnRatio, TARGETS.authorizedTurnRatio),
+      },
+      {
+        figure: 'event-loop delay p99 under load (ms)',
+        verdict: atMost(eventLoop, TARGETS.eventLoopP99Ms, ' ms'),
+      },
+    ],
+  };
 }
 
 if (require.main === module) {
   // `node --import tsx test/bench/consentFlow.ts`: this section alone.
   benchConsentFlows()
     .then((figures) => {
-      printConsentFlows(figures);
+      console.log(consentFlowLines(figures).join('\n'));
       console.log(JSON.stringify({ consentFlows: figures }));
     })
     .catch((error: unknown) => {

@@ -257,3 +257,66 @@ describe('SqliteStore while another process holds the write lock', () => {
     expect((await store.documents.read(['conv/1'])).size).toBe(0);
   });
 });
+
+describe('SqliteStore.connections.upsertMany (bulk load)', () => {
+  const connection = (i: number, status: 'active' | 'revoked' = 'active') => ({
+    profileId: 'hubspot',
+    subjectKey: `user:u${i}`,
+    status,
+    accessToken: 'v1.k1.aXY.YQ.dGFn',
+    refreshToken: null,
+    tokenType: 'bearer',
+    scopes: ['oauth'],
+    expiresAt: T0 + 1,
+    expiresAtEstimated: true,
+    profileFingerprint: 'fp',
+    verification: null,
+    lastError: null,
+    createdAt: T0,
+    updatedAt: T0,
+    refreshedAt: null,
+    createdBy: 'admin:ops',
+  });
+
+  test('writes each record as upsert does: a replacement keeps its id and bumps its version', async () => {
+    const store = new SqliteStore(newFile());
+    try {
+      const existing = await store.connections.upsert(connection(1));
+      const written = await store.connections.upsertMany([
+        connection(1, 'revoked'),
+        connection(2),
+        connection(3),
+      ]);
+      expect(written.map((record) => [record.subjectKey, record.version])).toEqual([
+        ['user:u1', 2],
+        ['user:u2', 1],
+        ['user:u3', 1],
+      ]);
+      expect(written[0]?.id).toBe(existing.id);
+      expect(await store.connections.getById(existing.id)).toStrictEqual({
+        ...connection(1, 'revoked'),
+        id: existing.id,
+        version: 2,
+      });
+      expect(await store.connections.get('hubspot', 'user:u3')).toStrictEqual(written[2]);
+      expect(await store.connections.count({})).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a batch that fails part-way writes nothing', async () => {
+    const store = new SqliteStore(newFile());
+    try {
+      const taken = await store.connections.upsert(connection(1));
+      // The second record asks for an id another connection already has: the primary key refuses it.
+      await expect(
+        store.connections.upsertMany([connection(2), { ...connection(3), id: taken.id }]),
+      ).rejects.toMatchObject({ code: 'conflict' });
+      expect(await store.connections.get('hubspot', 'user:u2')).toBeNull();
+      expect(await store.connections.count({})).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
