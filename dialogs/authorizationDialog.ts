@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one dialog's whole wait (begin, card, resume by event, code, cancel, expiry,
+// stored outcome, scopes on demand) is one state machine (docs/signin-states.md); its types are apart.
 import { ActivityTypes, TurnContext } from 'botbuilder';
 import {
   Dialog,
@@ -9,8 +11,6 @@ import {
 import {
   ORGANIZATION,
   type Profile,
-  type SigninOutcome,
-  type SigninState,
   type Subject,
   type TokenResult,
   accessRefusedMessage,
@@ -22,11 +22,24 @@ import {
   verificationMessage,
   MAX_ADDITIONAL_SCOPES,
 } from '../profiles';
-import { SIGNIN_EVENT, userSubject, type DialogServices, type SigninEventValue } from './dialogServices';
+import { SIGNIN_EVENT, userSubject, type SigninEventValue } from './dialogServices';
 import { inertText, plainMessage } from './inertText';
 import { isSharedConversation, sendSigninPrivately } from './privateSignin';
 import { requesterOf } from './requester';
+import {
+  authorized,
+  named,
+  type AuthorizationDialogOptions,
+  type AuthorizationDialogServices,
+  type WaitState,
+} from './authorizationTypes';
 import { signinCard } from './signinCard';
+
+export type {
+  AuthorizationDialogOptions,
+  AuthorizationDialogServices,
+  AuthorizationResult,
+} from './authorizationTypes';
 
 /**
  * Put this dialog in front of any step that needs a token for a profile. It ends at once with a
@@ -42,64 +55,6 @@ import { signinCard } from './signinCard';
  * The callback stores its outcome with the request, so a resume that never arrived is picked up by
  * the user's next turn. Every display name is passed through `inertText` (SECURITY.md #45).
  */
-
-/** The part of DialogServices this dialog uses (a bot that embeds the engine builds only this). */
-export type AuthorizationDialogServices = Pick<
-  DialogServices,
-  'engine' | 'requiresVerification' | 'signinTimeoutMs' | 'clock' | 'botAppId'
->;
-
-export interface AuthorizationDialogOptions {
-  profileId: string;
-  /** A named connection (`work`, issue 10 point 3); absent: the user's default one. */
-  connectionName?: string;
-  /**
-   * Scopes on demand (issue 11 point 5): scopes an action needs that the connection lacks (an action's
-   * `missingScopes`). Unless the connection already has them all, a sign-in for the same profile and
-   * connection asks for them, even when its token is valid; the card names them as the new permissions.
-   * Each must be declared by the profile or one of its enabled actions (`engine.declaredScopes`), at most
-   * 50; anything else ends the dialog `unavailable` without a card.
-   */
-  additionalScopes?: string[];
-}
-
-/**
- * How the dialog ended: `authorized` with a token, `unavailable` when no sign-in could help (the profile
- * is not set up, the provider is down, the organisation is not connected), or how the sign-in ended.
- */
-export type AuthorizationResult =
-  | {
-      status: 'authorized';
-      profileId: string;
-      accessToken: string;
-      subject: Subject;
-      /** The scopes the token was granted. */
-      scopes: string[];
-      /** Of the `additionalScopes` asked for, those the user did not allow (absent: none). */
-      declinedScopes?: string[];
-      /** The whole token (scopes, connection), for `engine.runAction(…, { token })`; in memory only. */
-      token: Extract<TokenResult, { ok: true }>;
-    }
-  | { status: 'unavailable' | SigninEnd; profileId: string };
-
-/** The sign-in outcomes that end the wait without a token. */
-type SigninEnd = Extract<SigninOutcome, 'denied' | 'failed' | 'expired' | 'cancelled'>;
-
-interface WaitState {
-  profileId: string;
-  requestId: string;
-  expiresAt: number;
-  /** The sign-in's state as this wait last knew it: its link is out, or it waits for the code. */
-  state: Extract<SigninState, 'created' | 'pending-verification'>;
-  /** The card went to the user's personal chat; the wait (and the code) stays in the group. */
-  privateCard?: boolean;
-  /** The named connection this sign-in makes (absent: the default one). */
-  connectionName?: string;
-  /** The additional scopes this sign-in asks for (scopes on demand; not secret). */
-  additionalScopes?: string[];
-  /** Written by earlier versions (`signin` | `verify`); read so a wait stored across an upgrade goes on. */
-  phase?: 'signin' | 'verify';
-}
 
 /**
  * Turn-state flag: continue only to deliver an outcome the callback stored but could not deliver, then
@@ -455,26 +410,6 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       ...(declined.length > 0 ? { declinedScopes: declined } : {}),
     });
   }
-}
-
-/** The wait's named connection as an engine option (none: the default connection). */
-function named(state: WaitState): { connection?: string } {
-  return state.connectionName === undefined ? {} : { connection: state.connectionName };
-}
-
-function authorized(
-  profile: Profile,
-  subject: Subject,
-  token: Extract<TokenResult, { ok: true }>,
-): AuthorizationResult {
-  return {
-    status: 'authorized',
-    profileId: profile.id,
-    accessToken: token.accessToken,
-    subject,
-    scopes: token.scopes,
-    token,
-  };
 }
 
 /** Stored with the request so the callback, on any instance, can resume this conversation. */
