@@ -1,3 +1,4 @@
+import { errorSchema } from '../admin/api/jsonSchemaParts';
 import { MAX_REQUEST_BYTES } from './proxyBody';
 import { FORWARDED_REQUEST_HEADERS, RETURNED_RESPONSE_HEADERS } from './proxyHeaders';
 
@@ -190,32 +191,12 @@ export function actionsOpenApiDocument(): Json {
         adminKey: { type: 'http', scheme: 'bearer', description: 'An admin API key with role admin' },
       },
       schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: {
-                code: { type: 'string' },
-                message: { type: 'string' },
-                issues: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    required: ['path', 'message'],
-                    properties: { path: { type: 'string' }, message: { type: 'string' } },
-                  },
-                },
-                action: { type: 'string' },
-                upstreamStatus: { type: 'integer' },
-                missingScopes: { type: 'array', items: { type: 'string' } },
-                declinedScopes: { type: 'array', items: { type: 'string' } },
-              },
-            },
-          },
-        },
+        Error: errorSchema({
+          action: { type: 'string' },
+          upstreamStatus: { type: 'integer' },
+          missingScopes: { type: 'array', items: { type: 'string' } },
+          declinedScopes: { type: 'array', items: { type: 'string' } },
+        }),
         ExecuteRequest: {
           type: 'object',
           additionalProperties: false,

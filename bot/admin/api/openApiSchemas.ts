@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CONNECTION_STATUSES, profileSchema, systemOverrideSchema } from '../../../profiles';
 import { describeActionFields, profileActionSchema } from './actionOpenApiSchemas';
-import { properties, withoutMeta, type JsonSchema } from './jsonSchemaParts';
+import { errorSchema, properties, withoutMeta, type JsonSchema } from './jsonSchemaParts';
 
 /** The component schemas of the admin API's OpenAPI document (bot/admin/api/openApi.ts). */
 
@@ -118,31 +118,7 @@ function profileViewSchema(): JsonSchema {
 
 export function componentSchemas(): Record<string, JsonSchema> {
   return {
-    Error: {
-      type: 'object',
-      required: ['error'],
-      properties: {
-        error: {
-          type: 'object',
-          required: ['code', 'message'],
-          properties: {
-            code: { type: 'string' },
-            message: { type: 'string' },
-            issues: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['path', 'message'],
-                properties: {
-                  path: { type: 'string', description: 'Dotted path of the field or name of the parameter' },
-                  message: { type: 'string' },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
+    Error: errorSchema(),
     ProfileInput: profileInputSchema(),
     SystemOverride: systemOverrideInputSchema(),
     ProfileView: profileViewSchema(),
