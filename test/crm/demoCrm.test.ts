@@ -345,7 +345,9 @@ describe('expired tokens', () => {
   let shortLived: DemoCrmHarness;
 
   beforeAll(async () => {
-    shortLived = await startDemoCrmHarness({ accessTokenTtl: 1 });
+    // Long enough for the first request to land before expiry on a loaded CI machine (a 1 s token
+    // sometimes expired before it), short enough to wait out.
+    shortLived = await startDemoCrmHarness({ accessTokenTtl: 4 });
   });
 
   afterAll(async () => {
@@ -354,10 +356,12 @@ describe('expired tokens', () => {
 
   it('rejects a token after it expires although its earlier answer is still cached', async () => {
     const tokens = await shortLived.issueTokens(ALL_CRM_SCOPES);
+    const issuedBy = Date.now();
     const url = `${shortLived.crmBaseUrl}/crm/v3/objects/deals`;
     const headers = { authorization: `Bearer ${tokens.accessToken}` };
     expect((await fetch(url, { headers })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    // Until the token has surely expired: it was issued before `issuedBy`, for 4 s.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, issuedBy + 4_200 - Date.now())));
     const res = await fetch(url, { headers });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
