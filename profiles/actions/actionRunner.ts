@@ -171,6 +171,7 @@ export class ActionRunner {
         tokens,
         connectionId,
         account,
+        accessToken: first.accessToken,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       if (typeof id !== 'string') return { ...id, action: key };

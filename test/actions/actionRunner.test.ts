@@ -478,6 +478,49 @@ describe("{{currentUser}}: the signed-in user's id at the API", () => {
     expect(seen.map((entry) => entry.url)).toEqual(['/api/deals?owner=77']);
   });
 
+  it('a new sign-in on the same connection (another account, no account recorded) is looked up again', async () => {
+    // currentUser without {{account.*}} (an API's "/me"), and no identity: the connection records no
+    // account, so only the sign-in itself tells one account from the next. The upsert keeps the
+    // connection's id across sign-ins, so an id cached by connection alone would be the last account's.
+    let whoami = 'api-alice';
+    const shared = answer;
+    answer = (req, res) => {
+      if (req.url === '/api/whoami') json(res, 200, { id: whoami });
+      else json(res, 200, { results: [{ name: `deal of ${whoami}` }] });
+    };
+    const self = await createHarness({
+      profiles: [
+        serverProfile(server, 'owned', CLIENT, {
+          apiBaseUrl: `${apiUrl}/api`,
+          currentUser: { path: '/whoami', idPath: 'id' },
+          actions: [MINE],
+        }),
+      ],
+    });
+    try {
+      const first = await authorize(self, 'owned', USER, { login: 'alice' });
+      expect(first.outcome.kind).toBe('connected');
+      const profile = await self.engine.catalog.get('owned');
+      seen.length = 0;
+      await self.engine.runAction(profile, USER, 'deals.mine', {});
+      expect(seen.map((entry) => entry.url)).toEqual(['/api/whoami', '/api/deals?owner=api-alice']);
+
+      // The same chat user signs in again on the same slot, as bob this time.
+      const before = await self.engine.connectionOf(profile, USER);
+      const second = await authorize(self, 'owned', USER, { login: 'bob' });
+      expect(second.outcome.kind).toBe('connected');
+      expect((await self.engine.connectionOf(profile, USER))?.id).toBe(before?.id);
+      whoami = 'api-bob';
+      seen.length = 0;
+      const outcome = await self.engine.runAction(profile, USER, 'deals.mine', {});
+      expect(seen.map((entry) => entry.url)).toEqual(['/api/whoami', '/api/deals?owner=api-bob']);
+      expect(outcome).toMatchObject({ ok: true, items: [{ values: { name: 'deal of api-bob' } }] });
+    } finally {
+      answer = shared;
+      await self.close();
+    }
+  });
+
   it('an account the API does not know: a clear failure, and nothing listed for nobody', async () => {
     const other = await createHarness({
       profiles: [
