@@ -247,7 +247,7 @@ export class ActionRunner {
         };
       }
     }
-    const results = document === null ? { items: [] } : extractResults(action, document);
+    const results = document === null ? { items: [] } : extractResults(action, document, accessToken);
     if (!results) {
       return {
         ok: false,

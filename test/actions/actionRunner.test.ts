@@ -356,6 +356,25 @@ describe('engine.runAction', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('a token echoed across the 1000-character cut of a result value is removed, not half shown', async () => {
+    const profile = await harness.engine.catalog.get('crm');
+    let cut = 0;
+    answer = (_req, res, entry) => {
+      const token = entry.authorization?.slice(7) ?? '';
+      // The value is cut at 1000 characters for display: the token straddles the cut.
+      cut = 1000 - Math.floor(token.length / 2);
+      json(res, 200, { id: '1', properties: { dealname: `${'x'.repeat(cut)}${token}` } });
+    };
+    const outcome = await harness.engine.runAction(profile, USER, 'deals.get', { id: '1' });
+    const token = seen[0]?.authorization?.slice(7) ?? 'none';
+    expect(token.length).toBeGreaterThan(20);
+    expect(outcome).toMatchObject({
+      ok: true,
+      items: [{ values: { dealname: `${'x'.repeat(cut)}[redacted]` } }],
+    });
+    expect(JSON.stringify(outcome)).not.toContain(token.slice(0, 16));
+  });
+
   it('retries a read once after a 5xx and reports unavailable after a second', async () => {
     const profile = await harness.engine.catalog.get('crm');
     let calls = 0;
