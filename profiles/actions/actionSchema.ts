@@ -129,7 +129,9 @@ export function actionIssues(
     seen.add(key);
     const declared = Object.keys(action.params);
     const check = (source: string, path: string): void => {
-      const problem = pathOrTemplateProblem(source, path.endsWith('.path') && path.startsWith(at));
+      // Only the action's own path is a path under the API base; a query or body member may be named
+      // "path" too and holds a value.
+      const problem = pathOrTemplateProblem(source, path === `${at}.path`);
       if (problem) {
         issues.push({ path, message: problem });
         return;

@@ -194,6 +194,17 @@ describe('action declarations (profile schema)', () => {
       'actions.0.phrases.0: may hold one {{parameter}}, and only at its end',
     ]);
   });
+
+  it('a query parameter or body member named "path" is a value, not a path under the API base', () => {
+    expect(issuesOf([{ ...GET_ONE, query: { path: 'inbox/{{id}}' } }])).toEqual([]);
+    expect(
+      issuesOf([
+        { ...CREATE, body: { text: '{{text}}', folder: { path: 'notes/2026' } }, params: CREATE.params },
+      ]),
+    ).toEqual([]);
+    // The action's own path is still checked as one.
+    expect(issuesOf([{ ...GET_ONE, path: 'inbox/{{id}}' }])).toEqual(['actions.0.path: must start with /']);
+  });
 });
 
 describe('engine.runAction', () => {
