@@ -195,6 +195,18 @@ describe('action declarations (profile schema)', () => {
     ]);
   });
 
+  it('a PUT, PATCH or DELETE action must be declared a write (a read is on by default and repeated)', () => {
+    expect(issuesOf([{ ...GET_ONE, method: 'DELETE' }])).toEqual([
+      'actions.0.access: must be "write" for a DELETE action (it changes data at the provider)',
+    ]);
+    expect(issuesOf([{ ...CREATE, method: 'PATCH', access: 'read' }])).toEqual([
+      'actions.0.access: must be "write" for a PATCH action (it changes data at the provider)',
+    ]);
+    expect(issuesOf([{ ...CREATE, method: 'PUT' }])).toEqual([]);
+    // POST stays the author's call: HubSpot's searches are POST reads.
+    expect(issuesOf([{ ...DEALS }])).toEqual([]);
+  });
+
   it('a query parameter or body member named "path" is a value, not a path under the API base', () => {
     expect(issuesOf([{ ...GET_ONE, query: { path: 'inbox/{{id}}' } }])).toEqual([]);
     expect(
