@@ -42,6 +42,7 @@ export type { AccessDecision, AccessPolicy, Requester } from './accessPolicy';
 
 // Subjects, profiles and their documents.
 export { ORGANIZATION, subjectFromKey, subjectKey, type Subject } from './subjects';
+export { isExternalSubjectKey } from './externalConsents';
 export { CONNECTION_NAME, DEFAULT_CONNECTION, parseConnectionName } from './connectionNames';
 export type { Profile } from './profileCatalog';
 export { bundledProfiles, parseProfileFile } from './profileCatalog';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   CONNECTION_NAME,
+  isExternalSubjectKey,
   ORGANIZATION,
   PROFILE_ID,
   subjectFromKey,
@@ -93,6 +94,14 @@ export async function connectionTarget(
           'connection-not-found',
           `profile "${profile.id}" has no connection "${selection.connectionId}"`,
         );
+      }
+      if (isExternalSubjectKey(connection.subjectKey)) {
+        // A consent started by another system (SECURITY.md #60) has no subject to run as until linked.
+        const message =
+          'is not linked to a chat user yet: link it first (POST /admin/api/connections/{id}/link)';
+        throw new ApiError(409, 'connection-not-linked', `connectionId ${message}`, [
+          { path: 'connectionId', message },
+        ]);
       }
       return {
         profile,

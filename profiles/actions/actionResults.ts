@@ -96,18 +96,24 @@ export function valueAt(document: unknown, path: string): unknown {
   return current;
 }
 
-function shown(value: unknown): ActionValue {
+/**
+ * A value as shown, at most MAX_TEXT characters. The token is replaced before the cut: a token that
+ * straddled it would otherwise be shown in part, and no longer be found whole by `withoutToken`.
+ */
+function shown(value: unknown, token: string): ActionValue {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'string') return value.slice(0, MAX_TEXT);
   if (typeof value === 'number' || typeof value === 'boolean') return value;
   // A nested object or list: its JSON, shortened; a declaration should point at a leaf.
-  return JSON.stringify(value).slice(0, MAX_TEXT);
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return (token.length > 0 ? text.split(token).join('[redacted]') : text).slice(0, MAX_TEXT);
 }
 
 /** The declared fields of each result in a 2xx answer; `null` when the answer is not what was declared. */
 export function extractResults(
   action: ActionDeclaration,
   document: unknown,
+  /** The token the answer was obtained with, replaced in every value before it is cut to length. */
+  token = '',
 ): { items: ActionItem[]; total?: number } | null {
   const declared = action.results;
   const list = declared.path === undefined ? document : valueAt(document, declared.path);
@@ -119,11 +125,11 @@ export function extractResults(
   const items = records.slice(0, MAX_ITEMS).map((record) => {
     const values: Record<string, ActionValue> = {};
     declared.fields.forEach((field, index) => {
-      values[(fields[index] as ActionField).name] = shown(valueAt(record, field.path));
+      values[(fields[index] as ActionField).name] = shown(valueAt(record, field.path), token);
     });
     const item: ActionItem = { values };
     if (declared.titleField !== undefined) {
-      const title = shown(valueAt(record, declared.titleField));
+      const title = shown(valueAt(record, declared.titleField), token);
       if (title !== null) item.title = String(title);
     }
     return item;

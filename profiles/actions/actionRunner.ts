@@ -171,6 +171,7 @@ export class ActionRunner {
         tokens,
         connectionId,
         account,
+        accessToken: first.accessToken,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       if (typeof id !== 'string') return { ...id, action: key };
@@ -246,7 +247,7 @@ export class ActionRunner {
         };
       }
     }
-    const results = document === null ? { items: [] } : extractResults(action, document);
+    const results = document === null ? { items: [] } : extractResults(action, document, accessToken);
     if (!results) {
       return {
         ok: false,

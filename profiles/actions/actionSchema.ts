@@ -18,6 +18,8 @@ const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
 const JSON_PATH = /^[A-Za-z0-9_$@-]{1,64}(?:\.[A-Za-z0-9_$@-]{1,64}){0,9}$/;
 
 export const ACTION_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+/** Methods that change data by definition (RFC 9110 §9.2.1); POST may be a read (a search). */
+const WRITE_METHODS: ReadonlySet<string> = new Set(['PUT', 'PATCH', 'DELETE']);
 export const FIELD_FORMATS = ['text', 'number', 'currency', 'date', 'datetime', 'email', 'url'] as const;
 export type FieldFormat = (typeof FIELD_FORMATS)[number];
 
@@ -129,7 +131,9 @@ export function actionIssues(
     seen.add(key);
     const declared = Object.keys(action.params);
     const check = (source: string, path: string): void => {
-      const problem = pathOrTemplateProblem(source, path.endsWith('.path') && path.startsWith(at));
+      // Only the action's own path is a path under the API base; a query or body member may be named
+      // "path" too and holds a value.
+      const problem = pathOrTemplateProblem(source, path === `${at}.path`);
       if (problem) {
         issues.push({ path, message: problem });
         return;
@@ -145,6 +149,13 @@ export function actionIssues(
     check(action.path, `${at}.path`);
     for (const [name, value] of Object.entries(action.query)) check(value, `${at}.query.${name}`);
     for (const [path, value] of bodyStrings(action.body, `${at}.body`)) check(value, path);
+    if (action.access === 'read' && WRITE_METHODS.has(action.method)) {
+      // A read is on by default and sent again after a timeout or 5xx (SECURITY.md #63, #68).
+      issues.push({
+        path: `${at}.access`,
+        message: `must be "write" for a ${action.method} action (it changes data at the provider)`,
+      });
+    }
     if (action.body !== undefined && action.method === 'GET') {
       issues.push({ path: `${at}.body`, message: 'a GET action cannot have a body' });
     }

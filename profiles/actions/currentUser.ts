@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { EngineContext } from '../engineContext';
+import { sha256 } from '../ids';
 import { withPath, type CheckedUrl } from '../outboundRequests';
 import type { Profile } from '../profileCatalog';
 import { errorDetail, failureOfAnswer, valueAt, type ActionFailure } from './actionResults';
@@ -25,6 +26,8 @@ export interface LookupInput {
   tokens: ApiTokenSource;
   connectionId: string;
   account: Record<string, string | undefined>;
+  /** The token the action runs with: only its digest keys the cache (see `lookup`). */
+  accessToken: string;
   signal?: AbortSignal;
 }
 
@@ -36,10 +39,17 @@ export class CurrentUserLookup {
   async lookup(
     profile: Profile,
     declaration: CurrentUserDeclaration,
-    { base, tokens, connectionId, account, signal }: LookupInput,
+    { base, tokens, connectionId, account, accessToken, signal }: LookupInput,
   ): Promise<string | Omit<ActionFailure, 'action'>> {
-    // Keyed by the account too: a new sign-in may keep the connection's id with another account.
-    const cacheKey = JSON.stringify([connectionId, account['account.sub'], account['account.email']]);
+    // A new sign-in keeps the connection's id (the upsert replaces the slot), possibly with another
+    // account, and a connection need not record its account: so the key is the token (its digest, never
+    // the token itself), which every sign-in replaces. A refresh costs one lookup more, at most.
+    const cacheKey = JSON.stringify([
+      connectionId,
+      account['account.sub'],
+      account['account.email'],
+      sha256(accessToken),
+    ]);
     const cached = this.cache.get(cacheKey);
     if (cached !== undefined) return cached;
     const unknown = (why: string): Omit<ActionFailure, 'action'> => ({

@@ -194,6 +194,29 @@ describe('action declarations (profile schema)', () => {
       'actions.0.phrases.0: may hold one {{parameter}}, and only at its end',
     ]);
   });
+
+  it('a PUT, PATCH or DELETE action must be declared a write (a read is on by default and repeated)', () => {
+    expect(issuesOf([{ ...GET_ONE, method: 'DELETE' }])).toEqual([
+      'actions.0.access: must be "write" for a DELETE action (it changes data at the provider)',
+    ]);
+    expect(issuesOf([{ ...CREATE, method: 'PATCH', access: 'read' }])).toEqual([
+      'actions.0.access: must be "write" for a PATCH action (it changes data at the provider)',
+    ]);
+    expect(issuesOf([{ ...CREATE, method: 'PUT' }])).toEqual([]);
+    // POST stays the author's call: HubSpot's searches are POST reads.
+    expect(issuesOf([{ ...DEALS }])).toEqual([]);
+  });
+
+  it('a query parameter or body member named "path" is a value, not a path under the API base', () => {
+    expect(issuesOf([{ ...GET_ONE, query: { path: 'inbox/{{id}}' } }])).toEqual([]);
+    expect(
+      issuesOf([
+        { ...CREATE, body: { text: '{{text}}', folder: { path: 'notes/2026' } }, params: CREATE.params },
+      ]),
+    ).toEqual([]);
+    // The action's own path is still checked as one.
+    expect(issuesOf([{ ...GET_ONE, path: 'inbox/{{id}}' }])).toEqual(['actions.0.path: must start with /']);
+  });
 });
 
 describe('engine.runAction', () => {
@@ -356,6 +379,25 @@ describe('engine.runAction', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('a token echoed across the 1000-character cut of a result value is removed, not half shown', async () => {
+    const profile = await harness.engine.catalog.get('crm');
+    let cut = 0;
+    answer = (_req, res, entry) => {
+      const token = entry.authorization?.slice(7) ?? '';
+      // The value is cut at 1000 characters for display: the token straddles the cut.
+      cut = 1000 - Math.floor(token.length / 2);
+      json(res, 200, { id: '1', properties: { dealname: `${'x'.repeat(cut)}${token}` } });
+    };
+    const outcome = await harness.engine.runAction(profile, USER, 'deals.get', { id: '1' });
+    const token = seen[0]?.authorization?.slice(7) ?? 'none';
+    expect(token.length).toBeGreaterThan(20);
+    expect(outcome).toMatchObject({
+      ok: true,
+      items: [{ values: { dealname: `${'x'.repeat(cut)}[redacted]` } }],
+    });
+    expect(JSON.stringify(outcome)).not.toContain(token.slice(0, 16));
+  });
+
   it('retries a read once after a 5xx and reports unavailable after a second', async () => {
     const profile = await harness.engine.catalog.get('crm');
     let calls = 0;
@@ -476,6 +518,49 @@ describe("{{currentUser}}: the signed-in user's id at the API", () => {
     seen.length = 0;
     await owned.engine.runAction(profile, USER, 'deals.mine', {});
     expect(seen.map((entry) => entry.url)).toEqual(['/api/deals?owner=77']);
+  });
+
+  it('a new sign-in on the same connection (another account, no account recorded) is looked up again', async () => {
+    // currentUser without {{account.*}} (an API's "/me"), and no identity: the connection records no
+    // account, so only the sign-in itself tells one account from the next. The upsert keeps the
+    // connection's id across sign-ins, so an id cached by connection alone would be the last account's.
+    let whoami = 'api-alice';
+    const shared = answer;
+    answer = (req, res) => {
+      if (req.url === '/api/whoami') json(res, 200, { id: whoami });
+      else json(res, 200, { results: [{ name: `deal of ${whoami}` }] });
+    };
+    const self = await createHarness({
+      profiles: [
+        serverProfile(server, 'owned', CLIENT, {
+          apiBaseUrl: `${apiUrl}/api`,
+          currentUser: { path: '/whoami', idPath: 'id' },
+          actions: [MINE],
+        }),
+      ],
+    });
+    try {
+      const first = await authorize(self, 'owned', USER, { login: 'alice' });
+      expect(first.outcome.kind).toBe('connected');
+      const profile = await self.engine.catalog.get('owned');
+      seen.length = 0;
+      await self.engine.runAction(profile, USER, 'deals.mine', {});
+      expect(seen.map((entry) => entry.url)).toEqual(['/api/whoami', '/api/deals?owner=api-alice']);
+
+      // The same chat user signs in again on the same slot, as bob this time.
+      const before = await self.engine.connectionOf(profile, USER);
+      const second = await authorize(self, 'owned', USER, { login: 'bob' });
+      expect(second.outcome.kind).toBe('connected');
+      expect((await self.engine.connectionOf(profile, USER))?.id).toBe(before?.id);
+      whoami = 'api-bob';
+      seen.length = 0;
+      const outcome = await self.engine.runAction(profile, USER, 'deals.mine', {});
+      expect(seen.map((entry) => entry.url)).toEqual(['/api/whoami', '/api/deals?owner=api-bob']);
+      expect(outcome).toMatchObject({ ok: true, items: [{ values: { name: 'deal of api-bob' } }] });
+    } finally {
+      answer = shared;
+      await self.close();
+    }
   });
 
   it('an account the API does not know: a clear failure, and nothing listed for nobody', async () => {

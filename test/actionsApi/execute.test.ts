@@ -3,6 +3,7 @@
 // actions run by the engine against a STAND-IN provider API on 127.0.0.1 and against the dev demo CRM.
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { consentInBrowser } from '../support/engineHarness';
 import { BOT_A } from '../support/tokenServiceWorld';
 import {
   ADMIN_KEY,
@@ -285,6 +286,38 @@ describe('bad input and callers', () => {
     const bob = await execute('crm-listed/deals/list', { userId: 'bob', channelId: 'webchat' });
     expect(bob.status).toBe(403);
     expect(errorOf(bob).code).toBe('access-denied');
+    expect(world.api.requests).toHaveLength(0);
+  });
+
+  test('an admin naming a connection that is not linked to a user yet: 409 naming connectionId', async () => {
+    // A consent started by another system (SECURITY.md #60) belongs to `external:<id>` until it is linked.
+    const engine = world.harness.engine;
+    const profile = await engine.getProfile('crm');
+    const created = await engine.createAuthorizationRequest({
+      profile,
+      subject: ORGANIZATION,
+      externalSubjectKey: 'external:crm-user-7',
+      createdBy: 'test',
+    });
+    const { callbackUrl, binding } = await consentInBrowser(world.harness, created.requestId, {
+      login: 'alice',
+    });
+    const outcome = await engine.completeCallback({
+      profileId: 'crm',
+      query: callbackUrl.search.slice(1),
+      browserBinding: binding,
+    });
+    expect(outcome.kind).toBe('connected');
+    const external = (await world.harness.store.connections.list({ profileId: 'crm' }, { limit: 50 })).find(
+      (connection) => connection.subjectKey.startsWith('external:'),
+    );
+    expect(external).toBeDefined();
+    const answer = await execute('crm/deals/list', { connectionId: external?.id }, { auth: ADMIN_KEY });
+    expect(answer.status).toBe(409);
+    expect(errorOf(answer)).toMatchObject({
+      code: 'connection-not-linked',
+      issues: [{ path: 'connectionId', message: expect.stringMatching(/not linked to a chat user/) }],
+    });
     expect(world.api.requests).toHaveLength(0);
   });
 });

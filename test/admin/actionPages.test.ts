@@ -165,6 +165,23 @@ describe('declaring actions on the custom profile form', () => {
     expect((await harness.store.profiles.get('acme'))!.version).toBe(version);
   });
 
+  test('JSON nested deeper than the admin API allows is refused naming the field, not a 500', async () => {
+    const admin = await client(ADMIN_KEY);
+    const version = (await harness.store.profiles.get('acme'))!.version;
+    // A body template nested 20,000 deep fits in the form (about 40 KB) and overflowed the stack of
+    // the schema's checks; the admin API refuses such a body before parsing (at most 20 deep).
+    const deep = `${'['.repeat(20_000)}"x"${']'.repeat(20_000)}`;
+    const typed = `{"actions": [{"entity": "deals", "action": "deep", "title": "Deep", "method": "POST", "path": "/x", "body": ${deep}, "results": {"fields": [{"path": "id", "label": "Id"}]}}]}`;
+    const { id: _id, ...fields } = formFields({ actionsJson: typed });
+    const refused = await admin.submit('/admin/profiles/acme/edit', '/admin/profiles/acme/edit', fields);
+    pages.push(refused.html);
+    expect(refused.status).toBe(400);
+    expect(fieldErrors(refused.html, 'actionsJson')).toEqual([
+      'Actions (JSON) is nested more than 20 levels deep',
+    ]);
+    expect((await harness.store.profiles.get('acme'))!.version).toBe(version);
+  });
+
   test('a schema problem inside the JSON is named by its path next to the field; the text is kept', async () => {
     const admin = await client(ADMIN_KEY);
     const version = (await harness.store.profiles.get('acme'))!.version;

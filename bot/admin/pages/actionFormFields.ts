@@ -1,4 +1,5 @@
 import type { FieldIssue } from '../../../profiles';
+import { jsonDepth } from '../../http/requestBody';
 import type { FieldSpec } from './profileFormFields';
 
 /**
@@ -13,6 +14,12 @@ export const ACTIONS_JSON_FIELD: FieldSpec = {
   kind: 'json',
   hint: '{ "actions": [ … ], "currentUser": { … } } as in docs/actions.md (a bare array is the actions alone). Empty: no actions.',
 };
+
+/**
+ * As deep as the admin API lets a whole profile be (api/jsonBody.ts): the schema's checks walk a body
+ * template recursively, and a form can carry tens of thousands of levels.
+ */
+const MAX_JSON_DEPTH = 20;
 
 /** Schema paths that belong to this field. */
 const OWNED = ['actions', 'currentUser', 'actionSettings'];
@@ -42,6 +49,10 @@ export function applyActionsJson(document: Record<string, unknown>, text: string
   const path = ACTIONS_JSON_FIELD.name;
   let parsed: unknown = {};
   if (text.trim() !== '') {
+    // Counted before parsing, so a hostile nesting never reaches the parser or the schema.
+    if (jsonDepth(text) > MAX_JSON_DEPTH) {
+      return [{ path, message: `is nested more than ${MAX_JSON_DEPTH} levels deep` }];
+    }
     try {
       parsed = JSON.parse(text);
     } catch (error) {
