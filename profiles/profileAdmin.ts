@@ -1,3 +1,4 @@
+import { organisationTokenUses } from './actions/actionSchema';
 import { secretContext, type UnreadableSecret } from './encryption';
 import { recordAudit, type EngineContext } from './engineContext';
 import { AuthProfilesError } from './errors';
@@ -143,6 +144,18 @@ export async function saveProfile(
         },
       ]);
     }
+  }
+  if (
+    actor.role !== 'admin' &&
+    before?.authorization === 'pre-authorized' &&
+    organisationTokenUses(before) !== organisationTokenUses(candidate)
+  ) {
+    // A developer key could otherwise add or switch on an action (a DELETE, say) that every chat user
+    // then runs with the organisation's token, or open the profile to everyone (SECURITY.md #84).
+    throw new AuthProfilesError(
+      'profile-read-only',
+      `"${id}" is pre-authorized for the organisation: only an admin may change its actions, which are on, currentUser or access`,
+    );
   }
   const stored = await store.profiles.put(record, expected);
   if (!stored)

@@ -227,3 +227,21 @@ function bodyStrings(value: unknown, path: string): [string, string][] {
   }
   return [];
 }
+
+/**
+ * What an organisation connection's token may be used for by chat users: the enabled actions (as
+ * declared), `currentUser` and the access policy. On a pre-authorized profile only an admin may change
+ * it (SECURITY.md #84): the admin consented for the organisation to what the profile did then.
+ */
+export function organisationTokenUses(profile: {
+  actions: readonly ActionDeclaration[];
+  actionSettings: ActionSettings;
+  currentUser?: CurrentUserDeclaration | undefined;
+  access: unknown;
+}): string {
+  return JSON.stringify({
+    actions: profile.actions.filter((action) => isActionEnabled(action, profile.actionSettings)),
+    currentUser: profile.currentUser ?? null,
+    access: profile.access,
+  });
+}

@@ -347,3 +347,68 @@ describe('PUT /admin/api/profiles/{id}/actions/{key}', () => {
     expect(anonymous.status).toBe(401);
   });
 });
+
+describe('a pre-authorized profile: what the organisation token runs is an admin decision (SECURITY.md #84)', () => {
+  beforeAll(async () => {
+    const created = await api('POST', 'profiles', {
+      body: customActionProfile('org-crm', ACME_SECRET, { authorization: 'pre-authorized' }),
+    });
+    expect(created.status).toBe(201);
+  });
+
+  test('a developer key may not switch on a write, add an action, or open the access policy; an admin may', async () => {
+    const versionBefore = (await api('GET', 'profiles/org-crm')).json.version;
+    const switched = await api('PUT', 'profiles/org-crm/actions/deals.create', {
+      key: DEV_KEY,
+      body: { enabled: true },
+    });
+    expect(switched.status).toBe(403);
+    expect(switched.json.error).toMatchObject({ code: 'profile-read-only' });
+    expect(switched.json.error.message).toContain('only an admin may change its actions');
+
+    const current = (await api('GET', 'profiles/org-crm')).json;
+    const withDelete = {
+      ...customActionProfile('org-crm', ACME_SECRET, { authorization: 'pre-authorized' }),
+      actions: [
+        ...current.actions,
+        {
+          entity: 'deals',
+          action: 'delete',
+          title: 'Delete a deal',
+          access: 'write',
+          method: 'DELETE',
+          path: '/crm/v3/objects/deals/{{id}}',
+          params: { id: { type: 'string', required: true } },
+          enabledByDefault: true,
+          results: { fields: [{ path: 'id', label: 'Id' }] },
+        },
+      ],
+    };
+    const added = await api('PUT', 'profiles/org-crm', { key: DEV_KEY, body: withDelete });
+    expect(added.status).toBe(403);
+    const opened = await api('PUT', 'profiles/org-crm', {
+      key: DEV_KEY,
+      body: {
+        ...customActionProfile('org-crm', ACME_SECRET, { authorization: 'pre-authorized' }),
+        access: { users: ['webchat:mallory'] },
+      },
+    });
+    expect(opened.status).toBe(403);
+    // Nothing was stored by the refused writes.
+    expect((await api('GET', 'profiles/org-crm')).json.version).toBe(versionBefore);
+
+    // Other fields stay a developer's to change; the admin decides the rest.
+    const renamed = await api('PUT', 'profiles/org-crm', {
+      key: DEV_KEY,
+      body: {
+        ...customActionProfile('org-crm', ACME_SECRET, { authorization: 'pre-authorized' }),
+        displayName: 'Org CRM',
+      },
+    });
+    expect(renamed.status).toBe(200);
+    const byAdmin = await api('PUT', 'profiles/org-crm/actions/deals.create', { body: { enabled: true } });
+    expect(byAdmin.status).toBe(200);
+    const profile = await harness.engine.catalog.get('org-crm');
+    expect(harness.engine.listActions(profile).find((a) => a.key === 'deals.create')?.enabled).toBe(true);
+  });
+});
