@@ -82,7 +82,9 @@ function pathProblem(path: string): string | null {
   if (path !== '' && !path.startsWith('/')) return 'must start with /';
   const segments = path.split('/').slice(1);
   for (const [index, segment] of segments.entries()) {
-    if (segment === '.' || segment === '..') return 'must not contain . or .. segments (in any encoding)';
+    // `..;x` is a dot segment to Java servers (Tomcat, Spring path parameters).
+    if (segment === '.' || segment === '..' || /^\.\.?;/.test(segment))
+      return 'must not contain . or .. segments (in any encoding)';
     // A trailing slash is an empty last segment and is fine; `//` inside is not.
     if (segment === '' && index < segments.length - 1) return 'must not contain an empty segment (//)';
   }

@@ -17,6 +17,21 @@ const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
 /** A dotted path into a JSON answer: `results`, `properties.dealname`, `results.0.id`. */
 const JSON_PATH = /^[A-Za-z0-9_$@-]{1,64}(?:\.[A-Za-z0-9_$@-]{1,64}){0,9}$/;
 
+/** As the admin API's JSON bodies: deeper templates would only serve to exhaust the stack. */
+const MAX_BODY_DEPTH = 20;
+
+/** Whether a JSON value nests at most `limit` levels; iterative, so a deep value cannot overflow it. */
+function withinDepth(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) return false;
+    for (const item of Object.values(current)) stack.push([item, depth + 1]);
+  }
+  return true;
+}
+
 export const ACTION_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 /** Methods that change data by definition (RFC 9110 §9.2.1); POST may be a read (a search). */
 const WRITE_METHODS: ReadonlySet<string> = new Set(['PUT', 'PATCH', 'DELETE']);
@@ -73,7 +88,13 @@ export const actionDeclarationSchema = z.strictObject({
     )
     .default({}),
   /** A JSON body; a string that is exactly `{{name}}` becomes the typed value (absent: member dropped). */
-  body: z.unknown().optional(),
+  body: z
+    .unknown()
+    .optional()
+    .refine(
+      (value) => withinDepth(value, MAX_BODY_DEPTH),
+      `must not be nested more than ${MAX_BODY_DEPTH} levels deep`,
+    ),
   params: z.record(z.string().regex(PARAM_NAME, 'must be a parameter name'), paramDeclaration).default({}),
   scopes: z.array(z.string().regex(SCOPE, 'must be an OAuth scope token')).max(50).default([]),
   results: resultsDeclaration,

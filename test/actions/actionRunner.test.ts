@@ -158,6 +158,14 @@ describe('action declarations (profile schema)', () => {
     expect(profile.actions[0]?.params.limit?.maxLength).toBe(200);
   });
 
+  it('a body nested too deeply is refused naming it, without exhausting the stack', () => {
+    let deep: unknown = '{{q}}';
+    for (let i = 0; i < 50_000; i += 1) deep = { a: deep };
+    expect(issuesOf([{ ...DEALS, body: deep }])).toEqual([
+      'actions.0.body: must not be nested more than 20 levels deep',
+    ]);
+  });
+
   it('names each bad field', () => {
     expect(issuesOf([{ ...GET_ONE, path: '/a/../{{id}}' }])).toEqual([
       'actions.0.path: must not contain . or .. segments',

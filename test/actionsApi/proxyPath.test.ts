@@ -29,6 +29,8 @@ describe('escape attempts are refused, naming the problem', () => {
     ['/%252e%252e/admin', /\. or \.\. segments/],
     ['/%25252e%25252e/admin', /\. or \.\. segments/],
     ['/a%2f..%2fadmin', /\. or \.\. segments/],
+    ['/a/..;/admin', /\. or \.\. segments/],
+    ['/a/.;x/b', /\. or \.\. segments/],
     ['//evil.example/x', /empty segment/],
     ['/a//b', /empty segment/],
     ['/%2f%2fevil.example', /empty segment/],
