@@ -233,7 +233,11 @@ interface World {
   service: ServiceChild;
   channel: ChannelStandIn;
   nextActivity: number;
+  nextLogin: number;
 }
+
+/** Demo CRM owners who own deals (bot/dev/demoCrm/sampleOwners.ts, sampleCrmData.ts): "my deals" needs one. */
+const OWNER_LOGINS = ['alice', 'bob', 'carol'];
 
 async function post(world: World, user: string, text: string): Promise<void> {
   world.nextActivity += 1;
@@ -297,7 +301,9 @@ async function consentFlow(
   const location = start.headers.get('location');
   if (start.status !== 302 || !location) throw new Error(`/oauth/start answered ${start.status}`);
   phase('oauthStart');
-  const callbackUrl = await completeConsent(location, { login: user, cookieJar: browser });
+  // Sign in at the provider as one of the demo CRM's owners, so "my deals" finds the user's owner id.
+  const login = OWNER_LOGINS[world.nextLogin++ % OWNER_LOGINS.length] as string;
+  const callbackUrl = await completeConsent(location, { login, cookieJar: browser });
   phase('providerPages');
   const resumed = world.channel.waitFor(conversation, before + 1 + resumedReplies);
   const started = performance.now();
@@ -315,7 +321,7 @@ async function consentFlow(
     resumedReplies === 2 &&
     answer?.attachments?.[0]?.contentType !== 'application/vnd.microsoft.card.adaptive'
   ) {
-    throw new Error(`no CRM card after the sign-in: ${JSON.stringify(answer).slice(0, 300)}`);
+    throw new Error(`no CRM card after the sign-in: ${JSON.stringify(answer).slice(0, 3000)}`);
   }
   return ms;
 }
@@ -452,7 +458,7 @@ export async function benchConsentFlows(): Promise<ConsentFlowFigures> {
   const channel = new ChannelStandIn();
   await channel.start();
   const service = await startServiceChild();
-  const world: World = { service, channel, nextActivity: 0 };
+  const world: World = { service, channel, nextActivity: 0, nextLogin: 0 };
   const profileDir = process.env.BENCH_CPU_PROFILE;
   const profile = async (name: string, run: () => Promise<void>): Promise<void> => {
     if (!profileDir) return run();
