@@ -127,6 +127,8 @@ interface ServiceChild {
   cpuMs(): number;
   /** The same for the demo CRM's own process when it runs outside; NaN when it is in the service. */
   crmCpuMs(): number;
+  /** The same for the demo provider the service started (oidc-provider, its child process). */
+  providerCpuMs(): number;
   probe(message: Record<string, unknown>, answer: string): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
@@ -174,6 +176,17 @@ function processCpuMs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
+
+/** A process's children (Linux /proc/<pid>/task/<pid>/children). */
+function childPids(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+}
+
+/** This process's CPU (the channel stand-in and the browser part of each flow), ms. */
+const benchCpuMs = (): number => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+};
 
 /**
  * Where the dev demo CRM runs: 'in-service' mounts it under the service's /demo/crm (as `npm start`
@@ -278,11 +291,18 @@ async function startServiceChild(crm: CrmPlacement): Promise<ServiceChild> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  let providerPid: number | undefined;
   return {
     baseUrl,
     pid,
     cpuMs: () => processCpuMs(pid),
     crmCpuMs: () => (crmChild ? processCpuMs(crmChild.pid) : NaN),
+    providerCpuMs: () => {
+      providerPid ??= childPids(pid).find((child) =>
+        readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('authServer.mjs'),
+      );
+      return providerPid === undefined ? NaN : processCpuMs(providerPid);
+    },
     probe(message, answer) {
       return new Promise((resolve) => {
         const listener = (raw: unknown): void => {
@@ -413,6 +433,10 @@ interface FlowFigures {
   callbackToReplyP95Ms: number;
   /** The demo CRM's own process per flow when it runs outside the service (NaN when inside). */
   crmCpuMsPerFlow: number;
+  /** The demo provider's process per flow (login, consent, token, introspection). */
+  providerCpuMsPerFlow: number;
+  /** This bench process per flow: the channel stand-in and the browser (HTTP, cookies, forms). */
+  benchCpuMsPerFlow: number;
   /** One user only: the service CPU per flow by part (ms), from /proc ticks summed over the flows. */
   cpuMsByPart?: Phases;
 }
@@ -429,6 +453,8 @@ async function flows(
     users === 1 ? { requestTurn: 0, oauthStart: 0, providerPages: 0, callbackAndResume: 0 } : undefined;
   const cpuBefore = world.service.cpuMs();
   const crmCpuBefore = world.service.crmCpuMs();
+  const providerCpuBefore = world.service.providerCpuMs();
+  const benchCpuBefore = benchCpuMs();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: users }, async (_, worker) => {
@@ -445,6 +471,8 @@ async function flows(
     flowsPerSecond: round(latencies.length / seconds),
     cpuMsPerFlow: round(cpu / latencies.length),
     crmCpuMsPerFlow: round((world.service.crmCpuMs() - crmCpuBefore) / latencies.length),
+    providerCpuMsPerFlow: round((world.service.providerCpuMs() - providerCpuBefore) / latencies.length),
+    benchCpuMsPerFlow: round((benchCpuMs() - benchCpuBefore) / latencies.length),
     callbackToReplyP50Ms: round(percentile(sorted, 50)),
     callbackToReplyP95Ms: round(percentile(sorted, 95)),
     ...(phases
@@ -719,6 +747,29 @@ function printFlowSet(set: FlowSet): void {
       only.callbackToReplyP50Ms,
       only.callbackToReplyP95Ms,
       crmCpu(only),
+    ),
+  );
+  const eight = set.eightUsers;
+  const machine =
+    eight.cpuMsPerFlow +
+    (Number.isNaN(eight.crmCpuMsPerFlow) ? 0 : eight.crmCpuMsPerFlow) +
+    eight.providerCpuMsPerFlow +
+    eight.benchCpuMsPerFlow;
+  console.log(
+    row(
+      `8 users, CPU ms/flow of every process: service / provider / CRM / bench`,
+      eight.cpuMsPerFlow,
+      eight.providerCpuMsPerFlow,
+      crmCpu(eight),
+      eight.benchCpuMsPerFlow,
+    ),
+  );
+  console.log(
+    row(
+      `  all of them per flow, and the flows/s ${cpus().length} cores allow at that (measured)`,
+      round(machine),
+      round((cpus().length * 1000) / machine),
+      eight.flowsPerSecond,
     ),
   );
   for (const [label, figures] of [
