@@ -7,7 +7,9 @@
 //       their rate is the "connection writes per second on SQLite" figure (target >= 10,000/s, issue 12);
 //   (d) CRM card formatting: a page of deals built into an Adaptive Card, against serialising the
 //       same page (JSON.stringify), the least any reply does with it;
-//   (e) consent flows and turns through the real service in a child process (test/bench/consentFlow.ts).
+//   (e) consent flows and turns through the real service in a child process (test/bench/consentFlow.ts),
+//       once with the dev demo CRM inside the service (as `npm start`) and once in its own process
+//       (DEMO_CRM_URL, as production has HubSpot outside), where the targets are judged.
 // Prints a table, then one JSON line with every figure. Exits non-zero when an invariant breaks
 // (more than one refresh, callers with different tokens, something left in memory).
 import { spawn } from 'node:child_process';
