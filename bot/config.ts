@@ -196,6 +196,22 @@ const environmentSchema = z
     DEMO_PROVIDER_URL: z.string().url().optional(),
     DEMO_CLIENT_SECRET: z.string().min(16).optional(),
     DEMO_PROVIDER_PORT: port.optional(),
+    /**
+     * Dev only: the demo CRM's base URL when it runs in its own process (bot/dev/demoCrmServer.ts)
+     * instead of under this service's /demo/crm; the demo profiles then call it there. For measuring the
+     * service alone (npm run bench), as production has HubSpot outside.
+     */
+    DEMO_CRM_URL: z
+      .string()
+      .url()
+      .refine((value) => /^https?:\/\//i.test(value), 'must be an http:// or https:// URL')
+      .refine((value) => {
+        // zod runs refinements even when .url() failed; that one already named the problem.
+        if (!URL.canParse(value)) return true;
+        const url = new URL(value);
+        return !url.search && !url.hash && !url.username && !url.password;
+      }, 'must be a plain base URL (no query, fragment or credentials)')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === 'production';
@@ -241,6 +257,14 @@ const environmentSchema = z
           ),
         });
       }
+    }
+    if (production && env.DEMO_CRM_URL) {
+      // The demo CRM stands in for HubSpot in dev mode only; production has no demo profiles to use it.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEMO_CRM_URL'],
+        message: 'is a dev-only setting (the demo CRM); unset it in production',
+      });
     }
     if (production && !env.ENCRYPTION_KEYS) {
       ctx.addIssue({

@@ -16,7 +16,7 @@ import type { Logger } from './logger';
 export interface DevSurface {
   /** The demo provider's profiles, bundled like system profiles while dev features are on. */
   systemProfiles: Record<string, unknown>[];
-  /** Serves `/` (Web Chat), `/v3/directline/…` (local Direct Line) and `/demo/crm/…` on `server`. */
+  /** Serves `/` (Web Chat), `/v3/directline/…` (local Direct Line) and, unless DEMO_CRM_URL, `/demo/crm/…`. */
   registerRoutes(server: Server, wiring: { botEndpoint: string }): void;
   stop(): Promise<void>;
 }
@@ -37,6 +37,8 @@ export async function startDevSurface(config: Config, log: Logger): Promise<DevS
         signInLinks: tokenServiceSignInLinks(`http://127.0.0.1:${config.port}`),
       });
       registerWebChat(server, { publicUrl: config.publicUrl, botName: 'Auth Profiles' });
+      // With DEMO_CRM_URL the demo CRM runs in its own process (bot/dev/demoCrmServer.ts) and is not mounted.
+      if (config.env.DEMO_CRM_URL) return;
       registerDemoCrm(server, {
         basePath: '/demo/crm',
         introspect: oauthIntrospector({

@@ -120,7 +120,16 @@ export function demoCrmFields(crmBaseUrl: string): Record<string, unknown> {
   };
 }
 
+/**
+ * Where the demo profiles reach the demo CRM: under this service's /demo/crm (what `npm start` serves),
+ * or at DEMO_CRM_URL when it runs in its own process (bot/dev/demoCrmServer.ts).
+ */
+export function demoCrmBaseUrl(config: Config): string {
+  return (config.env.DEMO_CRM_URL ?? `${config.publicUrl}/demo/crm`).replace(/\/+$/, '');
+}
+
 function demo(config: Config, issuer: string, clientSecret: string, stop: () => Promise<void>): DemoProvider {
+  const crm = demoCrmBaseUrl(config);
   const base = {
     authorizationUrl: `${issuer}/auth`,
     tokenUrl: `${issuer}/token`,
@@ -132,9 +141,9 @@ function demo(config: Config, issuer: string, clientSecret: string, stop: () => 
     scopes: DEMO_SCOPES,
     pkce: true,
     tokenEndpointAuthMethod: 'client_secret_basic',
-    apiBaseUrl: `${config.publicUrl}/demo/crm`,
-    checkUrl: `${config.publicUrl}/demo/crm/crm/v3/objects/contacts?limit=1`,
-    ...demoCrmFields(`${config.publicUrl}/demo/crm`),
+    apiBaseUrl: crm,
+    checkUrl: `${crm}/crm/v3/objects/contacts?limit=1`,
+    ...demoCrmFields(crm),
   };
   return {
     issuer,

@@ -400,3 +400,26 @@ test('token service settings: Microsoft defaults, lists parsed, bad entries name
     'TOKEN_SERVICE_JWKS_URL: must be https in production',
   );
 });
+
+test('DEMO_CRM_URL: a plain http(s) base URL in dev mode, refused in production', () => {
+  expect(loadConfig({ DEMO_CRM_URL: 'http://127.0.0.1:4100/demo/crm' }).env.DEMO_CRM_URL).toBe(
+    'http://127.0.0.1:4100/demo/crm',
+  );
+  expect(loadConfig({}).env.DEMO_CRM_URL).toBeUndefined();
+  expect(problems({ DEMO_CRM_URL: 'not a url' })[0]).toMatch(/^DEMO_CRM_URL: /);
+  expect(problems({ DEMO_CRM_URL: 'ftp://127.0.0.1/crm' })).toEqual([
+    'DEMO_CRM_URL: must be an http:// or https:// URL',
+  ]);
+  expect(problems({ DEMO_CRM_URL: 'http://127.0.0.1:4100/crm?x=1' })).toEqual([
+    'DEMO_CRM_URL: must be a plain base URL (no query, fragment or credentials)',
+  ]);
+  expect(
+    problems({
+      NODE_ENV: 'production',
+      PUBLIC_URL: 'https://bot.example.com',
+      ENCRYPTION_KEYS: 'k1:x',
+      ...BOT,
+      DEMO_CRM_URL: 'https://crm.example.com/demo/crm',
+    }),
+  ).toEqual(['DEMO_CRM_URL: is a dev-only setting (the demo CRM); unset it in production']);
+});
