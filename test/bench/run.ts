@@ -6,13 +6,13 @@
 //   (c)  storeScale.ts        connection writes per second on SQLite, memory after reading them back
 //   (d)  cardFormatting.ts    CRM deal cards against JSON.stringify of the same page
 //   (e)  storeScale.ts        getToken and list figures at 10k and at N connections (default 1M)
-//   (f)  consentFlow.ts       consent flows and turns through the real service in a child process
+//   (f)  consentFlowSection.ts consent flows and turns through the real service in a child process
 // Prints the sections, a summary of targets, then one JSON line with every figure. Exits non-zero
 // when an invariant breaks (not when a target is missed: the figures say that).
 import { cpus, loadavg } from 'node:os';
 import { round, verdictText, type SectionResult } from './benchFigures';
 import { cardFormattingSection } from './cardFormatting';
-import { consentFlowSection } from './consentFlow';
+import { consentFlowSection } from './consentFlowSection';
 import { refreshStormSection } from './refreshStorm';
 import { storeReadsSection } from './storeReads';
 import { DEFAULT_LARGE_STORE, storeScaleSection, storeWritesSection } from './storeScale';
