@@ -94,7 +94,7 @@ export class ActionDialog extends ComponentDialog {
     const request = step.options as ActionDialogOptions;
     const found = await this.find(step, request);
     if (!found) return step.endDialog();
-    const outcome = await this.runWith(found.profile, request, authorization);
+    const outcome = await this.runWith(step, found.profile, request, authorization);
     if (!outcome.ok && outcome.code === 'missing-scopes' && (outcome.missingScopes ?? []).length > 0) {
       // Ask for the missing scopes only; AuthorizationDialog knows how (and what an organisation needs).
       const options: ScopesOptions = {
@@ -121,7 +121,7 @@ export class ActionDialog extends ComponentDialog {
       );
       return step.endDialog();
     }
-    const outcome = await this.runWith(found.profile, request, authorization);
+    const outcome = await this.runWith(step, found.profile, request, authorization);
     await this.answer(step, found.profile, found.action, outcome);
     return step.endDialog();
   }
@@ -150,15 +150,34 @@ export class ActionDialog extends ComponentDialog {
     return { profile, action };
   }
 
-  private runWith(
+  private async runWith(
+    step: WaterfallStepContext,
     profile: Profile,
     request: ActionDialogOptions,
     authorization: Extract<AuthorizationResult, { status: 'authorized' }>,
   ): Promise<ActionOutcome> {
-    return this.services.engine.runAction(profile, authorization.subject, request.action, request.params, {
+    const { engine } = this.services;
+    const outcome = await engine.runAction(profile, authorization.subject, request.action, request.params, {
       token: authorization.token,
       ...(request.connectionName !== undefined ? { connection: request.connectionName } : {}),
     });
+    if (authorization.subject.kind === 'organization') {
+      // The organisation's token used for a chat user: recorded as an admin's execute call is (who,
+      // which action, how it ended; never its parameters or results).
+      const { channelId, from } = step.context.activity;
+      await engine.audit({
+        actor: `user:${channelId}:${from?.id ?? 'unknown'}`,
+        action: 'action.executed',
+        target: `profile:${profile.id}`,
+        details: {
+          connection: 'org',
+          action: request.action,
+          outcome: outcome.ok ? 'ok' : outcome.code,
+          via: 'chat',
+        },
+      });
+    }
+    return outcome;
   }
 
   private async answer(
