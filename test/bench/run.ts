@@ -1,4 +1,4 @@
-// `npm run bench [-- --connections N]`: the engine's performance figures, measured in one run on this
+// `npm run bench [-- --connections N] [--only e]`: the engine's performance figures, measured in one run on this
 // machine, each printed with its target (issue 12) and "met" / "NOT met". One section per file:
 //   (a)  storeReads.ts        getToken on a valid token against a raw read of the same row
 //   (a') tokenServiceHttp.ts  the token service's GetToken over HTTP against the direct getToken
@@ -7,6 +7,7 @@
 //   (d)  cardFormatting.ts    CRM deal cards against JSON.stringify of the same page
 //   (e)  storeScale.ts        getToken and list figures at 10k and at N connections (default 1M)
 //   (f)  consentFlowSection.ts consent flows and turns through the real service in a child process
+// `--only <letter>` runs one section (e.g. `--only e --connections 200000`).
 // Prints the sections, a summary of targets, then one JSON line with every figure. Exits non-zero
 // when an invariant breaks (not when a target is missed: the figures say that).
 import { cpus, loadavg } from 'node:os';
@@ -28,19 +29,35 @@ function connectionsFlag(argv: readonly string[]): number {
   return value;
 }
 
+function onlyFlag(argv: readonly string[], letters: readonly string[]): string | undefined {
+  const at = argv.indexOf('--only');
+  if (at === -1) return undefined;
+  const value = argv[at + 1] ?? '';
+  if (!letters.includes(value)) {
+    throw new Error(`--only must be one of ${letters.join(', ')}, got "${value}"`);
+  }
+  return value;
+}
+
 async function main(): Promise<void> {
-  const large = connectionsFlag(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const large = connectionsFlag(argv);
   const started = performance.now();
   const load = loadavg()[0] ?? NaN;
-  const sections: (() => Promise<SectionResult> | SectionResult)[] = [
-    storeReadsSection,
-    tokenServiceHttpSection,
-    refreshStormSection,
-    storeWritesSection,
-    cardFormattingSection,
-    () => storeScaleSection(large),
-    consentFlowSection,
+  const all: [string, () => Promise<SectionResult> | SectionResult][] = [
+    ['a', storeReadsSection],
+    ["a'", tokenServiceHttpSection],
+    ['b', refreshStormSection],
+    ['c', storeWritesSection],
+    ['d', cardFormattingSection],
+    ['e', () => storeScaleSection(large)],
+    ['f', consentFlowSection],
   ];
+  const only = onlyFlag(
+    argv,
+    all.map(([letter]) => letter),
+  );
+  const sections = all.filter(([letter]) => only === undefined || letter === only).map(([, run]) => run);
   const results: SectionResult[] = [];
   for (const section of sections) {
     const result = await section();

@@ -2,7 +2,9 @@
 // no earlier phase's garbage sits in the RSS it reports). Prints one JSON line on stdout.
 //   writes <n>          store n connections one by one through saveConnection, then read them back
 //   build <n> <dir>     build a store of n real sealed connections in <dir>, in bulk; check its query plans
-//   read <n> <dir>      getToken and list figures on that store, and the RSS after them
+//   read <n> <dir> <ops> [warm]  getToken and list figures on that store, and the RSS after them;
+//                       with `warm`, the database file is read once first, so it is all in the page cache
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { newConnectionRecord, saveConnection } from '../../profiles/connections';
 import { silentLogger } from '../../profiles/engineContext';
@@ -173,15 +175,31 @@ const randomAfter = (): string =>
   `con_${Array.from({ length: 6 }, () => ID_ALPHABET[Math.floor(Math.random() * 64)]).join('')}`;
 
 /**
+ * Reads the database file once, start to end, so every page of it is in the OS page cache: the
+ * machine may have dropped pages left untouched for a while (this VM's kernel pages out memory idle
+ * for about a minute), and a read of a dropped page waits for the disk.
+ */
+function readWholeFile(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    while (readSync(fd, buffer, 0, buffer.length, null) > 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * getToken on valid tokens of distinct random subjects (so the cache of opened tokens never helps),
  * admin list pages of the profile at random positions, and a user's connections across profiles.
  */
-async function read(n: number, dir: string, ops: number) {
+async function read(n: number, dir: string, ops: number, warm: boolean) {
+  if (warm) readWholeFile(join(dir, 'authprofiles.db'));
   const { harness, profile } = await open(dir);
   try {
     const rssStart = process.memoryUsage().rss;
     const picks = sample(n, Math.min(n, ops + 1_000));
-    const warm = picks.slice(0, 1_000);
+    const warmup = picks.slice(0, 1_000);
     const measured = picks.slice(1_000);
     const getToken = async (i: number) => {
       const result = await harness.engine.getToken(profile, subjectOf(i));
@@ -191,9 +209,11 @@ async function read(n: number, dir: string, ops: number) {
     const listPage = () =>
       harness.engine.listConnections({ profileId: profile.id }, { limit: PAGE + 1, after: randomAfter() });
     const ofUser = (i: number) => harness.engine.connectionsOf(subjectOf(i));
-    for (const i of warm) await getToken(i);
+    for (const i of warmup) await getToken(i);
     for (let i = 0; i < 200; i += 1) await listPage();
-    for (const i of warm.slice(0, 500)) await ofUser(i);
+    for (const i of warmup.slice(0, 500)) await ofUser(i);
+    // Blocks read from the disk (not the page cache) and waits for it, during the measured reads.
+    const before = process.resourceUsage();
     const tokenSamples: number[] = [];
     const tokenSeconds = await timeCalls(
       measured.length,
@@ -209,8 +229,11 @@ async function read(n: number, dir: string, ops: number) {
       userSamples,
     );
     const rssAfterRead = process.memoryUsage().rss;
+    const after = process.resourceUsage();
     return {
       connections: n,
+      diskReadBlocks: after.fsRead - before.fsRead,
+      voluntaryContextSwitches: after.voluntaryContextSwitches - before.voluntaryContextSwitches,
       getToken: { samples: tokenSamples, seconds: tokenSeconds },
       listPage: { samples: listSamples, seconds: listSeconds },
       userConnections: { samples: userSamples, seconds: userSeconds },
@@ -224,14 +247,14 @@ async function read(n: number, dir: string, ops: number) {
 }
 
 async function main(): Promise<unknown> {
-  const [phase, count, dir, ops] = process.argv.slice(2);
+  const [phase, count, dir, ops, cache] = process.argv.slice(2);
   const n = Number(count);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`storeChild: bad connection count "${count}"`);
   if (phase === 'writes') return writes(n);
   if (phase === 'build' && dir) return build(n, dir);
-  if (phase === 'read' && dir) return read(n, dir, Number(ops ?? 10_000));
+  if (phase === 'read' && dir) return read(n, dir, Number(ops ?? 10_000), cache === 'warm');
   throw new Error(
-    `storeChild: unknown phase "${phase}" (writes <n> | build <n> <dir> | read <n> <dir> [ops])`,
+    `storeChild: unknown phase "${phase}" (writes <n> | build <n> <dir> | read <n> <dir> [ops] [warm])`,
   );
 }
 
