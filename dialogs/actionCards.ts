@@ -14,12 +14,15 @@ import type { ActionField, ActionItem, ActionValue } from '../profiles';
 import { inertText } from './inertText';
 import { formatAmount, formatDate, formatDateTime, formatNumber } from './valueFormats';
 
+/** A result field as the card shows it: the outcome's field, with the words its declaration gives codes. */
+export type CardField = ActionField & { labels?: Readonly<Record<string, string>> };
+
 export interface CardResult {
   /** The action's title ("My deals"). */
   title: string;
   /** The profile's display name, shown under the title. */
   profileName: string;
-  fields: readonly ActionField[];
+  fields: readonly CardField[];
   items: readonly ActionItem[];
   /** All matches, when the API said; defaults to the number of items. */
   total?: number;
@@ -140,18 +143,22 @@ export function resultText(result: CardResult, options: CardOptions = {}): strin
 /** A value as a reader sees it, per the field's declared format; '' when there is nothing to show. */
 export function formatValue(
   value: ActionValue,
-  field: Pick<ActionField, 'format'>,
+  field: Pick<ActionField, 'format'> & Pick<CardField, 'labels'>,
   options: CardOptions = {},
+  currency?: string,
 ): string {
   if (value === null) return '';
   if (typeof value === 'boolean') return value ? 'Yes' : 'No';
   const text = String(value).trim();
   if (text === '') return '';
+  // An API code the action declares a word for ("contractsent" → "Contract sent").
+  const label = field.labels && Object.hasOwn(field.labels, text) ? field.labels[text] : undefined;
+  if (label !== undefined) return label;
   const locale = options.locale ?? 'en-US';
   const timeZone = options.timeZone ?? 'UTC';
   switch (field.format) {
     case 'currency':
-      return formatAmount(text, options.currency ?? 'USD', locale);
+      return formatAmount(text, currency ?? options.currency ?? 'USD', locale);
     case 'number':
       return formatNumber(text, locale);
     case 'date':
@@ -171,7 +178,12 @@ function viewOf(result: CardResult, options: CardOptions): View {
   const rows = result.items.slice(0, MAX_CARD_ROWS).map((item): Row => {
     const details: Row['details'] = [];
     for (const field of fields) {
-      const shown = formatValue(item.values[field.name] ?? null, field, options);
+      const shown = formatValue(
+        item.values[field.name] ?? null,
+        field,
+        options,
+        item.currencies?.[field.name],
+      );
       if (shown !== '') {
         details.push({
           label: inertText(field.label, MAX_LABEL_LENGTH),

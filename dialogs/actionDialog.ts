@@ -200,7 +200,11 @@ export class ActionDialog extends ComponentDialog {
     // message text beside it, or Web Chat shows everything twice.
     const card = resultCard({
       ...names,
-      fields: outcome.fields,
+      // The words the declaration gives API codes (stage ids) travel with the fields to the card.
+      fields: outcome.fields.map((field, index) => {
+        const labels = action.results.fields[index]?.labels;
+        return labels ? { ...field, labels } : field;
+      }),
       items: outcome.items,
       ...(outcome.total !== undefined ? { total: outcome.total } : {}),
     });

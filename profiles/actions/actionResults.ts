@@ -40,6 +40,8 @@ export interface ActionItem {
   /** The value of the results' `titleField`, when declared. */
   title?: string;
   values: Record<string, ActionValue>;
+  /** ISO 4217 code of a `currency` field's value, by field name, when the field has a `currencyPath`. */
+  currencies?: Record<string, string>;
 }
 
 export type ActionOutcome =
@@ -128,6 +130,13 @@ export function extractResults(
       values[(fields[index] as ActionField).name] = shown(valueAt(record, field.path), token);
     });
     const item: ActionItem = { values };
+    declared.fields.forEach((field, index) => {
+      if (field.currencyPath === undefined) return;
+      const code = valueAt(record, field.currencyPath);
+      if (typeof code === 'string' && /^[A-Z]{3}$/.test(code)) {
+        item.currencies = { ...item.currencies, [(fields[index] as ActionField).name]: code };
+      }
+    });
     if (declared.titleField !== undefined) {
       const title = shown(valueAt(record, declared.titleField), token);
       if (title !== null) item.title = String(title);
@@ -149,6 +158,8 @@ export function withoutToken(items: ActionItem[], token: string): ActionItem[] {
   return items.map((item) => ({
     ...(item.title !== undefined ? { title: clean(item.title) } : {}),
     values: Object.fromEntries(Object.entries(item.values).map(([name, value]) => [name, clean(value)])),
+    // Three capital letters each (checked when read): nothing a token could hide in.
+    ...(item.currencies ? { currencies: item.currencies } : {}),
   }));
 }
 

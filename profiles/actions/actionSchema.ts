@@ -59,6 +59,13 @@ const resultField = z.strictObject({
   name: z.string().regex(PARAM_NAME, 'must be a field name').optional(),
   label: z.string().trim().min(1).max(60),
   format: z.enum(FIELD_FORMATS).default('text'),
+  /** For `currency`: where this result's ISO 4217 code is (`properties.deal_currency_code`). */
+  currencyPath: z.string().regex(JSON_PATH, 'must be a dotted JSON path').optional(),
+  /** Words to show for API codes (`{ "contractsent": "Contract sent" }`); other values as they are. */
+  labels: z
+    .record(z.string().min(1).max(100), z.string().trim().min(1).max(100))
+    .refine((labels) => Object.keys(labels).length <= 100, 'must have at most 100 entries')
+    .optional(),
 });
 
 const resultsDeclaration = z.strictObject({

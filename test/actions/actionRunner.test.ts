@@ -255,6 +255,40 @@ describe('engine.runAction', () => {
     expect(JSON.stringify(outcome)).not.toContain(seen[0]?.authorization?.slice(7));
   });
 
+  it("reads each result's currency where the field says, keeping only ISO 4217 codes", async () => {
+    answer = (_req, res) =>
+      json(res, 200, {
+        results: [
+          { properties: { dealname: 'A', amount: '10', cur: 'EUR' } },
+          { properties: { dealname: 'B', amount: '20', cur: 'euro; drop table' } },
+          { properties: { dealname: 'C', amount: '30' } },
+        ],
+      });
+    const base = await harness.engine.catalog.get('crm');
+    const withCurrency = {
+      ...base,
+      actions: base.actions.map((action) =>
+        action.action === 'search'
+          ? {
+              ...action,
+              results: {
+                ...action.results,
+                fields: action.results.fields.map((field) =>
+                  field.path === 'properties.amount' ? { ...field, currencyPath: 'properties.cur' } : field,
+                ),
+              },
+            }
+          : action,
+      ),
+    };
+    const outcome = await harness.engine.runAction(withCurrency, USER, 'deals.search', { q: 'x' });
+    expect(outcome.ok && outcome.items.map((item) => item.currencies ?? null)).toEqual([
+      { amount: 'EUR' },
+      null,
+      null,
+    ]);
+  });
+
   it('encodes path and query values so they cannot leave the path segment', async () => {
     answer = (_req, res) => json(res, 200, { id: 'x', properties: { dealname: 'D' } });
     const profile = await harness.engine.catalog.get('crm');

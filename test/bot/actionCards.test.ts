@@ -245,3 +245,44 @@ describe('hostile values from the API are inert', () => {
     expect(Array.from(rows(card)[0]?.[0] ?? '')).toHaveLength(100);
   });
 });
+
+describe('codes and currencies the declaration explains', () => {
+  const fields = [
+    { name: 'amount', label: 'Amount', format: 'currency' as const },
+    { name: 'dealstage', label: 'Stage', format: 'text' as const, labels: { contractsent: 'Contract sent' } },
+  ];
+
+  it('shows a declared word for an API code, and other values as they are', () => {
+    expect(formatValue('contractsent', fields[1] as ActionField & { labels: Record<string, string> })).toBe(
+      'Contract sent',
+    );
+    expect(formatValue('custom-stage', fields[1] as ActionField & { labels: Record<string, string> })).toBe(
+      'custom-stage',
+    );
+    // Only the declared codes themselves: no prototype member becomes a label.
+    expect(formatValue('constructor', fields[1] as ActionField & { labels: Record<string, string> })).toBe(
+      'constructor',
+    );
+  });
+
+  it("formats each amount in its own result's currency, USD when the result names none", () => {
+    const result: CardResult = {
+      title: 'My deals',
+      profileName: 'HubSpot',
+      fields,
+      items: [
+        {
+          title: 'Euro deal',
+          values: { amount: '7200.5', dealstage: 'contractsent' },
+          currencies: { amount: 'EUR' },
+        },
+        { title: 'Plain deal', values: { amount: '12500', dealstage: 'closedwon' } },
+      ],
+    };
+    const text = resultText(result)
+      .replace(ZWSP, '')
+      .replace(/\u202f/g, ' ');
+    expect(text).toContain('Euro deal — Amount: €7,200.50 · Stage: Contract sent');
+    expect(text).toContain('Plain deal — Amount: $12,500 · Stage: closedwon');
+  });
+});

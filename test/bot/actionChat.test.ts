@@ -211,9 +211,9 @@ describe('the HubSpot catalogue against the demo CRM', () => {
       .map((deal) => String(deal.properties.dealname));
     expect(others.length).toBeGreaterThan(0);
     for (const name of others) expect(JSON.stringify(card).replace(ZWSP, '')).not.toContain(name);
-    // The declared fields, formatted: amount as currency, stage, close date.
+    // The declared fields, formatted: amount as currency, the stage by its declared label, close date.
     const renewal = rows(card).find((row) => row[0] === 'Analytical Engines renewal');
-    expect(renewal?.[1]).toBe('Amount: $12,500 · Stage: contractsent · Close date: Jul 31, 2025');
+    expect(renewal?.[1]).toBe('Amount: $12,500 · Stage: Contract sent · Close date: Jul 31, 2025');
     expect(card.fallbackText.replace(ZWSP, '')).toContain('• Analytical Engines renewal — Amount: $12,500');
   });
 
