@@ -15,15 +15,8 @@ import {
   type ActionFailure,
   type ActionOutcome,
 } from './actionResults';
+import { actionKey, isActionEnabled, type ActionDeclaration, type ParamDeclaration } from './actionSchema';
 import {
-  actionKey,
-  isActionEnabled,
-  type ActionDeclaration,
-  type CurrentUserDeclaration,
-  type ParamDeclaration,
-} from './actionSchema';
-import {
-  currentUserTemplates,
   placeholderNames,
   renderBody,
   renderPath,
@@ -137,9 +130,7 @@ export class ActionRunner {
       });
     }
     const connectionId = first.connectionId;
-    const usesCurrentUser = templatesOf(action).some((source) =>
-      placeholderNames(source).includes('currentUser'),
-    );
+    const usesCurrentUser = usesPlaceholder(templatesOf(action), (name) => name === 'currentUser');
     const needed = [...action.scopes, ...(usesCurrentUser ? (profile.currentUser?.scopes ?? []) : [])];
     // A provider that reported no scopes leaves nothing to compare: the API will say.
     const missing = first.scopes.length === 0 ? [] : needed.filter((scope) => !first.scopes.includes(scope));
@@ -163,8 +154,13 @@ export class ActionRunner {
     };
 
     const values: Record<string, TemplateValue | undefined> = { ...params.values };
-    const account = await this.accountValues(action, profile.currentUser, connectionId, usesCurrentUser);
-    Object.assign(values, account);
+    // The connection's account is read from the store only when something needs it: the action's own
+    // templates, or a currentUser lookup that is not cached (a "my …" action on every turn reads none).
+    let accountRead: Promise<Record<string, string | undefined>> | undefined;
+    const account = () => (accountRead ??= this.accountValues(connectionId));
+    if (usesPlaceholder(templatesOf(action), (name) => name.startsWith('account.'))) {
+      Object.assign(values, await account());
+    }
     if (usesCurrentUser && profile.currentUser) {
       const id = await this.currentUsers.lookup(profile, profile.currentUser, {
         base,
@@ -308,18 +304,7 @@ export class ActionRunner {
     return this.context.outbound.profileUrl(profile, 'apiBaseUrl');
   }
 
-  private async accountValues(
-    action: ActionDeclaration,
-    currentUser: CurrentUserDeclaration | undefined,
-    connectionId: string,
-    usesCurrentUser: boolean,
-  ): Promise<Record<string, string | undefined>> {
-    const sources = [
-      ...templatesOf(action),
-      ...(usesCurrentUser && currentUser ? currentUserTemplates(currentUser) : []),
-    ];
-    if (!sources.some((source) => placeholderNames(source).some((name) => name.startsWith('account.'))))
-      return {};
+  private async accountValues(connectionId: string): Promise<Record<string, string | undefined>> {
     const connection = await this.context.store.connections.getById(connectionId);
     const account = connection?.account;
     return {
@@ -328,6 +313,10 @@ export class ActionRunner {
       'account.name': account?.name ?? undefined,
     };
   }
+}
+
+function usesPlaceholder(sources: readonly string[], test: (name: string) => boolean): boolean {
+  return sources.some((source) => placeholderNames(source).some(test));
 }
 
 function pick(options: RunActionOptions): { connection?: string } {

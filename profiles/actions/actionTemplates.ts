@@ -1,5 +1,5 @@
 import { AuthProfilesError } from '../errors';
-import type { ActionDeclaration, CurrentUserDeclaration } from './actionSchema';
+import type { ActionDeclaration } from './actionSchema';
 
 /**
  * The templates of an action (path, query, JSON body) use plain `{{name}}` placeholders, filled with
@@ -103,10 +103,6 @@ export function renderBody(template: unknown, values: TemplateValues): unknown {
 /** Every template an action holds: path, query values and body strings. */
 export function templatesOf(action: ActionDeclaration): string[] {
   return [action.path, ...Object.values(action.query), ...bodyTemplates(action.body)];
-}
-
-export function currentUserTemplates(declaration: CurrentUserDeclaration): string[] {
-  return [declaration.path, ...Object.values(declaration.query)];
 }
 
 function bodyTemplates(value: unknown): string[] {

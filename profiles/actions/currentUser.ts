@@ -25,7 +25,8 @@ export interface LookupInput {
   base: CheckedUrl;
   tokens: ApiTokenSource;
   connectionId: string;
-  account: Record<string, string | undefined>;
+  /** The connection's account (`account.*` values), read only when the id is not cached. */
+  account: () => Promise<Record<string, string | undefined>>;
   /** The token the action runs with: only its digest keys the cache (see `lookup`). */
   accessToken: string;
   signal?: AbortSignal;
@@ -44,12 +45,7 @@ export class CurrentUserLookup {
     // A new sign-in keeps the connection's id (the upsert replaces the slot), possibly with another
     // account, and a connection need not record its account: so the key is the token (its digest, never
     // the token itself), which every sign-in replaces. A refresh costs one lookup more, at most.
-    const cacheKey = JSON.stringify([
-      connectionId,
-      account['account.sub'],
-      account['account.email'],
-      sha256(accessToken),
-    ]);
+    const cacheKey = `${connectionId}:${sha256(accessToken)}`;
     const cached = this.cache.get(cacheKey);
     if (cached !== undefined) return cached;
     const unknown = (why: string): Omit<ActionFailure, 'action'> => ({
@@ -58,10 +54,11 @@ export class CurrentUserLookup {
       message: `I could not find who you are in ${profile.displayName}: ${why}`,
       connectionId,
     });
+    const values = await account();
     let url: CheckedUrl;
     try {
-      const query = renderQuery(declaration.query, account);
-      url = withPath(base, `${renderPath(declaration.path, account)}${query ? `?${query}` : ''}`);
+      const query = renderQuery(declaration.query, values);
+      url = withPath(base, `${renderPath(declaration.path, values)}${query ? `?${query}` : ''}`);
     } catch {
       return unknown('the connection does not record the account it belongs to');
     }
