@@ -147,3 +147,4 @@ export {
   type AuthorizedRequest,
   type AuthorizedResponse,
 } from './actions/authorizedRequest';
+export { REDACTED, redactToken, redactTokenBytes } from './actions/tokenRedaction';

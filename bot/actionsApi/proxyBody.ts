@@ -8,7 +8,7 @@ import { ApiError } from './responses';
  * may have to be sent twice: after a refresh on 401, or after a short 429), at most 1 MiB (413). The
  * response body is at most what the engine's outbound client reads (8 MiB, profiles/outboundRequests.ts)
  * and is decoded here when the provider compressed it despite `Accept-Encoding: identity`, so the token
- * can be looked for in it (tokenRedaction.ts).
+ * can be looked for in it (profiles/actions/tokenRedaction.ts).
  */
 
 export const MAX_REQUEST_BYTES = 1024 * 1024;

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { redactToken } from './tokenRedaction';
+import { redactToken } from '../../profiles';
 
 /**
  * What crosses the proxy in headers: allow-lists both ways (SECURITY.md, header smuggling). The caller's

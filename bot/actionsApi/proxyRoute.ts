@@ -11,7 +11,7 @@ import { decodedBody, readProxyRequestBody } from './proxyBody';
 import { proxyExchange, type ProxyMethod } from './proxyExchange';
 import { PROXY_PREFIX, proxyTargetOf } from './proxyPath';
 import { ApiError, sendError } from './responses';
-import { redactTokenBytes } from './tokenRedaction';
+import { redactTokenBytes } from '../../profiles';
 
 /**
  * The token-injecting proxy (issue 11 point 4): `/api/proxy/<profileId>/<path>` is sent to the

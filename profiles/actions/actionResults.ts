@@ -1,4 +1,5 @@
 import type { FieldIssue } from '../errors';
+import { redactToken } from './tokenRedaction';
 import { cleanProviderText } from '../oauth/providerText';
 import { retryAfterMs } from '../retryPolicy';
 import type { TokenUnavailableReason } from '../tokens';
@@ -99,15 +100,16 @@ export function valueAt(document: unknown, path: string): unknown {
 }
 
 /**
- * A value as shown, at most MAX_TEXT characters. The token is replaced before the cut: a token that
- * straddled it would otherwise be shown in part, and no longer be found whole by `withoutToken`.
+ * A value as shown, at most MAX_TEXT characters, with the access token replaced wherever an API echoed
+ * it (SECURITY.md #72): what an action shows (chat cards, execute-API results) never holds the token.
+ * Replaced before the cut: a token that straddled it would otherwise be shown in part.
  */
 function shown(value: unknown, token: string): ActionValue {
   if (value === undefined || value === null) return null;
   if (typeof value === 'number' || typeof value === 'boolean') return value;
   // A nested object or list: its JSON, shortened; a declaration should point at a leaf.
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return (token.length > 0 ? text.split(token).join('[redacted]') : text).slice(0, MAX_TEXT);
+  return redactToken(text, token).slice(0, MAX_TEXT);
 }
 
 /** The declared fields of each result in a 2xx answer; `null` when the answer is not what was declared. */
@@ -145,22 +147,6 @@ export function extractResults(
   });
   const total = declared.totalPath === undefined ? undefined : valueAt(document, declared.totalPath);
   return typeof total === 'number' && Number.isInteger(total) && total >= 0 ? { items, total } : { items };
-}
-
-/**
- * The items with the access token replaced wherever an API echoed it into a declared field: what an
- * action shows (chat cards, execute-API results) never holds the token (issue 11 point 4).
- */
-export function withoutToken(items: ActionItem[], token: string): ActionItem[] {
-  if (token.length === 0) return items;
-  const clean = <T extends ActionValue | undefined>(value: T): T =>
-    typeof value === 'string' && value.includes(token) ? (value.split(token).join('[redacted]') as T) : value;
-  return items.map((item) => ({
-    ...(item.title !== undefined ? { title: clean(item.title) } : {}),
-    values: Object.fromEntries(Object.entries(item.values).map(([name, value]) => [name, clean(value)])),
-    // Three capital letters each (checked when read): nothing a token could hide in.
-    ...(item.currencies ? { currencies: item.currencies } : {}),
-  }));
 }
 
 /** A non-2xx answer as a failure; `detail` is the API's own message, cleaned and without the token. */
@@ -232,6 +218,6 @@ export async function errorDetail(response: Response, token: string): Promise<st
   const candidate =
     valueAt(parsed, 'message') ?? valueAt(parsed, 'error.message') ?? valueAt(parsed, 'error_description');
   if (typeof candidate !== 'string' || candidate.length === 0) return undefined;
-  const redacted = token.length > 0 ? candidate.split(token).join('[redacted]') : candidate;
+  const redacted = redactToken(candidate, token);
   return cleanProviderText(redacted, 300) ?? undefined;
 }

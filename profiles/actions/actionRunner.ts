@@ -11,7 +11,6 @@ import {
   extractResults,
   failureOfAnswer,
   fieldsOf,
-  withoutToken,
   type ActionFailure,
   type ActionOutcome,
 } from './actionResults';
@@ -259,7 +258,6 @@ export class ActionRunner {
       status: response.status,
       fields: fieldsOf(action),
       ...results,
-      items: withoutToken(results.items, accessToken),
     };
   }
 

@@ -1,6 +1,7 @@
 /**
- * Removes an access token from what the provider answered before the caller sees it (the proxy's
- * promise: the caller never receives the token, even when an API echoes the request's Authorization).
+ * Removes an access token from what the provider answered before anyone sees it (the proxy's body and
+ * headers, action results and API error messages: SECURITY.md #72), even when an API echoes the
+ * request's Authorization.
  * The token is looked for as sent and in the forms an echo would write it in: JSON string escaping
  * (`\/`, `\u…`) and percent-encoding.
  */
