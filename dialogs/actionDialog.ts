@@ -1,4 +1,4 @@
-import { CardFactory, MessageFactory } from 'botbuilder';
+import { CardFactory, MessageFactory, type Activity } from 'botbuilder';
 import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
 import {
   actionKey,
@@ -23,6 +23,7 @@ import {
   type AuthorizationResult,
 } from './authorizationDialog';
 import { inertText, plainMessage } from './inertText';
+import { withConfirmation } from './signinConfirmation';
 
 export interface ActionDialogOptions {
   profileId: string;
@@ -41,6 +42,7 @@ export interface ActionDialogOptions {
  */
 type ScopesOptions = AuthorizationDialogOptions & { additionalScopes?: string[] };
 type ScopesResult = AuthorizationResult & { declinedScopes?: string[] };
+type Authorized = Extract<AuthorizationResult, { status: 'authorized' }>;
 
 /**
  * Runs one of a profile's declared actions from chat (issue 11 point 4), for every profile alike: the
@@ -50,6 +52,10 @@ type ScopesResult = AuthorizationResult & { declinedScopes?: string[] };
  * comes back as an Adaptive Card (actionCards.ts) or a plain sentence. When the connection lacks a scope
  * the action needs, the user is asked to consent to the missing scopes only, and the action is run once
  * more with the new token.
+ *
+ * After a sign-in, "You're connected to …" comes in the same message as the answer (the result card's
+ * text, or the first sentence of the answer's text): AuthorizationDialog returns it (`returnConfirmation`)
+ * instead of sending it, so a resumed request is one message, not two (issue 12).
  */
 export class ActionDialog extends ComponentDialog {
   static readonly id = 'action';
@@ -92,10 +98,14 @@ export class ActionDialog extends ComponentDialog {
     const authorization = step.result as AuthorizationResult;
     if (authorization.status !== 'authorized') return step.endDialog();
     const request = step.options as ActionDialogOptions;
-    const found = await this.find(step, request);
+    const found = await this.find(step, request, authorization.confirmation);
     if (!found) return step.endDialog();
     const outcome = await this.runWith(step, found.profile, request, authorization);
     if (!outcome.ok && outcome.code === 'missing-scopes' && (outcome.missingScopes ?? []).length > 0) {
+      // The user must hear the sign-in worked before a card asks for more: here it goes alone.
+      if (authorization.confirmation) {
+        await step.context.sendActivity(plainMessage(authorization.confirmation));
+      }
       // Ask for the missing scopes only; AuthorizationDialog knows how (and what an organisation needs).
       const options: ScopesOptions = {
         ...authorizationOptions(request),
@@ -103,7 +113,7 @@ export class ActionDialog extends ComponentDialog {
       };
       return step.beginDialog(AuthorizationDialog.id, options);
     }
-    await this.answer(step, found.profile, found.action, outcome);
+    await this.answer(step, found.profile, found.action, outcome, authorization.confirmation);
     return step.endDialog();
   }
 
@@ -111,38 +121,52 @@ export class ActionDialog extends ComponentDialog {
   private async replay(step: WaterfallStepContext) {
     const authorization = step.result as ScopesResult;
     if (authorization.status !== 'authorized') return step.endDialog();
+    const { confirmation } = authorization;
     const request = step.options as ActionDialogOptions;
-    const found = await this.find(step, request);
+    const found = await this.find(step, request, confirmation);
     if (!found) return step.endDialog();
     const declined = authorization.declinedScopes ?? [];
     if (declined.length > 0) {
       await step.context.sendActivity(
-        plainMessage(declinedAfterConsentMessage({ title: found.action.title }, declined)),
+        withConfirmation(
+          confirmation,
+          plainMessage(declinedAfterConsentMessage({ title: found.action.title }, declined)),
+        ),
       );
       return step.endDialog();
     }
     const outcome = await this.runWith(step, found.profile, request, authorization);
-    await this.answer(step, found.profile, found.action, outcome);
+    await this.answer(step, found.profile, found.action, outcome, confirmation);
     return step.endDialog();
   }
 
-  /** The profile and action, read afresh each step (the admin may change them while a sign-in waits). */
+  /**
+   * The profile and action, read afresh each step (the admin may change them while a sign-in waits);
+   * when they are gone, the sign-in's confirmation comes with the message that says so.
+   */
   private async find(
     step: WaterfallStepContext,
     request: ActionDialogOptions,
+    confirmation?: string,
   ): Promise<{ profile: Profile; action: ActionDeclaration } | undefined> {
     const profile = await this.services.engine.findProfile(request.profileId);
     if (!profile) {
       await step.context.sendActivity(
-        plainMessage(`There is no integration called "${inertText(request.profileId, 64)}" configured.`),
+        withConfirmation(
+          confirmation,
+          plainMessage(`There is no integration called "${inertText(request.profileId, 64)}" configured.`),
+        ),
       );
       return undefined;
     }
     const action = profile.actions.find((candidate) => actionKey(candidate) === request.action);
     if (!action) {
       await step.context.sendActivity(
-        plainMessage(
-          `${inertText(profile.displayName)} has no action "${inertText(request.action, 81)}". Say "${profile.id} actions" to see what it can do.`,
+        withConfirmation(
+          confirmation,
+          plainMessage(
+            `${inertText(profile.displayName)} has no action "${inertText(request.action, 81)}". Say "${profile.id} actions" to see what it can do.`,
+          ),
         ),
       );
       return undefined;
@@ -154,7 +178,7 @@ export class ActionDialog extends ComponentDialog {
     step: WaterfallStepContext,
     profile: Profile,
     request: ActionDialogOptions,
-    authorization: Extract<AuthorizationResult, { status: 'authorized' }>,
+    authorization: Authorized,
   ): Promise<ActionOutcome> {
     const { engine } = this.services;
     const outcome = await engine.runAction(profile, authorization.subject, request.action, request.params, {
@@ -185,19 +209,23 @@ export class ActionDialog extends ComponentDialog {
     profile: Profile,
     action: ActionDeclaration,
     outcome: ActionOutcome,
+    confirmation: string | undefined,
   ): Promise<void> {
     const names = { profileName: profile.displayName, title: action.title };
+    const send = (answer: Partial<Activity>) =>
+      step.context.sendActivity(withConfirmation(confirmation, answer));
     if (!outcome.ok) {
       const whose = profile.authorization === 'pre-authorized' ? 'organisation' : 'user';
-      await step.context.sendActivity(plainMessage(failureMessage(outcome, { ...names, whose })));
+      await send(plainMessage(failureMessage(outcome, { ...names, whose })));
       return;
     }
     if (outcome.items.length === 0) {
-      await step.context.sendActivity(plainMessage(emptyResultText(names)));
+      await send(plainMessage(emptyResultText(names)));
       return;
     }
     // The card holds the same content as plain `fallbackText` for channels without Adaptive Cards; no
-    // message text beside it, or Web Chat shows everything twice.
+    // copy of it as message text beside it, or Web Chat shows everything twice. After a sign-in the
+    // message text is the confirmation ("You're connected to …"), shown above the card.
     const card = resultCard({
       ...names,
       // The words the declaration gives API codes (stage ids) travel with the fields to the card.
@@ -208,13 +236,15 @@ export class ActionDialog extends ComponentDialog {
       items: outcome.items,
       ...(outcome.total !== undefined ? { total: outcome.total } : {}),
     });
-    await step.context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card)));
+    await send(MessageFactory.attachment(CardFactory.adaptiveCard(card)));
   }
 }
 
+/** The confirmation of a sign-in comes back in the result, to go with the answer (`withConfirmation`). */
 function authorizationOptions(request: ActionDialogOptions): AuthorizationDialogOptions {
   return {
     profileId: request.profileId,
+    returnConfirmation: true,
     ...(request.connectionName !== undefined ? { connectionName: request.connectionName } : {}),
   };
 }

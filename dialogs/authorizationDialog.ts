@@ -78,6 +78,12 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
   ): Promise<DialogTurnResult> {
     const profileId = options?.profileId;
     if (!profileId) throw new Error('AuthorizationDialog needs { profileId }');
+    const returnConfirmation = options.returnConfirmation;
+    if (returnConfirmation !== undefined && typeof returnConfirmation !== 'boolean') {
+      throw new Error('AuthorizationDialog option returnConfirmation must be true or false');
+    }
+    // Kept with the wait: the resume that finishes it is a later turn, which has no options.
+    if (returnConfirmation) Object.assign(dc.activeDialog?.state ?? {}, { returnConfirmation });
     const { engine } = this.services;
     const profile = await engine.findProfile(profileId);
     if (!profile) {
@@ -392,12 +398,11 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       return dc.endDialog({ status: 'failed', profileId: profile.id });
     }
     const name = inertText(profile.displayName);
-    await say(dc, signinOutcomeMessage(name, 'connected'));
+    const confirmation = [signinOutcomeMessage(name, 'connected')];
     // Scopes on demand: what the provider did not grant of what was asked (RFC 6749 §5.1, the token's scope).
     const declined = (state.additionalScopes ?? []).filter((scope) => !token.scopes.includes(scope));
     if (declined.length > 0) {
-      await say(
-        dc,
+      confirmation.push(
         additionalScopesMessage(
           name,
           declined.map((scope) => inertText(scope)),
@@ -405,10 +410,14 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
         ),
       );
     }
-    return dc.endDialog({
+    const result = {
       ...authorized(profile, subject, token),
       ...(declined.length > 0 ? { declinedScopes: declined } : {}),
-    });
+    };
+    // The parent that asked sends the confirmation with its own answer, in one message (issue 12).
+    if (state.returnConfirmation) return dc.endDialog({ ...result, confirmation: confirmation.join(' ') });
+    for (const text of confirmation) await say(dc, text);
+    return dc.endDialog(result);
   }
 }
 

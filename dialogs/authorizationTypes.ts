@@ -22,6 +22,15 @@ export interface AuthorizationDialogOptions {
    * 50; anything else ends the dialog `unavailable` without a card.
    */
   additionalScopes?: string[];
+  /**
+   * Who sends the confirmation of a sign-in that ends connected ("You're connected to …", and which of
+   * the `additionalScopes` the user did not allow). Absent or `false`: the dialog sends it, as a dialog
+   * used alone must ("connect hubspot"). `true`: the dialog sends nothing on success and the result
+   * carries the text as `confirmation`, for a parent that answers at once to send it in the same message
+   * as its answer (one activity instead of two: ActionDialog puts it beside the result card). Sign-ins
+   * that fail, and everything else the dialog says, are sent by the dialog either way.
+   */
+  returnConfirmation?: boolean;
 }
 
 /**
@@ -40,6 +49,12 @@ export type AuthorizationResult =
       declinedScopes?: string[];
       /** The whole token (scopes, connection), for `engine.runAction(…, { token })`; in memory only. */
       token: Extract<TokenResult, { ok: true }>;
+      /**
+       * With `returnConfirmation`, after a sign-in in this dialog: the confirmation it did not send, one
+       * line of plain text (names already inert) for the caller to send with its answer (`withConfirmation`).
+       * Absent when the token was usable at once (no sign-in, nothing to confirm).
+       */
+      confirmation?: string;
     }
   | { status: 'unavailable' | SigninEnd; profileId: string };
 
@@ -58,6 +73,8 @@ export interface WaitState {
   connectionName?: string;
   /** The additional scopes this sign-in asks for (scopes on demand; not secret). */
   additionalScopes?: string[];
+  /** The option of that name: the resume, a later turn without the options, returns the confirmation. */
+  returnConfirmation?: boolean;
   /** Written by earlier versions (`signin` | `verify`); read so a wait stored across an upgrade goes on. */
   phase?: 'signin' | 'verify';
 }

@@ -13,6 +13,7 @@ export {
   type AuthorizationDialogServices,
   type AuthorizationResult,
 } from './authorizationDialog';
+export { withConfirmation } from './signinConfirmation';
 export { ActionDialog, type ActionDialogOptions } from './actionDialog';
 export { resultCard, resultText, emptyResultText, type AdaptiveCard, type CardResult } from './actionCards';
 export { actionMenuCard } from './actionMenu';

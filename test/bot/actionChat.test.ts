@@ -196,8 +196,11 @@ function dealsOf(ownerId: string): string[] {
 describe('the HubSpot catalogue against the demo CRM', () => {
   test('"demo: list my deals": sign in, then a card with the signed-in user’s deals only', async () => {
     const replies = await ask('demo: list my deals', 'alice');
-    expect(allText(replies)).toMatch(/You're connected to Demo CRM/);
-    const card = onlyCard(replies);
+    // The confirmation is the text of the card's message (issue 12: one activity, not two).
+    expect(replies).toHaveLength(2);
+    expect(signinUrl(replies.slice(0, 1))).toBeDefined();
+    expect([replies[1]?.text, replies[1]?.textFormat]).toEqual(["You're connected to Demo CRM.", 'plain']);
+    const card = onlyCard(replies.slice(1));
     const expected = [...dealsOf(ALICE_OWNER), HOSTILE_DEAL];
     expect(heading(card)).toBe(`My deals (${expected.length})`);
     expect(
@@ -215,6 +218,36 @@ describe('the HubSpot catalogue against the demo CRM', () => {
     const renewal = rows(card).find((row) => row[0] === 'Analytical Engines renewal');
     expect(renewal?.[1]).toBe('Amount: $12,500 · Stage: Contract sent · Close date: Jul 31, 2025');
     expect(card.fallbackText.replace(ZWSP, '')).toContain('• Analytical Engines renewal — Amount: $12,500');
+    // The fallback is the result alone: a host without cards shows the message text, then this.
+    expect(card.fallbackText.split('\n')[0]).toBe(`My deals (${expected.length}) (Demo CRM):`);
+    expect(card.fallbackText).not.toMatch(/connected/i);
+  });
+
+  test('the resume of "show my deals" is one message: the confirmation with the card (issue 12)', async () => {
+    const replies = await ask('show my deals', 'carol-resume', 'carol');
+    expect(replies).toHaveLength(2);
+    const [signin, resumed] = replies;
+    expect(signin?.attachments?.map((a) => a.contentType)).toEqual(['application/vnd.microsoft.card.hero']);
+    expect(signinUrl([signin ?? {}])).toBeDefined();
+    expect(resumed?.text).toBe("You're connected to Demo CRM.");
+    expect(resumed?.textFormat).toBe('plain');
+    expect(resumed?.attachments?.map((a) => a.contentType)).toEqual([
+      'application/vnd.microsoft.card.adaptive',
+    ]);
+    expect(heading(onlyCard([resumed ?? {}]))).toBe(`My deals (${dealsOf('71003').length})`);
+    // Connected, the next ask is the card alone, without a confirmation.
+    const again = await bot.say('show my deals', { userId: 'carol-resume' });
+    expect(again).toHaveLength(1);
+    expect(again[0]?.text).toBeUndefined();
+    expect(cards(again)).toHaveLength(1);
+  });
+
+  test('"connect demo" alone still ends with the confirmation, sent by AuthorizationDialog itself', async () => {
+    const replies = await ask('connect demo', 'alice-connect', 'alice');
+    expect(replies).toHaveLength(2);
+    expect(signinUrl(replies.slice(0, 1))).toBeDefined();
+    expect(replies[1]).toMatchObject({ text: "You're connected to Demo CRM.", textFormat: 'plain' });
+    expect(replies[1]?.attachments ?? []).toEqual([]);
   });
 
   test('bare "show my deals" (the old command) runs the same action: bob sees bob’s deals only', async () => {
@@ -262,9 +295,13 @@ describe('the HubSpot catalogue against the demo CRM', () => {
   test('a signed-in user who is no owner at the CRM is told so', async () => {
     const replies = await ask('show my deals', 'zed');
     expect(cards(replies)).toEqual([]);
-    expect(allText(replies)).toMatch(
-      /I could not find you among Demo CRM's users \(I look you up by the account you signed in with\)/,
-    );
+    // After the sign-in card, one message: the confirmation, then the failure.
+    expect(replies.slice(1).map((r) => [r.text, r.textFormat])).toEqual([
+      [
+        "You're connected to Demo CRM. I could not find you among Demo CRM's users (I look you up by the account you signed in with), so I can't tell which records are yours.",
+        'plain',
+      ],
+    ]);
   });
 
   test('an empty result is a plain sentence', async () => {
@@ -439,7 +476,10 @@ describe('failures, one message per code, never a token', () => {
       res.end(JSON.stringify({ total: 0, results: [] }));
     };
     const replies = await ask('standin: show my deals', 'frank');
-    expect(allText(replies)).toMatch(/Stand-in API has nothing for "My deals" right now\./);
+    // The empty result after a sign-in: one sentence after the other, one message.
+    expect(replies.slice(1).map((r) => [r.text, r.textFormat])).toEqual([
+      ['You\'re connected to Stand-in API. Stand-in API has nothing for "My deals" right now.', 'plain'],
+    ]);
   });
 
   test.each([
@@ -482,12 +522,15 @@ describe('scopes on demand', () => {
       // "Logged emails" needs sales-email-read, which the demo profile does not ask for up front.
       const replies = await ask('show emails', 'dave');
       expect(begin.mock.calls.map((call) => call[1])).toEqual([
-        { profileId: 'demo' },
-        { profileId: 'demo', additionalScopes: ['sales-email-read'] },
+        { profileId: 'demo', returnConfirmation: true },
+        { profileId: 'demo', returnConfirmation: true, additionalScopes: ['sales-email-read'] },
       ]);
       expect(signinUrl(replies)).toBeDefined();
       expect(run).toHaveBeenCalledTimes(2);
-      expect(heading(onlyCard(replies))).toMatch(/^Logged emails \(\d+\)$/);
+      // The sign-in card for the new scope, then the replayed answer with the confirmation as its text.
+      expect(replies).toHaveLength(2);
+      expect(replies[1]?.text).toBe("You're connected to Demo CRM.");
+      expect(heading(onlyCard(replies.slice(1)))).toMatch(/^Logged emails \(\d+\)$/);
     } finally {
       begin.mockRestore();
       run.mockRestore();
@@ -500,12 +543,12 @@ describe('scopes on demand', () => {
     try {
       const replies = await ask('show emails', 'erin', 'erin', ['sales-email-read']);
       expect(signinUrl(replies)).toBeDefined();
-      // AuthorizationDialog names what was not allowed; the action dialog says what cannot run for it.
+      // AuthorizationDialog names what was not allowed; the action dialog says what cannot run for it;
+      // the three sentences come in one message.
       expect(texts(replies)).toEqual([
-        "You're connected to Demo CRM.",
-        'You did not allow sales-email-read at Demo CRM, so what needs it will not work until you sign in again and allow it.',
-        'So I can\'t run "Logged emails": it needs sales-email-read.',
+        'You\'re connected to Demo CRM. You did not allow sales-email-read at Demo CRM, so what needs it will not work until you sign in again and allow it. So I can\'t run "Logged emails": it needs sales-email-read.',
       ]);
+      expect(replies).toHaveLength(2);
       expect(cards(replies)).toEqual([]);
       // Not replayed: it would fail the same way.
       expect(run).toHaveBeenCalledTimes(1);
