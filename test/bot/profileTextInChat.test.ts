@@ -175,8 +175,12 @@ test('every message of a sign-in names the profile inertly, up to the answer', a
   const code = /data-code="(\d{6})"/.exec(page)?.[1] as string;
   const done = await bot.say(code, user);
   expectInertMessage(done, /You're connected to/);
-  // The CRM call fails (crm.invalid): the error names the profile too.
+  // The CRM call fails (crm.invalid): the error names the profile too, in the same message (issue 12).
   expectInertMessage(done, /is not answering properly/);
+  expect(done).toHaveLength(1);
+  expect((done[0]?.text ?? '').replace(ZWSP, '')).toMatch(
+    /^You're connected to .*\. .* is not answering properly/,
+  );
 });
 
 test('"my connections" names each profile inertly, one line each', async () => {

@@ -31,6 +31,8 @@ import {
   type AuthorizationResult,
 } from '../../dialogs/authorizationDialog';
 import { SIGNIN_EVENT, userSubject } from '../../dialogs/dialogServices';
+import { plainMessage } from '../../dialogs/inertText';
+import { withConfirmation } from '../../dialogs/signinConfirmation';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { freePort, ProactiveTestAdapter, signinUrl, texts } from '../support/botHarness';
@@ -57,19 +59,26 @@ const TICKETS_ACTION = {
  * The test's own minimal action dialog (the generic chat ActionDialog is written elsewhere): run the
  * action; on missing-scopes ask for them with AuthorizationDialog; when that ends, run it again.
  */
-function actionDialog(services: AuthorizationDialogServices): WaterfallDialog {
+function actionDialog(
+  services: AuthorizationDialogServices,
+  id = 'tickets',
+  returnConfirmation = false,
+): WaterfallDialog {
   const run = async (step: WaterfallStepContext) => {
     const profile = await services.engine.getProfile('crm');
     return services.engine.runAction(profile, userSubject(step.context), 'tickets.list', {});
   };
-  const report = async (step: WaterfallStepContext, outcome: Awaited<ReturnType<typeof run>>) => {
-    await step.context.sendActivity(
-      outcome.ok
-        ? `tickets: ${outcome.items.map((item) => String(item.values.subject)).join(', ')}`
-        : `action failed (${outcome.code}): ${outcome.message}`,
-    );
+  const report = async (
+    step: WaterfallStepContext,
+    outcome: Awaited<ReturnType<typeof run>>,
+    confirmation?: string,
+  ) => {
+    const answer = outcome.ok
+      ? `tickets: ${outcome.items.map((item) => String(item.values.subject)).join(', ')}`
+      : `action failed (${outcome.code}): ${outcome.message}`;
+    await step.context.sendActivity(withConfirmation(confirmation, plainMessage(answer)));
   };
-  return new WaterfallDialog('tickets', [
+  return new WaterfallDialog(id, [
     async (step) => {
       const outcome = await run(step);
       if (outcome.ok || outcome.code !== 'missing-scopes') {
@@ -79,6 +88,7 @@ function actionDialog(services: AuthorizationDialogServices): WaterfallDialog {
       return step.beginDialog(AuthorizationDialog.id, {
         profileId: 'crm',
         additionalScopes: outcome.missingScopes,
+        ...(returnConfirmation ? { returnConfirmation } : {}),
       });
     },
     async (step) => {
@@ -88,7 +98,7 @@ function actionDialog(services: AuthorizationDialogServices): WaterfallDialog {
         await step.context.sendActivity(`not run: ${result.status}`);
         return step.endDialog();
       }
-      await report(step, await run(step));
+      await report(step, await run(step), result.confirmation);
       return step.endDialog();
     },
   ]);
@@ -111,6 +121,17 @@ function escalationDialog(): WaterfallDialog {
   ]);
 }
 
+/** A dialog that passes the option as a string, as a JavaScript bot could by mistake. */
+function badOptionDialog(): WaterfallDialog {
+  return new WaterfallDialog('bad-option', [
+    async (step) =>
+      step.beginDialog(AuthorizationDialog.id, {
+        profileId: 'crm',
+        returnConfirmation: 'yes' as unknown as boolean,
+      }),
+  ]);
+}
+
 class TestBot extends ActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private readonly dialogs: DialogSet;
@@ -123,13 +144,23 @@ class TestBot extends ActivityHandler {
     this.dialogState = state.createProperty<DialogState>('dialogState');
     this.dialogs = new DialogSet(this.dialogState);
     this.dialogs.add(actionDialog(services));
+    // The same dialog taking the sign-in's confirmation to send with its answer (returnConfirmation).
+    this.dialogs.add(actionDialog(services, 'tickets-together', true));
     this.dialogs.add(escalationDialog());
+    this.dialogs.add(badOptionDialog());
     this.dialogs.add(new AuthorizationDialog(services));
     const runDialogs = async (context: TurnContext, next: () => Promise<void>) => {
       const dc = await this.dialogs.createContext(context);
       const result = await dc.continueDialog();
       if (result.status === DialogTurnStatus.empty && context.activity.type === 'message') {
-        await dc.beginDialog(context.activity.text === 'escalate' ? 'escalate' : 'tickets');
+        const text = context.activity.text;
+        await dc.beginDialog(
+          text === 'escalate' || text === 'bad-option'
+            ? text
+            : text === 'tickets together'
+              ? 'tickets-together'
+              : 'tickets',
+        );
       }
       await next();
     };
@@ -295,6 +326,8 @@ test('missing scope → a sign-in card naming it although the token is valid →
   expect(apiCalls).toEqual([`Bearer ${after.ok ? after.accessToken : ''}`]);
   expect(lastResults.at(-1)).toMatchObject({ status: 'authorized', scopes: [DEALS, TICKETS] });
   expect(lastResults.at(-1)).not.toHaveProperty('declinedScopes');
+  // Used without returnConfirmation, the dialog sent the confirmation itself: nothing for the caller.
+  expect(lastResults.at(-1)).not.toHaveProperty('confirmation');
 
   // Granted now: the action runs at once, no card.
   const again = await say('alice', 'show my tickets');
@@ -331,6 +364,50 @@ test('the user unticks the new scope (verification code path): declined is named
   expect(cancelled).toContain('Okay, I cancelled the sign-in to Test crm.');
   expect(cancelled).toContain('not run: cancelled');
 }, 30_000);
+
+test('returnConfirmation: the dialog sends no confirmation, its result carries it, the caller sends it with its answer', async () => {
+  verification = false;
+  apiCalls.length = 0;
+  await authorize(harness, 'crm', subject('carol'));
+  const first = await say('carol', 'tickets together');
+  const startUrl = signinUrl(first);
+  expect(first).toHaveLength(1);
+  await consent(startUrl as string);
+  const collected: Partial<Activity>[] = [];
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline && collected.length === 0;) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    collected.push(...drain());
+  }
+  // Let a second message, if one were sent, arrive too.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  collected.push(...drain());
+  expect(collected.map((reply) => [reply.text, reply.textFormat])).toEqual([
+    ["You're connected to Test crm. tickets: Printer on fire", 'plain'],
+  ]);
+  expect(lastResults.at(-1)).toMatchObject({
+    status: 'authorized',
+    confirmation: "You're connected to Test crm.",
+  });
+  // Declined scopes are part of the confirmation, as the dialog would have said them.
+  await authorize(harness, 'crm', subject('dan'));
+  const results = lastResults.length;
+  const html = await consent(signinUrl(await say('dan', 'tickets together')) as string, [TICKETS]);
+  expect(html).toMatch(/Connected to Test crm/);
+  for (let i = 0; i < 250 && lastResults.length === results; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(texts(drain()).map((text) => text.replace(/\u200b/g, ''))).toEqual([
+    `You're connected to Test crm. You did not allow ${TICKETS} at Test crm, so what needs it will not work until you sign in again and allow it. action failed (missing-scopes): "My tickets" needs access you declined when you last signed in to Test crm: ${TICKETS}. Sign in again and allow it to use this`,
+  ]);
+  expect(lastResults.at(-1)).toMatchObject({ declinedScopes: [TICKETS] });
+}, 30_000);
+
+test('returnConfirmation that is not a boolean is refused with an error naming it', async () => {
+  await expect(say('mallory', 'bad-option')).rejects.toThrow(
+    'AuthorizationDialog option returnConfirmation must be true or false',
+  );
+});
 
 test('a scope no action declares is not asked for: no card, no request, the dialog ends unavailable (SECURITY.md #64)', async () => {
   await authorize(harness, 'crm', subject('mallory'));

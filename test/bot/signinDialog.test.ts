@@ -104,8 +104,26 @@ function codeFrom(html: string): string {
   return code;
 }
 
+/** After a sign-in for "show my deals": the confirmation and the failed CRM call (crm.invalid), one text. */
+const CONNECTED_AND_CRM_DOWN =
+  "You're connected to Test crm. Test crm is not answering properly right now. Please try again in a minute.";
+
 function allText(replies: Partial<Activity>[]): string {
   return texts(replies).join('\n');
+}
+
+/**
+ * The replies of the proactive turn the callback started: the route answers the browser first and
+ * resumes the conversation after, so they are collected until one matches `until` (or 5 s pass).
+ */
+async function resumedReplies(bot: BotHarness, until: RegExp): Promise<Partial<Activity>[]> {
+  const collected: Partial<Activity>[] = [];
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
+    collected.push(...bot.drain());
+    if (until.test(allText(collected))) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return collected;
 }
 
 describe('per-user sign-in in Web Chat', () => {
@@ -139,9 +157,10 @@ describe('per-user sign-in in Web Chat', () => {
     const wrong = await w.bot.say(code === '123456' ? '654321' : '123456', { userId: 'u1' });
     expect(allText(wrong)).toMatch(/does not match/);
     const done = await w.bot.say(code, { userId: 'u1' });
-    expect(allText(done)).toMatch(/You're connected to Test crm/);
-    // The CRM call itself fails (crm.invalid), which the dialog reports instead of crashing.
-    expect(allText(done)).toMatch(/not answering properly|no longer accepts/);
+    // The CRM call itself fails (crm.invalid), which the dialog reports instead of crashing; the
+    // confirmation and that answer are one message (issue 12).
+    expect(texts(done)).toEqual([CONNECTED_AND_CRM_DOWN]);
+    expect(done).toHaveLength(1);
     const profile = await w.harness.engine.catalog.get('crm');
     expect(
       (await w.harness.engine.getToken(profile, { kind: 'user', channelId: 'webchat', userId: 'u1' })).ok,
@@ -216,10 +235,11 @@ describe('per-user sign-in in Web Chat', () => {
         'I\'m still waiting for you to finish signing in to Test crm. Type the 6-digit code from the sign-in page, or "cancel".',
       ]);
     }
-    const done = allText(await w.bot.say(codeFrom(page.html), user));
-    expect(done).toMatch(/You're connected to Test crm/);
-    // The original request ("show my deals") is answered: the CRM call is made (and fails on crm.invalid).
-    expect(done).toMatch(/not answering properly|no longer accepts/);
+    const done = await w.bot.say(codeFrom(page.html), user);
+    // The original request ("show my deals") is answered: the CRM call is made (and fails on crm.invalid),
+    // in the message that confirms the sign-in.
+    expect(texts(done)).toEqual([CONNECTED_AND_CRM_DOWN]);
+    expect(done).toHaveLength(1);
   });
 
   test('a resume that failed is picked up by the next message; the code then connects and answers', async () => {
@@ -233,9 +253,9 @@ describe('per-user sign-in in Web Chat', () => {
     expect(allText(await w.bot.say('hello', user))).toMatch(
       /still waiting for you to finish signing in to Test crm\. Type the 6-digit code/,
     );
-    const done = allText(await w.bot.say(codeFrom(page.html), user));
-    expect(done).toMatch(/You're connected to Test crm/);
-    expect(done).toMatch(/not answering properly|no longer accepts/);
+    const done = await w.bot.say(codeFrom(page.html), user);
+    expect(texts(done)).toEqual([CONNECTED_AND_CRM_DOWN]);
+    expect(done).toHaveLength(1);
   });
 
   test('a denial whose resume failed is told on the next message, and the wait is over', async () => {
@@ -414,7 +434,10 @@ test('verification off for a channel: the callback connects and the dialog resum
     const { callback, cookie } = await browserConsent(startUrl);
     const page = await openCallback(callback, cookie, w.bot.baseUrl);
     expect(page.html).toMatch(/Connected to Test crm/);
-    expect(allText(w.bot.drain())).toMatch(/You're connected to Test crm/);
+    // The confirmation and the action's answer (the API is unreachable here) come as one message.
+    const replies = await resumedReplies(w.bot, /You're connected to Test crm/);
+    expect(texts(replies)).toEqual([CONNECTED_AND_CRM_DOWN]);
+    expect(replies).toHaveLength(1);
   } finally {
     await w.close();
   }
@@ -437,7 +460,8 @@ test('a restart while waiting, with the callback on another instance: the dialog
     expect(page.status).toBe(200);
     expect(allText(b.bot.drain())).toMatch(/Almost done/);
     const done = await b.bot.say(codeFrom(page.html), { userId: 'r1' });
-    expect(allText(done)).toMatch(/You're connected to Test crm/);
+    // B read from the store that the action dialog takes the confirmation: one message with its answer.
+    expect(texts(done)).toEqual([CONNECTED_AND_CRM_DOWN]);
   } finally {
     await b.close();
   }
@@ -454,9 +478,8 @@ test('verification off and the resume failed: the next message answers the origi
       /Connected to Test crm/,
     );
     expect(w.bot.drain()).toHaveLength(0);
-    const answered = allText(await w.bot.say('hello', { userId: 'lost1' }));
-    expect(answered).toMatch(/You're connected to Test crm/);
-    expect(answered).toMatch(/not answering properly|no longer accepts/);
+    const answered = texts(await w.bot.say('hello', { userId: 'lost1' }));
+    expect(answered).toEqual([CONNECTED_AND_CRM_DOWN]);
 
     // A new command: the stored outcome is delivered first, then the new command runs.
     const second = signinUrl(await w.bot.say('show my deals', { userId: 'lost2' })) as string;
@@ -469,7 +492,9 @@ test('verification off and the resume failed: the next message answers the origi
     const crm = replies.findIndex((text) => /not answering properly|no longer accepts/.test(text));
     const report = replies.findIndex((text) => /Your connections/.test(text));
     expect(connected).toBeGreaterThanOrEqual(0);
-    expect(crm).toBeGreaterThan(connected);
+    // The confirmation and the original request's answer in one message, then the new command's.
+    expect(crm).toBe(connected);
+    expect(replies[connected]).toMatch(/^You're connected to Test crm\. Test crm /);
     expect(report).toBeGreaterThan(crm);
     expect(replies[report]).toMatch(/Test crm: connected/);
   } finally {

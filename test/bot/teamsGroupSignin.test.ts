@@ -109,8 +109,11 @@ test('group chat: the card goes to a personal chat, the group sees a note, "@Bot
 
   const code = await consent(startUrl as string);
   expect(texts(bot.drain()).join('\n')).toMatch(/type the 6-digit code/);
-  const done = texts(await say(alice, code)).join('\n');
-  expect(done).toMatch(/You're connected to Test crm/);
+  const done = texts(await say(alice, code));
+  // In the group, one message: the confirmation, then the answer to "show my deals" (crm.invalid fails).
+  expect(done).toEqual([
+    "You're connected to Test crm. Test crm is not answering properly right now. Please try again in a minute.",
+  ]);
   const profile = await harness.engine.catalog.get('crm');
   expect(
     (await harness.engine.getToken(profile, { kind: 'user', channelId: 'msteams', userId: '29:alice' })).ok,
