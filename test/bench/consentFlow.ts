@@ -2,8 +2,8 @@
 //   - complete in-conversation consent flows: the real service (bot/main.ts, dev mode, SQLite in a temp
 //     DATA_DIR, the demo provider it starts itself) runs as a child process; a channel stand-in (an HTTP
 //     server in this process, the activities' serviceUrl) posts "show my deals" to /api/messages and
-//     receives the sign-in card and, after the callback, the proactive resumed replies ("You're connected"
-//     and the CRM answer from the dev demo CRM); the browser part is plain HTTP with cookies
+//     receives the sign-in card and, after the callback, the proactive resumed reply (one message: "You're
+//     connected" as its text and the CRM answer from the dev demo CRM as its card); the browser part is plain HTTP with cookies
 //     (/oauth/start, the demo provider's login and consent forms, the callback);
 //   - an authorized turn ("connect demo" when already connected: the AuthorizationDialog returns the
 //     cached valid token, no provider or API call) against a plain turn ("help"), same users, same stack;
@@ -96,8 +96,6 @@ async function consentFlow(
   phases?: Phases,
   request: 'show my deals' | 'connect demo' = 'show my deals',
 ): Promise<number> {
-  // "show my deals" resumes with "You're connected" and the CRM card; "connect demo" with the first only.
-  const resumedReplies = request === 'show my deals' ? 2 : 1;
   const conversation = `conv-${user}`;
   const before = world.channel.count(conversation);
   let mark = world.service.cpuMs();
@@ -123,7 +121,9 @@ async function consentFlow(
   const login = OWNER_LOGINS[world.nextLogin++ % OWNER_LOGINS.length] as string;
   const callbackUrl = await completeConsent(location, { login, cookieJar: browser });
   phase('providerPages');
-  const resumed = world.channel.waitFor(conversation, before + 1 + resumedReplies);
+  // One resumed message: "show my deals" has "You're connected" as its text and the CRM card as its
+  // attachment; "connect demo" the confirmation alone.
+  const resumed = world.channel.waitFor(conversation, before + 2);
   const started = performance.now();
   const callback = await fetch(callbackUrl, { headers: { cookie: browser.header(callbackUrl) } });
   const page = await callback.text();
@@ -131,15 +131,15 @@ async function consentFlow(
   const replies = (await resumed).slice(before + 1);
   const ms = performance.now() - started;
   phase('callbackAndResume');
-  const [connected, answer] = replies;
-  if (!connected?.text?.startsWith("You're connected")) {
-    throw new Error(`unexpected resumed reply: ${JSON.stringify(connected)}`);
+  const [resumedReply] = replies;
+  if (!resumedReply?.text?.startsWith("You're connected")) {
+    throw new Error(`unexpected resumed reply: ${JSON.stringify(resumedReply)}`);
   }
   if (
-    resumedReplies === 2 &&
-    answer?.attachments?.[0]?.contentType !== 'application/vnd.microsoft.card.adaptive'
+    request === 'show my deals' &&
+    resumedReply.attachments?.[0]?.contentType !== 'application/vnd.microsoft.card.adaptive'
   ) {
-    throw new Error(`no CRM card after the sign-in: ${JSON.stringify(answer).slice(0, 3000)}`);
+    throw new Error(`no CRM card with the confirmation: ${JSON.stringify(resumedReply).slice(0, 3000)}`);
   }
   return ms;
 }

@@ -197,6 +197,19 @@ async function startBubbleClock(page: Page): Promise<void> {
   }, BOT_BUBBLE);
 }
 
+/**
+ * The text of each transcript activity (a message with its text and attachments) that shows `regex`:
+ * Web Chat renders one activity's text bubble and its cards in one activity element.
+ */
+async function activitiesShowing(page: Page, regex: RegExp): Promise<string[]> {
+  const texts = await page
+    .locator('.webchat__basic-transcript .webchat__basic-transcript__activity')
+    .allTextContents();
+  return texts
+    .map((text) => text.replace(/[\u200b-\u200d\u2060\ufeff]/g, ''))
+    .filter((text) => regex.test(text));
+}
+
 /** When a bot bubble first matched regex, per the page's clock. */
 async function firstSeenAt(page: Page, regex: RegExp): Promise<number> {
   const clock = await page.evaluate(
@@ -281,6 +294,8 @@ async function signInThroughWebChat(chat: Page, login: string): Promise<BrowserS
     await waitForBotText(chat, CONNECTED, 15_000);
     await waitForBotText(chat, dealsHeading(login), 15_000);
     await waitForBotText(chat, new RegExp(dealsOf(login)[0] ?? 'no deal of this login'), 5_000);
+    // One message: the confirmation as its text, the deals card as its attachment (issue 12).
+    expect(await activitiesShowing(chat, CONNECTED)).toEqual([expect.stringMatching(dealsHeading(login))]);
     const dealsAt = await firstSeenAt(chat, dealsHeading(login));
 
     if (callbackUrl === undefined) throw new Error('the browser never requested the callback');
@@ -587,12 +602,18 @@ describe('two instances sharing one SQLite store behind a load balancer: the cal
     expect(resumeCounts()).toEqual({ a: before.a, b: before.b + 1 });
 
     await chat.send(verificationCode);
-    await chat.waitFor(textMatches(CONNECTED), '"connected"');
-    await chat.waitFor(
+    // The confirmation and the deals card come in one activity (issue 12), and only there.
+    const answer = await chat.waitFor(
       (activity) =>
         (activity.attachments ?? []).some((x) => dealsHeading('bob').test(JSON.stringify(x.content ?? ''))),
       'with the deals card',
     );
+    expect(answer.text).toMatch(CONNECTED);
+    expect(answer.attachments?.map((x) => x.contentType)).toEqual([
+      'application/vnd.microsoft.card.adaptive',
+    ]);
+    const confirmations = (await chat.activities()).filter(textMatches(CONNECTED));
+    expect(confirmations).toEqual([answer]);
     expectSplit(servedBefore);
 
     const secrets = secretsFromCallback(callbackUrl.href, verificationCode, clientSecret);
