@@ -98,8 +98,30 @@ export interface OutboundRequestInit {
 /** `fetch` for checked URLs; answers a WHATWG `Response` (never follows redirects). */
 export type OutboundFetch = (url: CheckedUrl, init?: OutboundRequestInit) => Promise<Response>;
 
-/** How long an unused kept-alive connection stays open. */
-const IDLE_CONNECTION_MS = 4_000;
+/**
+ * Kept-alive connections, per origin (node pools them by host and port, and for https by the TLS
+ * options too), shared by API calls, identity and key-set fetches and the token endpoint client
+ * (code exchange, refresh, revocation; issue 12: each of those opened a new connection, in
+ * production a TLS handshake, 1.1–1.5 ms more CPU per call than a kept connection here). Bounded:
+ * - idle: an unused connection closes after 4 s, before the usual 5 s server keep-alive ends it
+ *   under a request (node also honours a shorter `Keep-Alive: timeout` the server sends);
+ * - at once: 64 connections per origin, far above what a provider's rate limits let through, and
+ *   a bound on the sockets one slow or hanging provider can hold; a request beyond that waits for
+ *   a free one within its own timeout, so a stuck provider fails its own callers, not the others;
+ * - idle after a burst: 16 per origin are kept, the rest closed at once.
+ */
+export const IDLE_CONNECTION_MS = 4_000;
+const MAX_SOCKETS_PER_ORIGIN = 64;
+const MAX_FREE_SOCKETS_PER_ORIGIN = 16;
+
+// simple-oauth2 deep-copies its `http` options with @hapi/hoek's clone, which hands an object whose
+// prototype says `isImmutable` on as is (joi marks its schemas so). A copied agent would be a second
+// pool whose node-internal 'free' handler still files sockets in the first one.
+class SharedHttpAgent extends http.Agent {}
+class SharedHttpsAgent extends https.Agent {}
+for (const shared of [SharedHttpAgent, SharedHttpsAgent]) {
+  Object.defineProperty(shared.prototype, 'isImmutable', { value: true });
+}
 
 /** Bodies larger than this are cut off with an error (a CRM page or a check answer is far smaller). */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -118,18 +140,20 @@ export class OutboundRequests {
     this.lookup = rule.allowInsecureLoopback
       ? undefined
       : guardedLookup(rule, options.resolve ?? systemResolver);
-    // An agent's options reach every connection it opens, `lookup` included: a connection kept alive
-    // was opened to an address the lookup allowed, and is reused only for the same host and port.
-    // Kept alive as node's global agent does (issue 12: a new connection per API call was a measurable
-    // part of each CRM answer); idle ones close after 4 s, before the usual 5 s server keep-alive ends
-    // them under a request (node also honours a shorter `Keep-Alive: timeout` the server sends).
+    // An agent's options reach every connection it opens, `lookup` included (node lets them win over
+    // a request's own), so every new connection is resolved and guarded (SECURITY.md #42); a kept one
+    // was guarded when it was opened and is reused only for the same host and port. A name re-pointed
+    // at an internal address meanwhile cannot slip through: an open connection stays with the address
+    // that was allowed, and the new address is reached only by a new connection, which is guarded.
     const agentOptions = {
       keepAlive: true,
       timeout: IDLE_CONNECTION_MS,
+      maxSockets: MAX_SOCKETS_PER_ORIGIN,
+      maxFreeSockets: MAX_FREE_SOCKETS_PER_ORIGIN,
       scheduling: 'lifo' as const,
       ...(this.lookup ? { lookup: this.lookup } : {}),
     };
-    this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    this.agents = { http: new SharedHttpAgent(agentOptions), https: new SharedHttpsAgent(agentOptions) };
   }
 
   check(value: string, field: string): CheckedUrl {

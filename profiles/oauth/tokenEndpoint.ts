@@ -46,7 +46,8 @@ function oauthFor(
   // Only a checked URL is requested, and through the outbound lookup that refuses internal DNS
   // answers in production (SECURITY.md #41, #42); Wreck hands `lookup` to http.request. Checked on
   // every call, cached client or not.
-  const url = new URL(outbound.check(endpoint.href, endpoint.field).href);
+  const checked = outbound.check(endpoint.href, endpoint.field);
+  const url = new URL(checked.href);
   let cache = clients.get(outbound);
   if (!cache) {
     cache = new LRUCache({ max: MAX_CLIENTS });
@@ -72,6 +73,11 @@ function oauthFor(
       http: {
         timeout: policy.timeoutMs,
         redirects: 0,
+        // The outbound client's kept-alive agent (issue 12: without one Wreck opened a connection, in
+        // production a TLS handshake, for every code exchange, refresh and revocation). Its own
+        // `lookup` (the same guarded one) is what node uses for each connection it opens; a kept one
+        // goes back to the same host and port only (profiles/outboundRequests.ts).
+        agent: outbound.agentFor(checked),
         ...(outbound.lookup ? { lookup: outbound.lookup } : {}),
       },
     };
