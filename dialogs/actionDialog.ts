@@ -23,6 +23,7 @@ import {
   type AuthorizationResult,
 } from './authorizationDialog';
 import { inertText, plainMessage } from './inertText';
+import { turnProfile } from './turnProfiles';
 
 export interface ActionDialogOptions {
   profileId: string;
@@ -126,12 +127,15 @@ export class ActionDialog extends ComponentDialog {
     return step.endDialog();
   }
 
-  /** The profile and action, read afresh each step (the admin may change them while a sign-in waits). */
+  /**
+   * The profile and action, read afresh each turn (the admin may change them while a sign-in waits);
+   * within one turn, the profile the turn already resolved.
+   */
   private async find(
     step: WaterfallStepContext,
     request: ActionDialogOptions,
   ): Promise<{ profile: Profile; action: ActionDeclaration } | undefined> {
-    const profile = await this.services.engine.findProfile(request.profileId);
+    const profile = await turnProfile(this.services.engine, step.context, request.profileId);
     if (!profile) {
       await step.context.sendActivity(
         plainMessage(`There is no integration called "${inertText(request.profileId, 64)}" configured.`),
