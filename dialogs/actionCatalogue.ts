@@ -5,6 +5,7 @@ import { sayingOf } from './actionMenu';
 import { FIXED_HELP_LINES, HELP_FOOTER } from './commands';
 import { inertMarkdown } from './inertText';
 import { requesterOf } from './requester';
+import { rememberTurnProfiles } from './turnProfiles';
 
 /** Profiles and actions listed in "help" (the menu of each has them all). */
 export const MAX_HELP_PROFILES = 8;
@@ -24,7 +25,10 @@ export async function actionCatalogue(
   const cached = context.turnState.get(TURN_KEY) as ProfileActions[] | undefined;
   if (cached) return cached;
   const requester = requesterOf(context.activity);
-  const profiles = (await engine.listProfiles()).filter((profile) => profile.actions.length > 0);
+  const all = await engine.listProfiles();
+  // The dialog this command starts finds its profile among these (one resolve per profile and turn).
+  rememberTurnProfiles(context, all);
+  const profiles = all.filter((profile) => profile.actions.length > 0);
   const catalogue = profiles.map((profile) => ({
     id: profile.id,
     displayName: profile.displayName,

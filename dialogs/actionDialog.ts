@@ -24,6 +24,7 @@ import {
 } from './authorizationDialog';
 import { inertText, plainMessage } from './inertText';
 import { withConfirmation } from './signinConfirmation';
+import { turnProfile } from './turnProfiles';
 
 export interface ActionDialogOptions {
   profileId: string;
@@ -141,15 +142,16 @@ export class ActionDialog extends ComponentDialog {
   }
 
   /**
-   * The profile and action, read afresh each step (the admin may change them while a sign-in waits);
-   * when they are gone, the sign-in's confirmation comes with the message that says so.
+   * The profile and action, read afresh each turn (the admin may change them while a sign-in waits);
+   * within one turn, the profile the turn already resolved. When they are gone, the sign-in's
+   * confirmation comes with the message that says so.
    */
   private async find(
     step: WaterfallStepContext,
     request: ActionDialogOptions,
     confirmation?: string,
   ): Promise<{ profile: Profile; action: ActionDeclaration } | undefined> {
-    const profile = await this.services.engine.findProfile(request.profileId);
+    const profile = await turnProfile(this.services.engine, step.context, request.profileId);
     if (!profile) {
       await step.context.sendActivity(
         withConfirmation(

@@ -34,6 +34,7 @@ import {
   type WaitState,
 } from './authorizationTypes';
 import { signinCard } from './signinCard';
+import { turnProfile } from './turnProfiles';
 
 export type {
   AuthorizationDialogOptions,
@@ -85,7 +86,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
     // Kept with the wait: the resume that finishes it is a later turn, which has no options.
     if (returnConfirmation) Object.assign(dc.activeDialog?.state ?? {}, { returnConfirmation });
     const { engine } = this.services;
-    const profile = await engine.findProfile(profileId);
+    const profile = await turnProfile(engine, dc.context, profileId);
     if (!profile) {
       await say(dc, `There is no integration called "${profileId}" configured.`);
       return dc.endDialog({ status: 'unavailable', profileId });
@@ -114,9 +115,9 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       await say(dc, tokenUnavailableMessage(inertText(profile.displayName), token.reason, whose));
       return dc.endDialog({ status: 'unavailable', profileId });
     }
-    // No name given: sign in again for the default connection, which may be a named one the user chose.
-    const connectionName =
-      options?.connectionName ?? (await engine.connectionOf(profile, subject))?.name ?? undefined;
+    // No name given: sign in again for the default connection, which may be a named one the user chose
+    // (getToken just read it and names it).
+    const connectionName = options?.connectionName ?? token.connectionName;
     return this.sendSignin(dc, profile, token.reason === 'needs-reauthorization', connectionName);
   }
 
@@ -232,7 +233,7 @@ export class AuthorizationDialog extends Dialog<AuthorizationDialogOptions> {
       delete state.phase;
     }
     const activity = dc.context.activity;
-    const profile = await this.services.engine.findProfile(state.profileId);
+    const profile = await turnProfile(this.services.engine, dc.context, state.profileId);
     if (!profile) {
       await say(dc, `The integration "${state.profileId}" was removed, so the sign-in was cancelled.`);
       return dc.endDialog({ status: 'failed', profileId: state.profileId });

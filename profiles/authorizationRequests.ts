@@ -8,6 +8,7 @@ import { assertUsable, type Profile } from './profileCatalog';
 import type { StoredAuthorizationRequest } from './store/types';
 import { connectionKey } from './connectionNames';
 import { checkAdditionalScopes, scopeParameters, scopesToRequest } from './scopesOnDemand';
+import { signinRequestOf, type SigninRequest } from './signinStates';
 import { subjectKey, type Subject } from './subjects';
 
 /**
@@ -126,19 +127,28 @@ export interface StartedAuthorization {
 }
 
 /**
+ * Whether this browser may go on with the request, asked before anything is checked or bound (the
+ * organisation gate, SECURITY.md #44); false: the host has answered, nothing is started.
+ */
+export type StartAdmission = (request: SigninRequest) => Promise<boolean>;
+
+/**
  * Binds the request to the browser that opened the link (a cookie only that browser holds,
  * RFC 9700 §4.7.1) and returns where to send it. The same browser may reopen the link; each
- * opening issues a fresh state and verifier, so an earlier redirect stops working.
+ * opening issues a fresh state and verifier, so an earlier redirect stops working. `admit` sees the
+ * request as read here (one read for the gate and the start); null when it refused.
  */
 export async function startAuthorization(
   engine: EngineContext,
   requestId: string,
   browserBinding: string | undefined,
-): Promise<StartedAuthorization> {
+  admit?: StartAdmission,
+): Promise<StartedAuthorization | null> {
   const existing = await engine.store.authorizationRequests.get(requestId);
-  const now = engine.clock();
   if (!existing)
     throw new AuthProfilesError('authorization-request-invalid', 'this sign-in link is not valid');
+  if (admit && !(await admit(signinRequestOf(existing)))) return null;
+  const now = engine.clock();
   if (existing.status === 'consumed' || existing.status === 'completed') {
     throw new AuthProfilesError('authorization-request-used', 'this sign-in link has already been used');
   }

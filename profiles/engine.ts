@@ -13,6 +13,7 @@ import {
   startUrlFor,
   type CreatedAuthorizationRequest,
   type NewAuthorizationRequest,
+  type StartAdmission,
   type StartedAuthorization,
 } from './authorizationRequests';
 import { ActionRunner, type ActionView, type RunActionOptions } from './actions/actionRunner';
@@ -112,8 +113,19 @@ export class AuthorizationEngine {
     return createAuthorizationRequest(this.context, input);
   }
 
-  startAuthorization(requestId: string, browserBinding: string | undefined): Promise<StartedAuthorization> {
-    return startAuthorization(this.context, requestId, browserBinding);
+  startAuthorization(requestId: string, browserBinding: string | undefined): Promise<StartedAuthorization>;
+  /** `admit` sees the request first (e.g. an organisation gate); null when it refused (it has answered). */
+  startAuthorization(
+    requestId: string,
+    browserBinding: string | undefined,
+    admit: StartAdmission,
+  ): Promise<StartedAuthorization | null>;
+  async startAuthorization(
+    requestId: string,
+    browserBinding: string | undefined,
+    admit?: StartAdmission,
+  ): Promise<StartedAuthorization | null> {
+    return startAuthorization(this.context, requestId, browserBinding, admit);
   }
 
   /**

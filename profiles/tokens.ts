@@ -10,7 +10,7 @@ import type { CheckedUrl } from './outboundRequests';
 import { assertUsable, profileUrl, type Profile } from './profileCatalog';
 import { apiBaseUrlOf } from './providerUrls';
 import type { StoredConnection } from './store/types';
-import { namedOrDefaultConnection } from './connectionNames';
+import { namedOrDefaultConnection, splitConnectionKey } from './connectionNames';
 import { declinedScopesOf } from './scopesOnDemand';
 import { subjectKey as keyOf, type Subject } from './subjects';
 
@@ -44,7 +44,17 @@ export type TokenResult =
        */
       apiBaseUrl?: string;
     }
-  | { ok: false; reason: TokenUnavailableReason; message: string; connectionId?: string };
+  | {
+      ok: false;
+      reason: TokenUnavailableReason;
+      message: string;
+      connectionId?: string;
+      /**
+       * The name of the connection this answer is about when it is a named one (`work`), so a host that
+       * asked for the default connection signs in again for that very one without reading it once more.
+       */
+      connectionName?: string;
+    };
 
 type TokenSuccess = Extract<TokenResult, { ok: true }>;
 type ConnectionPatch = Partial<Omit<StoredConnection, 'id' | 'version'>>;
@@ -168,6 +178,16 @@ export class TokenService {
       keyOf(subject),
       options.connection,
     );
+    const result = await this.resolveWith(profile, connection, options);
+    const name = connection && !result.ok ? splitConnectionKey(connection.subjectKey).name : null;
+    return name === null || result.ok ? result : { ...result, connectionName: name };
+  }
+
+  private async resolveWith(
+    profile: Profile,
+    connection: StoredConnection | null,
+    options: { rejectedAccessToken?: string },
+  ): Promise<TokenResult> {
     const unsaved = connection ? this.unsaved.get(connection.id) : undefined;
     if (unsaved && unsaved.expectedVersion === connection?.version) return this.fromUnsaved(unsaved);
     const verdict = await this.check(profile, connection, options.rejectedAccessToken);

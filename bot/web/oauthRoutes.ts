@@ -65,20 +65,25 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
       return;
     }
     try {
-      const pending = await options.engine.signinRequest(requestId);
-      if (pending?.subjectKey === 'org') {
-        // Checked before anything is bound to this browser: a stranger's visit leaves no trace.
-        if (!options.organizationGate) {
-          sendErrorPage(res, {
-            status: 403,
-            title: 'Admin only',
-            message: 'Organisation connections are made from the admin pages.',
-          });
-          return;
-        }
-        if (!(await options.organizationGate(req, res, pending))) return;
-      }
-      const started = await options.engine.startAuthorization(requestId, readBinding(req, cookieName));
+      // The gate sees the request the engine read for the start (one read): checked before anything is
+      // bound to this browser, so a stranger's visit leaves no trace.
+      const started = await options.engine.startAuthorization(
+        requestId,
+        readBinding(req, cookieName),
+        async (pending) => {
+          if (pending.subjectKey !== 'org') return true;
+          if (!options.organizationGate) {
+            sendErrorPage(res, {
+              status: 403,
+              title: 'Admin only',
+              message: 'Organisation connections are made from the admin pages.',
+            });
+            return false;
+          }
+          return options.organizationGate(req, res, pending);
+        },
+      );
+      if (!started) return;
       // SameSite=Lax: sent on the provider's top-level redirect back to us, not on cross-site subrequests.
       const cookie = serializeCookie(cookieName, started.binding, {
         httpOnly: true,
@@ -155,7 +160,7 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
       ...(outcome.kind === 'failed' ? { error: outcome.error.code } : {}),
     };
     // After the page is sent: the browser need not wait for the bot's reply.
-    await options.resumer.resume(outcome.request, value);
+    await options.resumer.resume(outcome.request, value, outcome.profile);
   });
 }
 

@@ -1,6 +1,7 @@
 import type { ConversationReference, TurnContext } from 'botbuilder';
 import { SIGNIN_EVENT, type SigninEventValue } from '../../dialogs/dialogServices';
-import type { SigninRequest } from '../../profiles';
+import { rememberTurnProfiles } from '../../dialogs/turnProfiles';
+import type { Profile, SigninRequest } from '../../profiles';
 import type { Logger } from '../logger';
 
 /**
@@ -28,7 +29,15 @@ export class SigninResumer {
     private readonly log: Logger,
   ) {}
 
-  async resume(request: Pick<SigninRequest, 'id' | 'context'>, value: SigninEventValue): Promise<boolean> {
+  /**
+   * `profile`: the profile the callback just resolved; the resumed turn uses it instead of resolving it
+   * once more (it is as fresh as the callback).
+   */
+  async resume(
+    request: Pick<SigninRequest, 'id' | 'context'>,
+    value: SigninEventValue,
+    profile?: Profile,
+  ): Promise<boolean> {
     const reference = request.context.conversation as Partial<ConversationReference> | undefined;
     if (!reference?.conversation || !reference.serviceUrl) return false;
     const started = Date.now();
@@ -41,6 +50,7 @@ export class SigninResumer {
           // FACTS: Web Chat holds replies ~5 s unless the continuation carries the original id.
           id: reference.activityId,
         });
+        if (profile) rememberTurnProfiles(context, [profile]);
         await this.bot.run(context);
       });
       this.log.info(

@@ -140,16 +140,21 @@ export class ActionRunner {
     if (!base)
       return fail({ code: 'no-api-base', message: `${profile.displayName} has no API base URL configured` });
 
-    let held: TokenResult | undefined = first;
+    // The token this run holds: the one obtained first, for every request of this run (the currentUser
+    // lookup, then the action) while it is well before its expiry; a refresh after a 401 replaces it.
+    // It lives as long as this run only; the next run asks the engine, which sees revocations.
+    let held: TokenResult = first;
+    const { clock, settings } = this.context;
+    const fresh = (token: TokenResult) => token.ok && token.expiresAt - settings.refreshSkewMs > clock();
     const tokens: ApiTokenSource = {
-      // The token already obtained first; later reads go to the engine (which refreshes when due).
       get: async () => {
-        const token = held;
-        held = undefined;
-        return token ?? this.tokens.getToken(profile, subject, pick(options));
+        if (!fresh(held)) held = await this.tokens.getToken(profile, subject, pick(options));
+        return held;
       },
-      refreshAfterRejection: (token) =>
-        this.tokens.getToken(profile, subject, { ...pick(options), rejectedAccessToken: token }),
+      refreshAfterRejection: async (token) => {
+        held = await this.tokens.getToken(profile, subject, { ...pick(options), rejectedAccessToken: token });
+        return held;
+      },
     };
 
     const values: Record<string, TemplateValue | undefined> = { ...params.values };

@@ -469,6 +469,11 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
     );
   }
 
+  // markStarted, consume and complete are each one UPDATE whose WHERE is the compare-and-set and whose
+  // json_set patches the stored document, so no read precedes the write and no explicit transaction
+  // wraps it (issue 12, as the connection upsert): one statement is atomic, and only one caller's
+  // UPDATE matches a request in the state it expects (single use, SECURITY.md #3). The `status` and
+  // `state_hash` columns are set with the document, as `write` does; `expires_at` never changes.
   async markStarted(
     id: string,
     start: {
@@ -481,42 +486,52 @@ class SqliteAuthorizationRequests implements AuthorizationRequestRepository {
     now: number,
   ): Promise<StoredAuthorizationRequest | null> {
     return this.guard(() =>
-      this.db
-        .transaction(() => {
-          const existing = this.read('id', id);
-          if (!existing || existing.expiresAt <= now) return null;
-          const sameBrowser = existing.status === 'started' && existing.bindingHash === start.bindingHash;
-          if (existing.status !== 'created' && !sameBrowser) return null;
-          const record: StoredAuthorizationRequest = { ...existing, ...start, status: 'started' };
-          this.write(record);
-          return record;
-        })
-        .immediate(),
+      parse<StoredAuthorizationRequest>(
+        this.prepare<
+          [string, string, string, string | null, string | null, number, string, number, string],
+          { data: string }
+        >(
+          `UPDATE authorization_requests SET state_hash = ?, status = 'started',
+             data = json_set(data, '$.stateHash', ?, '$.bindingHash', ?, '$.codeVerifier', ?,
+               '$.nonceHash', ?, '$.startedAt', ?, '$.status', 'started')
+           WHERE id = ? AND expires_at > ?
+             AND (status = 'created' OR (status = 'started' AND data ->> '$.bindingHash' = ?))
+           RETURNING data`,
+        ).get(
+          start.stateHash,
+          start.stateHash,
+          start.bindingHash,
+          start.codeVerifier,
+          start.nonceHash,
+          start.startedAt,
+          id,
+          now,
+          start.bindingHash,
+        ),
+      ),
     );
   }
 
   async consume(id: string, stateHash: string, now: number): Promise<StoredAuthorizationRequest | null> {
     return this.guard(() =>
-      this.db
-        .transaction(() => {
-          const existing = this.read('id', id);
-          if (!existing || existing.status !== 'started' || existing.stateHash !== stateHash) return null;
-          const record: StoredAuthorizationRequest = { ...existing, status: 'consumed', consumedAt: now };
-          this.write(record);
-          return record;
-        })
-        .immediate(),
+      parse<StoredAuthorizationRequest>(
+        this.prepare<[number, string, string], { data: string }>(
+          `UPDATE authorization_requests SET status = 'consumed',
+             data = json_set(data, '$.status', 'consumed', '$.consumedAt', ?)
+           WHERE id = ? AND status = 'started' AND state_hash = ?
+           RETURNING data`,
+        ).get(now, id, stateHash),
+      ),
     );
   }
 
   async complete(id: string, outcome: StoredAuthorizationRequest['outcome']): Promise<void> {
     await this.guard(() =>
-      this.db
-        .transaction(() => {
-          const existing = this.read('id', id);
-          if (existing) this.write({ ...existing, status: 'completed', outcome });
-        })
-        .immediate(),
+      this.prepare(
+        `UPDATE authorization_requests SET status = 'completed',
+           data = json_set(data, '$.status', 'completed', '$.outcome', json(?))
+         WHERE id = ?`,
+      ).run(JSON.stringify(outcome), id),
     );
   }
 

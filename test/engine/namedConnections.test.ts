@@ -115,3 +115,27 @@ test('a connection name that is not a label is refused with a clear error', asyn
     expect(String((error as Error).message)).toContain('connection name');
   }
 });
+
+test('getToken names the named default connection it could not use, so a new sign-in is for that one', async () => {
+  const { subject, profile } = await twoAccounts();
+  const key = subjectKey(subject);
+  const work = await harness.store.connections.get('named', `${key}#work`);
+  const unnamed = await harness.store.connections.get('named', key);
+  expect(await harness.engine.setDefaultConnection(profile, subject, 'work')).toBe(true);
+  for (const connection of [work, unnamed]) {
+    const current = await harness.store.connections.getById(connection!.id);
+    await harness.store.connections.update(current!.id, current!.version, {
+      status: 'needs-reauthorization',
+    });
+  }
+  expect(await harness.engine.getToken(profile, subject)).toMatchObject({
+    ok: false,
+    reason: 'needs-reauthorization',
+    connectionId: work!.id,
+    connectionName: 'work',
+  });
+  // The unnamed connection asked for by name: no name to give.
+  const result = await harness.engine.getToken(profile, subject, { connection: 'default' });
+  expect(result).toMatchObject({ ok: false, reason: 'needs-reauthorization', connectionId: unnamed!.id });
+  expect(result).not.toHaveProperty('connectionName');
+});
