@@ -189,6 +189,15 @@ export function describeStoreContract(
         expect(await store.connections.getById(created.id)).toStrictEqual(created);
       });
 
+      test('a new record whose createdAt is no time an id can hold is refused, naming it, and nothing is written', async () => {
+        for (const createdAt of [-1, Number.NaN, 16 ** 12]) {
+          await expect(store.connections.upsert(newConnection({ createdAt }))).rejects.toThrow(
+            `an id's time must be epoch milliseconds from 0 to 281474976710655, got ${createdAt}`,
+          );
+        }
+        expect(await store.connections.count({})).toBe(0);
+      });
+
       test('upsert uses the id it is given for a new record', async () => {
         const created = await store.connections.upsert({ ...newConnection(), id: 'con_given' });
         expect(created.id).toBe('con_given');
