@@ -13,7 +13,7 @@ import {
   MONGO_INDEXES,
   requestFilters,
 } from './mongoQueries';
-import { newId } from '../ids';
+import { newConnectionId, newId } from '../ids';
 import {
   EXPIRED_OUTCOME,
   type AdminKeyRepository,
@@ -281,8 +281,11 @@ class MongoConnections implements ConnectionRepository {
   }
 
   async upsert(input: Omit<StoredConnection, 'id' | 'version'> & { id?: string }): Promise<StoredConnection> {
+    // Time-ordered (profiles/ids.ts): documents are stored in insertion order, so the admin list's
+    // pages (sorted by id) read neighbouring documents.
+    const newRecordId = input.id ?? newConnectionId(input.createdAt);
     return this.mongo.run(async () => {
-      const { id: requestedId, ...fields } = input;
+      const { id: _requestedId, ...fields } = input;
       const { _id } = connectionFilters.byKey(input.profileId, input.subjectKey);
       for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
         const replaced = await this.mongo.connections.findOneAndUpdate(
@@ -291,7 +294,7 @@ class MongoConnections implements ConnectionRepository {
           { returnDocument: 'after' },
         );
         if (replaced) return toConnection(replaced);
-        const record: StoredConnection = { ...fields, id: requestedId ?? newId('con'), version: 1 };
+        const record: StoredConnection = { ...fields, id: newRecordId, version: 1 };
         try {
           await this.mongo.connections.insertOne({ _id, ...record });
           return record;

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AuthProfilesError } from '../errors';
-import { newId } from '../ids';
+import { newConnectionId, newId } from '../ids';
 import {
   ABANDONED_EXCHANGE_MS,
   EXPIRED_OUTCOME,
@@ -207,7 +207,7 @@ type ConnectionPatch = Partial<Omit<StoredConnection, 'id' | 'version'>>;
 export class SqliteConnections implements ConnectionRepository {
   // Built once: db.transaction() wraps its function anew on every call, a measurable part of a write.
   private readonly upsertManyInTransaction: Database.Transaction<
-    (inputs: readonly NewConnection[]) => StoredConnection[]
+    (inputs: readonly NewConnection[], ids: readonly string[]) => StoredConnection[]
   >;
   private readonly updateInTransaction: Database.Transaction<
     (id: string, expectedVersion: number, patch: ConnectionPatch) => StoredConnection | null
@@ -218,8 +218,9 @@ export class SqliteConnections implements ConnectionRepository {
     private readonly guard: Guard,
     private readonly prepare: Prepare,
   ) {
-    this.upsertManyInTransaction = db.transaction((inputs: readonly NewConnection[]) =>
-      inputs.map((input) => this.upsertRow(input)),
+    this.upsertManyInTransaction = db.transaction(
+      (inputs: readonly NewConnection[], ids: readonly string[]) =>
+        inputs.map((input, i) => this.upsertRow(input, ids[i] as string)),
     );
     this.updateInTransaction = db.transaction((id: string, expectedVersion: number, patch: ConnectionPatch) =>
       this.updateRow(id, expectedVersion, patch),
@@ -252,7 +253,8 @@ export class SqliteConnections implements ConnectionRepository {
    * the WAL (durable against a crash of the process; `synchronous = NORMAL`).
    */
   async upsert(input: NewConnection): Promise<StoredConnection> {
-    return this.guard(() => this.upsertRow(input));
+    const id = input.id ?? newConnectionId(input.createdAt);
+    return this.guard(() => this.upsertRow(input, id));
   }
 
   /**
@@ -262,11 +264,13 @@ export class SqliteConnections implements ConnectionRepository {
    * one commit each.
    */
   async upsertMany(inputs: readonly NewConnection[]): Promise<StoredConnection[]> {
-    return this.guard(() => this.upsertManyInTransaction.immediate(inputs));
+    const ids = inputs.map((input) => input.id ?? newConnectionId(input.createdAt));
+    return this.guard(() => this.upsertManyInTransaction.immediate(inputs, ids));
   }
 
-  private upsertRow(input: NewConnection): StoredConnection {
-    const record: StoredConnection = { ...input, id: input.id ?? newId('con'), version: 1 };
+  /** `id` is the new record's (time-ordered, profiles/ids.ts); a replacement keeps the stored one. */
+  private upsertRow(input: NewConnection, id: string): StoredConnection {
+    const record: StoredConnection = { ...input, id, version: 1 };
     // The subject's choice of default (`preferred`, profiles/connectionNames.ts) belongs to the slot, not
     // to one sign-in: a replacement that does not set it keeps the stored one, as the MongoDB adapter's
     // $set does.

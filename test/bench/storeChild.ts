@@ -4,10 +4,12 @@
 //   build <n> <dir>     build a store of n real sealed connections in <dir>, in bulk; check its query plans
 //   read <n> <dir> <ops> [warm]  getToken and list figures on that store, and the RSS after them;
 //                       with `warm`, the database file is read once first, so it is all in the page cache
+import Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { newConnectionRecord, saveConnection } from '../../profiles/connections';
 import { silentLogger } from '../../profiles/engineContext';
+import { newConnectionId, timeOfId } from '../../profiles/ids';
 import type { Profile } from '../../profiles/profileCatalog';
 import { SqliteStore } from '../../profiles/store/sqliteStore';
 import { subjectKey, type Subject } from '../../profiles/subjects';
@@ -170,9 +172,34 @@ function sample(n: number, k: number): number[] {
   return [...chosen].sort(() => Math.random() - 0.5);
 }
 
-const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const randomAfter = (): string =>
-  `con_${Array.from({ length: 6 }, () => ID_ALPHABET[Math.floor(Math.random() * 64)]).join('')}`;
+/**
+ * The span of creation times of the store's connection ids (time-ordered, profiles/ids.ts), from
+ * the ends of the id index, on a connection of its own that is closed before anything is measured.
+ */
+function idTimes(file: string): { from: number; to: number } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const ends = db.prepare('SELECT min(id) AS first, max(id) AS last FROM connections').get() as {
+      first: string | null;
+      last: string | null;
+    };
+    const from = timeOfId(ends.first ?? '');
+    const to = timeOfId(ends.last ?? '');
+    if (from === null || to === null)
+      throw new Error(`storeChild: connection ids are not time-ordered (${ends.first} … ${ends.last})`);
+    return { from, to };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * A random position in the admin list: an id made at a random time of the build, as production
+ * makes them. The build writes at a steady rate, so a uniform time is a uniform position; a random
+ * base64url string (as before the ids were time-ordered) would fall before or after every id.
+ */
+const randomAfter = ({ from, to }: { from: number; to: number }): string =>
+  newConnectionId(from + Math.floor(Math.random() * (to - from + 1)));
 
 /**
  * Reads the database file once, start to end, so every page of it is in the OS page cache: the
@@ -195,6 +222,7 @@ function readWholeFile(file: string): void {
  */
 async function read(n: number, dir: string, ops: number, warm: boolean) {
   if (warm) readWholeFile(join(dir, 'authprofiles.db'));
+  const times = idTimes(join(dir, 'authprofiles.db'));
   const { harness, profile } = await open(dir);
   try {
     const rssStart = process.memoryUsage().rss;
@@ -207,7 +235,10 @@ async function read(n: number, dir: string, ops: number, warm: boolean) {
         throw new Error(`connection ${i} unusable`);
     };
     const listPage = () =>
-      harness.engine.listConnections({ profileId: profile.id }, { limit: PAGE + 1, after: randomAfter() });
+      harness.engine.listConnections(
+        { profileId: profile.id },
+        { limit: PAGE + 1, after: randomAfter(times) },
+      );
     const ofUser = (i: number) => harness.engine.connectionsOf(subjectOf(i));
     for (const i of warmup) await getToken(i);
     for (let i = 0; i < 200; i += 1) await listPage();

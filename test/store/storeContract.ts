@@ -2,6 +2,7 @@
 // Adapters must return records that are equal (toStrictEqual) to what was written, so a flow can
 // move between a SQLite and a MongoDB deployment without any caller noticing.
 import { isAuthProfilesError } from '../../profiles/errors';
+import { newId, timeOfId } from '../../profiles/ids';
 import type {
   AuditEntry,
   Store,
@@ -180,10 +181,21 @@ export function describeStoreContract(
       test('upsert creates a record with a new id and version 1, readable by key and by id', async () => {
         const input = newConnection({ verification: { codeHash: 'h', expiresAt: T0 + 60_000, attempts: 0 } });
         const created = await store.connections.upsert(input);
-        expect(created.id).toMatch(/^con_[A-Za-z0-9_-]{24}$/);
+        // Time-ordered since issue 12 (scale): createdAt as 12 hex digits, a count, then 144 random bits.
+        expect(created.id).toMatch(/^con_[0-9a-f]{16}[A-Za-z0-9_-]{24}$/);
+        expect(timeOfId(created.id)).toBe(T0);
         expect(created).toStrictEqual({ ...input, id: created.id, version: 1 });
         expect(await store.connections.get('hubspot', 'user:msteams:u1')).toStrictEqual(created);
         expect(await store.connections.getById(created.id)).toStrictEqual(created);
+      });
+
+      test('a new record whose createdAt is no time an id can hold is refused, naming it, and nothing is written', async () => {
+        for (const createdAt of [-1, Number.NaN, 16 ** 12]) {
+          await expect(store.connections.upsert(newConnection({ createdAt }))).rejects.toThrow(
+            `an id's time must be epoch milliseconds from 0 to 281474976710655, got ${createdAt}`,
+          );
+        }
+        expect(await store.connections.count({})).toBe(0);
       });
 
       test('upsert uses the id it is given for a new record', async () => {
@@ -442,6 +454,65 @@ export function describeStoreContract(
             ids(await store.connections.list({ subjectKind: 'user' }, { limit: 1, after: 'con_b' })),
           ).toEqual(['con_c']);
         });
+
+        test('new ids sort by createdAt, so the list (ordered by id) is in creation order (issue 12)', async () => {
+          // Subject keys in another order than creation (u0, u7, u2 …), three in each millisecond.
+          const created: string[] = [];
+          for (let i = 0; i < 12; i += 1) {
+            const subjectKey = `user:msteams:u${(i * 7) % 12}`;
+            const record = await store.connections.upsert(
+              newConnection({ subjectKey, createdAt: T0 + Math.floor(i / 3) }),
+            );
+            created.push(record.id);
+          }
+          expect(ids(await store.connections.list({}, { limit: 20 }))).toEqual(created);
+          expect(
+            ids(await store.connections.list({ profileId: 'hubspot' }, { limit: 5, after: created[3] })),
+          ).toEqual(created.slice(4, 9));
+        });
+
+        realServerTest(
+          'a store holding older random ids pages through old and new ids, each exactly once (issue 12)',
+          'CongoDB sorts strings with localeCompare (ignoring case) but compares $gt by code unit; MongoDB and SQLite do both by code unit',
+          async () => {
+            // Stores written before ids were time-ordered hold `newId('con')` ids; they stay valid and
+            // sort among the new ones by their text.
+            const old: string[] = [];
+            const fresh: string[] = [];
+            for (let i = 0; i < 15; i += 1) {
+              const written = await store.connections.upsert({
+                ...newConnection({ subjectKey: `user:msteams:old${i}`, createdAt: T0 - HOUR + i }),
+                id: newId('con'),
+              });
+              old.push(written.id);
+              fresh.push(
+                (
+                  await store.connections.upsert(
+                    newConnection({ subjectKey: `user:msteams:new${i}`, createdAt: T0 + i }),
+                  )
+                ).id,
+              );
+            }
+            for (const limit of [1, 4, 7]) {
+              const listed: string[] = [];
+              let after: string | undefined;
+              for (let pages = 0; pages < 40; pages += 1) {
+                const page = await store.connections.list(
+                  { profileId: 'hubspot' },
+                  after === undefined ? { limit } : { limit, after },
+                );
+                listed.push(...ids(page));
+                if (page.length < limit) break;
+                after = page[page.length - 1]?.id;
+              }
+              expect(listed).toHaveLength(30);
+              expect(new Set(listed)).toEqual(new Set([...old, ...fresh]));
+              expect(listed).toEqual([...listed].sort());
+              expect(listed.filter((id) => fresh.includes(id))).toEqual(fresh);
+            }
+            expect((await store.connections.getById(old[0] as string))?.subjectKey).toBe('user:msteams:old0');
+          },
+        );
 
         test('counts with the same filters', async () => {
           await seed();
