@@ -178,6 +178,8 @@ export class TokenService {
       keyOf(subject),
       options.connection,
     );
+    const ready = options.rejectedAccessToken === undefined ? this.ready(profile, connection) : undefined;
+    if (ready) return ready;
     const result = await this.resolveWith(profile, connection, options);
     const name = connection && !result.ok ? splitConnectionKey(connection.subjectKey).name : null;
     return name === null || result.ok ? result : { ...result, connectionName: name };
@@ -213,6 +215,25 @@ export class TokenService {
 
   private usable(profile: Profile, connection: StoredConnection): TokenResult {
     return usable(connection, this.opened.open(this.engine, connection), apiBaseUrlFor(profile, connection));
+  }
+
+  /**
+   * The hot path (issue 12: getToken on a valid token ≥ 0.8× a raw read): an active connection of the
+   * current fingerprint whose token is well before its refresh margin, and no unsaved refresh for it,
+   * is answered here without the awaits of `resolveWith`/`check`; what `check` would answer for it is
+   * the same. Anything else (undefined) takes the full path.
+   */
+  private ready(profile: Profile, connection: StoredConnection | null): TokenResult | undefined {
+    if (
+      connection?.status !== 'active' ||
+      connection.profileFingerprint !== profile.fingerprint ||
+      this.unsaved.has(connection.id) ||
+      connection.expiresAt - refreshMarginOf(connection, this.engine.settings.refreshSkewMs) <=
+        this.engine.clock()
+    ) {
+      return undefined;
+    }
+    return this.usable(profile, connection);
   }
 
   /** The API refused this very token; one other callers already replaced is not "rejected" any more. */

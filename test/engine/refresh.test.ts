@@ -531,6 +531,44 @@ describe('SECURITY.md #20: the provider rotated the refresh token but our write 
       await peer.close();
     }
   });
+  test('a token the API rejected while it still looks valid: once refreshed but not stored, no later call gets the rejected one back', async () => {
+    const { profile, subject } = await connect(main, 'rotating');
+    const rejected = await main.engine.getToken(profile, subject);
+    expect(rejected.ok).toBe(true);
+    if (!rejected.ok) return;
+    const before = await refreshCalls();
+    const writes = failTokenWrites(main.store, Infinity);
+    try {
+      const renewed = await main.engine.getToken(profile, subject, {
+        rejectedAccessToken: rejected.accessToken,
+      });
+      expect(renewed.ok).toBe(true);
+      if (!renewed.ok) return;
+      expect(renewed.accessToken).not.toBe(rejected.accessToken);
+      expect(await refreshCalls()).toBe(before + 1);
+      expect(main.engine.tokens.activity()).toMatchObject({ unsaved: 1 });
+      // The stored record still holds the rejected token, unexpired: the fast path for valid tokens
+      // must not answer with it while the refreshed tokens wait in memory (issue 12, SECURITY.md #20).
+      expect(openTokens(main.context, await storedOf(main, profile, subject)).accessToken).toBe(
+        rejected.accessToken,
+      );
+      expect(await main.engine.getToken(profile, subject)).toMatchObject({
+        ok: true,
+        accessToken: renewed.accessToken,
+      });
+      writes.restore();
+      await waitFor(
+        async () => main.engine.tokens.activity().unsaved === 0,
+        10_000,
+        'the unsaved tokens to be stored',
+      );
+      expect(openTokens(main.context, await storedOf(main, profile, subject)).accessToken).toBe(
+        renewed.accessToken,
+      );
+    } finally {
+      writes.restore();
+    }
+  });
 });
 
 describe('SECURITY.md #21: one refresh for many callers', () => {
