@@ -1,7 +1,6 @@
 import type { ConversationReference, TurnContext } from 'botbuilder';
 import type { CallbackOutcome } from '../profiles';
 import { SIGNIN_EVENT, type SigninEventValue } from './dialogServices';
-import { rememberTurnProfiles } from './turnProfiles';
 
 /** The one adapter method a resume needs (botbuilder's CloudAdapter has it). */
 export interface ProactiveAdapter {
@@ -45,8 +44,6 @@ export async function resumeSignin(
       // Web Chat holds replies ~5 s unless the continuation carries the original activity id.
       id: reference.activityId,
     });
-    // The profile the callback just resolved: the resumed dialog uses it instead of resolving it again.
-    rememberTurnProfiles(context, [outcome.profile]);
     await logic(context);
   });
   return true;

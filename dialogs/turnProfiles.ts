@@ -33,7 +33,7 @@ export async function turnProfile(
   return profile;
 }
 
-/** Profiles this turn resolved some other way (the whole list, the callback that resumes a wait). */
+/** Profiles this turn resolved some other way (the whole list of a command). */
 export function rememberTurnProfiles(context: TurnContext, profiles: Iterable<Profile>): void {
   const known = turnProfiles(context);
   for (const profile of profiles) known.set(profile.id, profile);

@@ -160,7 +160,7 @@ export function registerOAuthRoutes(server: Server, options: OAuthRouteOptions):
       ...(outcome.kind === 'failed' ? { error: outcome.error.code } : {}),
     };
     // After the page is sent: the browser need not wait for the bot's reply.
-    await options.resumer.resume(outcome.request, value, outcome.profile);
+    await options.resumer.resume(outcome.request, value);
   });
 }
 

@@ -1,7 +1,6 @@
 import type { ConversationReference, TurnContext } from 'botbuilder';
 import { SIGNIN_EVENT, type SigninEventValue } from '../../dialogs/dialogServices';
-import { rememberTurnProfiles } from '../../dialogs/turnProfiles';
-import type { Profile, SigninRequest } from '../../profiles';
+import type { SigninRequest } from '../../profiles';
 import type { Logger } from '../logger';
 
 /**
@@ -30,14 +29,11 @@ export class SigninResumer {
   ) {}
 
   /**
-   * `profile`: the profile the callback just resolved; the resumed turn uses it instead of resolving it
-   * once more (it is as fresh as the callback).
+   * The resumed turn resolves its profile afresh, never the one the callback read before its code
+   * exchange: an admin's change during the exchange must reach the new connection's first use
+   * (SECURITY.md #39).
    */
-  async resume(
-    request: Pick<SigninRequest, 'id' | 'context'>,
-    value: SigninEventValue,
-    profile?: Profile,
-  ): Promise<boolean> {
+  async resume(request: Pick<SigninRequest, 'id' | 'context'>, value: SigninEventValue): Promise<boolean> {
     const reference = request.context.conversation as Partial<ConversationReference> | undefined;
     if (!reference?.conversation || !reference.serviceUrl) return false;
     const started = Date.now();
@@ -50,7 +46,6 @@ export class SigninResumer {
           // FACTS: Web Chat holds replies ~5 s unless the continuation carries the original id.
           id: reference.activityId,
         });
-        if (profile) rememberTurnProfiles(context, [profile]);
         await this.bot.run(context);
       });
       this.log.info(

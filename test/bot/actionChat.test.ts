@@ -13,6 +13,7 @@ import { SAMPLE_CRM_DATA } from '../../bot/dev/demoCrm/sampleCrmData';
 import { DEMO_SCOPES, demoCrmFields } from '../../bot/dev/demoProvider';
 import type { AdaptiveCard, CardElement } from '../../dialogs/actionCards';
 import { AuthorizationDialog } from '../../dialogs/authorizationDialog';
+import { saveProfile } from '../../profiles/profileAdmin';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createBotHarness, freePort, signinUrl, texts, type BotHarness } from '../support/botHarness';
@@ -35,6 +36,8 @@ let standin: Server;
 let standinAnswer: (req: IncomingMessage, res: ServerResponse, token: string) => void = () => undefined;
 const standinTokens: string[] = [];
 let harness: Harness;
+/** The demo-copy profile file as written, for the test that edits it during a sign-in. */
+let demoCopyBody: Record<string, unknown>;
 let bot: BotHarness;
 let otherBot: BotHarness;
 const resumes: Promise<unknown>[] = [];
@@ -86,6 +89,7 @@ beforeAll(async () => {
     apiBaseUrl: crmBase,
     ...demoCrmFields(crmBase),
   };
+  demoCopyBody = serverProfile(server, 'demo-copy', CLIENT, { ...demo, displayName: 'Copy CRM' });
   harness = await createHarness({
     profiles: [
       // An admin turned one action off.
@@ -93,7 +97,7 @@ beforeAll(async () => {
         ...demo,
         actionSettings: { 'tickets.list': { enabled: false } },
       }),
-      serverProfile(server, 'demo-copy', CLIENT, { ...demo, displayName: 'Copy CRM' }),
+      demoCopyBody,
       serverProfile(server, 'standin', CLIENT, {
         displayName: 'Stand-in API',
         pkce: true,
@@ -554,6 +558,45 @@ describe('scopes on demand', () => {
       expect(run).toHaveBeenCalledTimes(1);
     } finally {
       run.mockRestore();
+    }
+  });
+});
+
+describe('a profile edited while its sign-in completes', () => {
+  test('the resumed turn reads the profile afresh: tokens got under the old settings are not used (SECURITY.md #39)', async () => {
+    const admin = { name: 'admin:test', role: 'admin' as const };
+    const connections = harness.store.connections;
+    const upsert = connections.upsert.bind(connections);
+    let edited = false;
+    // The admin's edit lands after the callback resolved the profile and exchanged the code, just
+    // before the new connection is stored under the old fingerprint.
+    connections.upsert = async (...args: Parameters<typeof upsert>) => {
+      if (!edited && args[0].profileId === 'demo-copy') {
+        edited = true;
+        const current = await harness.engine.catalog.get('demo-copy');
+        await saveProfile(
+          harness.context,
+          'demo-copy',
+          { ...demoCopyBody, scopes: DEMO_SCOPES.slice(0, -1) },
+          admin,
+          { expectedVersion: current.storedVersion },
+        );
+      }
+      return upsert(...args);
+    };
+    try {
+      const replies = await ask('demo-copy: list my deals', 'dave-edit', 'alice');
+      expect(edited).toBe(true);
+      expect(cards(replies)).toEqual([]);
+      expect(allText(replies)).not.toMatch(/My deals/);
+      const stored = await harness.store.connections.get('demo-copy', 'user:webchat:dave-edit');
+      expect(stored?.status).toBe('needs-reauthorization');
+    } finally {
+      connections.upsert = upsert;
+      const current = await harness.engine.catalog.get('demo-copy');
+      await saveProfile(harness.context, 'demo-copy', demoCopyBody, admin, {
+        expectedVersion: current.storedVersion,
+      });
     }
   });
 });
