@@ -155,11 +155,14 @@ export class TokenService {
           },
           'stored connection cannot be decrypted',
         );
+        // Named like every other failure, so the sign-in that replaces it is for the same connection.
+        const name = connection ? splitConnectionKey(connection.subjectKey).name : null;
         return {
           ok: false,
           reason: 'needs-reauthorization',
           message: error.message,
           ...(connection ? { connectionId: connection.id } : {}),
+          ...(name === null ? {} : { connectionName: name }),
         };
       }
       throw error;

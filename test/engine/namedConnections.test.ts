@@ -139,3 +139,22 @@ test('getToken names the named default connection it could not use, so a new sig
   expect(result).toMatchObject({ ok: false, reason: 'needs-reauthorization', connectionId: unnamed!.id });
   expect(result).not.toHaveProperty('connectionName');
 });
+
+test('a named default connection that cannot be decrypted is named too, so the new sign-in replaces it (SECURITY.md #30)', async () => {
+  const { subject, profile } = await twoAccounts();
+  const key = subjectKey(subject);
+  const work = await harness.store.connections.get('named', `${key}#work`);
+  const unnamed = await harness.store.connections.get('named', key);
+  expect(await harness.engine.setDefaultConnection(profile, subject, 'work')).toBe(true);
+  // The unnamed record's sealed token moved into the work record: its AAD names another record.
+  const current = await harness.store.connections.getById(work!.id);
+  await harness.store.connections.update(current!.id, current!.version, {
+    accessToken: unnamed!.accessToken,
+  });
+  expect(await harness.engine.getToken(profile, subject)).toMatchObject({
+    ok: false,
+    reason: 'needs-reauthorization',
+    connectionId: work!.id,
+    connectionName: 'work',
+  });
+});
