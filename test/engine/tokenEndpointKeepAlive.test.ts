@@ -6,13 +6,9 @@
 // (test/support/authServer.ts), a plain HTTP server, and a TLS server with a self-signed certificate
 // for the production rule. The production-rule test maps a public-looking name with a FAKE resolver:
 // there is no DNS server here to publish such records.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_HTTP_POLICY, requestRefreshToken } from '../../profiles/oauth/tokenEndpoint';
 import { parseOutboundAllowList } from '../../profiles/outboundAddress';
@@ -23,6 +19,7 @@ import {
   type Resolver,
 } from '../../profiles/outboundRequests';
 import { subjectKey, type Subject } from '../../profiles/subjects';
+import { selfSignedCertificate } from '../support/selfSignedCertificate';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import {
   consentInBrowser,
@@ -247,41 +244,13 @@ describe('production rule (SECURITY.md #42): every new connection is guarded, a 
   let connections = 0;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keepalive-tls-'));
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-          '-days',
-          '1',
-          '-subj',
-          '/CN=auth.provider.example',
-          '-addext',
-          'subjectAltName=DNS:auth.provider.example',
-        ],
-        { stdio: 'ignore' },
-      );
-      certificate = readFileSync(join(dir, 'cert.pem'), 'utf8');
-      const key = readFileSync(join(dir, 'key.pem'), 'utf8');
-      secure = https.createServer({ cert: certificate, key }, (req, res) => {
-        req.resume();
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('ok');
-      });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const generated = selfSignedCertificate('auth.provider.example', 'DNS:auth.provider.example');
+    certificate = generated.certificate;
+    secure = https.createServer({ cert: certificate, key: generated.key }, (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    });
     secure.keepAliveTimeout = 60_000;
     secure.on('secureConnection', () => (connections += 1));
     await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', () => resolve()));

@@ -4,13 +4,10 @@
 // (MSAL refuses http authorities), with a self-signed certificate the bot's MSAL client is told to
 // trust — and issues RS256 JWTs shaped like Entra's v1 access tokens (iss sts.windows.net/<tenant>/,
 // aud, appid, ver 1.0). Its key set is served over plain http too, for the service under test.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { selfSignedCertificate } from './selfSignedCertificate';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
 
 export const FAKE_ENTRA_TENANT = 'fake-botframework-tenant';
@@ -50,33 +47,7 @@ export async function startFakeEntra(options: {
   const keySet = JSON.stringify({ keys: [jwk] });
   const counts = new Map<string, number>();
 
-  const dir = mkdtempSync(join(tmpdir(), 'fake-entra-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  const certificate = readFileSync(join(dir, 'cert.pem'), 'utf8');
-  const key = readFileSync(join(dir, 'key.pem'), 'utf8');
-  rmSync(dir, { recursive: true, force: true });
+  const { certificate, key } = selfSignedCertificate('127.0.0.1', 'IP:127.0.0.1');
 
   const sign = async (
     appId: string,
