@@ -9,7 +9,7 @@ import {
   type ConversationParameters,
   type ConversationReference,
 } from 'botbuilder';
-import { createServer } from 'node:net';
+
 import restify from 'restify';
 import pino from 'pino';
 import { AuthProfilesBot } from '../../bot/web/authProfilesBot';
@@ -109,17 +109,7 @@ export class ProactiveTestAdapter extends TestAdapter {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort } from './freePort';
 
 export interface ActivityTarget {
   userId?: string;
