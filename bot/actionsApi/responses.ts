@@ -44,6 +44,11 @@ export class DetailedApiError extends ApiError {
   ) {
     super(status, code, message, issues, headers);
   }
+
+  override body(): { error: Record<string, unknown> } {
+    const base = super.body();
+    return { error: { ...base.error, ...this.details } };
+  }
 }
 
 export function sendError(res: Response, error: ApiError): void {
@@ -51,19 +56,7 @@ export function sendError(res: Response, error: ApiError): void {
     res.end();
     return;
   }
-  sendJson(
-    res,
-    error.status,
-    {
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.issues.length > 0 ? { issues: error.issues } : {}),
-        ...(error instanceof DetailedApiError ? error.details : {}),
-      },
-    },
-    { ...error.headers, [ERROR_HEADER]: error.code },
-  );
+  sendJson(res, error.status, error.body(), { ...error.headers, [ERROR_HEADER]: error.code });
 }
 
 export { ApiError };

@@ -86,18 +86,7 @@ function send(res: Response, status: number, body: unknown, headers: Record<stri
 }
 
 function sendError(res: Response, error: ApiError): void {
-  send(
-    res,
-    error.status,
-    {
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.issues.length > 0 ? { issues: error.issues } : {}),
-      },
-    },
-    error.headers,
-  );
+  send(res, error.status, error.body(), error.headers);
 }
 
 function toApiError(error: unknown, ctx: AdminContext, route: RouteSpec): ApiError {

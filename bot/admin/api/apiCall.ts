@@ -31,6 +31,17 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
+
+  /** The answer's body: the one error shape of the admin API, the execute API and the proxy. */
+  body(): { error: Record<string, unknown> } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.issues.length > 0 ? { issues: this.issues } : {}),
+      },
+    };
+  }
 }
 
 export interface Call {
