@@ -14,6 +14,7 @@ import {
   USER,
   type Harness,
 } from '../support/engineHarness';
+import { CREATE_NOTE_ACTION } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'actions',
@@ -66,17 +67,7 @@ const GET_ONE = {
   params: { id: { type: 'string', required: true }, archived: { type: 'boolean' } },
   results: { fields: [{ path: 'properties.dealname', label: 'Deal' }] },
 };
-const CREATE = {
-  entity: 'notes',
-  action: 'create',
-  title: 'Add a note',
-  access: 'write',
-  method: 'POST',
-  path: '/notes',
-  body: { text: '{{text}}' },
-  params: { text: { type: 'string', required: true } },
-  results: { fields: [{ path: 'id', label: 'Id' }] },
-};
+const CREATE = CREATE_NOTE_ACTION;
 const NEEDS_MORE = { ...GET_ONE, action: 'admin', title: 'Needs more', scopes: ['admin.write'] };
 
 function profileFor(extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -102,4 +102,17 @@ export async function connect(
   if (outcome.kind !== 'connected') throw new Error(`consent for ${profileId} ended ${outcome.kind}`);
 }
 
+/** An HTTP answer read whole: its text, and its JSON on demand. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export async function answerOf(response: Response): Promise<Answer> {
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as never };
+}
+
 export { ORGANIZATION };

@@ -8,12 +8,15 @@ import { BOT_A } from '../support/tokenServiceWorld';
 import {
   ADMIN_KEY,
   ALICE_AT_A,
+  answerOf,
   connect,
   DEVELOPER_KEY,
   ORGANIZATION,
   startActionsApiWorld,
   type ActionsApiWorld,
+  type Answer,
 } from './actionsApiWorld';
+import { CREATE_NOTE_ACTION } from '../support/chatActions';
 
 const LIST = {
   entity: 'deals',
@@ -35,17 +38,7 @@ const LIST = {
     ],
   },
 };
-const CREATE = {
-  entity: 'notes',
-  action: 'create',
-  title: 'Add a note',
-  access: 'write',
-  method: 'POST',
-  path: '/notes',
-  body: { text: '{{text}}' },
-  params: { text: { type: 'string', required: true } },
-  results: { fields: [{ path: 'id', label: 'Id' }] },
-};
+const CREATE = CREATE_NOTE_ACTION;
 const NEEDS_MORE = { ...LIST, action: 'admin', title: 'Needs more', scopes: ['admin.write'] };
 const DEMO_LIST = {
   entity: 'deals',
@@ -84,13 +77,6 @@ afterAll(async () => {
 
 beforeEach(() => world.api.reset());
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  json<T = Record<string, unknown>>(): T;
-}
-
 const alice = { userId: 'alice', channelId: 'webchat' };
 
 async function execute(
@@ -106,8 +92,7 @@ async function execute(
     },
     body: options.raw ?? JSON.stringify(body),
   });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) };
+  return answerOf(response);
 }
 
 function errorOf(answer: Answer): Record<string, unknown> & { code: string; message: string } {

@@ -7,11 +7,13 @@ import { BOT_A, BOT_B } from '../support/tokenServiceWorld';
 import {
   ADMIN_KEY,
   ALICE_AT_A,
+  answerOf,
   connect,
   DEVELOPER_KEY,
   ORGANIZATION,
   startActionsApiWorld,
   type ActionsApiWorld,
+  type Answer,
 } from './actionsApiWorld';
 
 let world: ActionsApiWorld;
@@ -32,13 +34,6 @@ afterAll(async () => {
 
 beforeEach(() => world.api.reset());
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  json<T = Record<string, unknown>>(): T;
-}
-
 const asBotFor = (userId = 'alice'): Record<string, string> => ({
   authorization: `Bearer ${botToken}`,
   'x-authprofiles-user-id': userId,
@@ -57,8 +52,7 @@ async function proxy(
     headers,
     ...(body !== undefined ? { body } : {}),
   });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) };
+  return answerOf(response);
 }
 
 /** A request with the target exactly as written (no client-side normalisation). */

@@ -21,3 +21,16 @@ export const DEALS_ACTION = {
 };
 
 export const CHAT_ACTIONS = { actions: [DEALS_ACTION] };
+
+/** A write action (POST with a JSON body and a required parameter), for the engine and execute API tests. */
+export const CREATE_NOTE_ACTION = {
+  entity: 'notes',
+  action: 'create',
+  title: 'Add a note',
+  access: 'write',
+  method: 'POST',
+  path: '/notes',
+  body: { text: '{{text}}' },
+  params: { text: { type: 'string', required: true } },
+  results: { fields: [{ path: 'id', label: 'Id' }] },
+};
