@@ -1,7 +1,7 @@
 // `authprofiles actions list|enable|disable` (issue 11 point 3), run as a child process exactly as a
 // user runs it (`node --import tsx bot/cli.ts ...`): on the local store (a temporary DATA_DIR with
 // fixed ENCRYPTION_KEYS) and against a running admin API (restify on 127.0.0.1, real engine).
-import { spawn } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -14,10 +14,10 @@ import { createLogger } from '../../bot/logger';
 import { createEngine, type EngineServices } from '../../bot/services';
 import { AdminKeys } from '../../profiles/adminKeys';
 import { customActionProfile } from '../support/actionProfiles';
+import { runCli, type CliRun } from '../support/cliRunner';
 
 jest.setTimeout(120_000);
 
-const ROOT = join(__dirname, '..', '..');
 const KEYS = `k1:${randomBytes(32).toString('base64')}`;
 const SECRET = `acme-secret-${randomBytes(12).toString('hex')}`;
 const ADMIN_KEY = `admin-${randomBytes(16).toString('hex')}`;
@@ -25,40 +25,14 @@ const DEVELOPER_KEY = `developer-${randomBytes(16).toString('hex')}`;
 const printed: string[] = [];
 const dirs: string[] = [];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 function cli(args: string[], dir: string, env: Record<string, string | undefined> = {}): Promise<Run> {
-  const merged = Object.fromEntries(
-    Object.entries({
-      PATH: process.env.PATH,
-      HOME: process.env.HOME ?? tmpdir(),
-      NODE_ENV: 'test',
-      DATA_DIR: dir,
-      PROFILES_DIR: join(dir, 'profiles'),
-      ENCRYPTION_KEYS: KEYS,
-      ...env,
-    }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  return runCli(
+    args,
+    { DATA_DIR: dir, PROFILES_DIR: join(dir, 'profiles'), ENCRYPTION_KEYS: KEYS, ...env },
+    printed,
   );
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bot/cli.ts', ...args], {
-      cwd: ROOT,
-      env: merged,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      printed.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 function tempDir(): string {

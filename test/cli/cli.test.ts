@@ -1,7 +1,7 @@
 // The `authprofiles` CLI (issue 4, point 4), run as a child process exactly as a user runs it
 // (`node --import tsx bot/cli.ts ...`), against a temporary DATA_DIR with fixed ENCRYPTION_KEYS.
 // What the CLI wrote is checked in-process afterwards through the same engine the service builds.
-import { spawn } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -29,10 +29,10 @@ import { sha256 } from '../../profiles/ids';
 import type { TokenSet } from '../../profiles/oauth/tokenResponse';
 import type { Profile } from '../../profiles/profileCatalog';
 import { startService, type RunningService } from '../support/serviceProcess';
+import { runCli, type CliRun } from '../support/cliRunner';
 
 jest.setTimeout(120_000);
 
-const ROOT = join(__dirname, '..', '..');
 const keyMaterial = () => randomBytes(32).toString('base64');
 const K0 = `k0:${keyMaterial()}`;
 const K1 = `k1:${keyMaterial()}`;
@@ -44,40 +44,14 @@ const printed: string[] = [];
 /** Values that must never appear in the CLI's output. */
 const secrets: string[] = [CLIENT_SECRET, ...[K0, K1, K2].map((spec) => spec.slice(3))];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 function cli(args: string[], dir: string, env: Record<string, string | undefined> = {}): Promise<Run> {
-  const base: Record<string, string | undefined> = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME ?? tmpdir(),
-    NODE_ENV: 'test',
-    DATA_DIR: dir,
-    PROFILES_DIR: join(dir, 'profiles'),
-    ENCRYPTION_KEYS: K1,
-  };
-  const merged = Object.fromEntries(
-    Object.entries({ ...base, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  return runCli(
+    args,
+    { DATA_DIR: dir, PROFILES_DIR: join(dir, 'profiles'), ENCRYPTION_KEYS: K1, ...env },
+    printed,
   );
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bot/cli.ts', ...args], {
-      cwd: ROOT,
-      env: merged,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      printed.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 function tempDir(): string {
