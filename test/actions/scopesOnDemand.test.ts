@@ -18,6 +18,7 @@ import {
   type Harness,
 } from '../support/engineHarness';
 import type { Subject } from '../../profiles/subjects';
+import { TICKETS_ACTION } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'on-demand',
@@ -28,15 +29,7 @@ const DEALS = 'crm.objects.deals.read';
 const TICKETS = 'crm.objects.tickets.read';
 const NOTES_WRITE = 'crm.objects.notes.write';
 
-const TICKETS_ACTION = {
-  entity: 'tickets',
-  action: 'list',
-  title: 'My tickets',
-  path: '/tickets',
-  // Needs A (the profile's scope) and B (not granted at the first sign-in).
-  scopes: [DEALS, TICKETS],
-  results: { path: 'results', fields: [{ path: 'subject', label: 'Subject' }] },
-};
+// Needs DEALS (the profile's scope) and TICKETS (not granted at the first sign-in).
 // A write is off until an admin turns it on: its scope is not one a sign-in may ask for meanwhile.
 const NOTE_ACTION = {
   entity: 'notes',

@@ -38,6 +38,7 @@ import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { freePort, ProactiveTestAdapter, signinUrl, texts } from '../support/botHarness';
 import { authorize, createHarness, serverProfile, type Harness } from '../support/engineHarness';
 import type { Subject } from '../../profiles/subjects';
+import { TICKETS_ACTION } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'scopes-chat',
@@ -46,14 +47,7 @@ const CLIENT = {
 };
 const DEALS = 'crm.objects.deals.read';
 const TICKETS = 'crm.objects.tickets.read';
-const TICKETS_ACTION = {
-  entity: 'tickets',
-  action: 'list',
-  title: 'My tickets',
-  path: '/tickets',
-  scopes: [DEALS, TICKETS],
-  results: { path: 'results', fields: [{ path: 'subject', label: 'Subject' }] },
-};
+// Needs DEALS (the profile's scope) and TICKETS (not granted at the first sign-in).
 
 /**
  * The test's own minimal action dialog (the generic chat ActionDialog is written elsewhere): run the

@@ -34,3 +34,13 @@ export const CREATE_NOTE_ACTION = {
   params: { text: { type: 'string', required: true } },
   results: { fields: [{ path: 'id', label: 'Id' }] },
 };
+
+/** An action that needs crm.objects.tickets.read besides deals: the scopes-on-demand tests' second scope. */
+export const TICKETS_ACTION = {
+  entity: 'tickets',
+  action: 'list',
+  title: 'My tickets',
+  path: '/tickets',
+  scopes: ['crm.objects.deals.read', 'crm.objects.tickets.read'],
+  results: { path: 'results', fields: [{ path: 'subject', label: 'Subject' }] },
+};
