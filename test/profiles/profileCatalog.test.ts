@@ -490,6 +490,52 @@ describe('fingerprint (SECURITY.md #39)', () => {
   });
 });
 
+describe('reusing resolved profiles (issue 12)', () => {
+  test('an unchanged record gives the same frozen profile; an edit or a delete by another instance is seen at once', async () => {
+    const profiles = catalog();
+    await putStored('acme', 'custom', custom('acme', { clientSecret: undefined }), 'sealed-one');
+    const first = await profiles.get('acme');
+    expect(await profiles.get('acme')).toBe(first);
+    expect((await profiles.list()).find((profile) => profile.id === 'acme')).toBe(first);
+    expect(first.clientSecret).toBe('sealed-one');
+    // Shared by every caller, so no caller may change it for the next.
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => (first.scopes as string[]).push('admin')).toThrow(TypeError);
+    expect(() => {
+      (first as { tokenUrl: string }).tokenUrl = 'https://evil.example/token';
+    }).toThrow(TypeError);
+    expect((await profiles.get('acme')).scopes).toEqual(['read']);
+
+    // Written straight to the store, as another instance of the service would.
+    await putStored(
+      'acme',
+      'custom',
+      custom('acme', { clientSecret: undefined, scopes: ['write'] }),
+      'sealed-two',
+    );
+    const edited = await profiles.get('acme');
+    expect(edited).not.toBe(first);
+    expect(edited.scopes).toEqual(['write']);
+    expect(edited.clientSecret).toBe('sealed-two');
+    expect(edited.fingerprint).not.toBe(first.fingerprint);
+
+    await store.profiles.delete('acme');
+    expect(await profiles.find('acme')).toBeNull();
+    expect((await profiles.list()).map((profile) => profile.id)).not.toContain('acme');
+  });
+
+  test('a system profile without a stored record is reused; loading the files again resolves afresh', async () => {
+    const profiles = catalog();
+    const hubspot = await profiles.get('hubspot');
+    expect(await profiles.get('hubspot')).toBe(hubspot);
+    writeProfile('hubspot.json', { id: 'hubspot', displayName: 'HubSpot (files)' });
+    profiles.loadFiles();
+    const reloaded = await profiles.get('hubspot');
+    expect(reloaded).not.toBe(hubspot);
+    expect(reloaded.displayName).toBe('HubSpot (files)');
+  });
+});
+
 describe('assertUsable', () => {
   function expectUnusable(profile: Profile, ...missing: string[]): void {
     const error = caughtSync(() => assertUsable(profile));
