@@ -13,9 +13,9 @@ export interface AddressRule {
    * Dev mode (and tests): http on loopback, and no address rule at all, as the demo provider and
    * local test servers run on 127.0.0.1.
    */
-  allowInsecureLoopback: boolean;
+  readonly allowInsecureLoopback: boolean;
   /** Host names and networks the operator allows although they are internal (OUTBOUND_ALLOWLIST). */
-  outboundAllowList?: OutboundAllowList;
+  readonly outboundAllowList?: OutboundAllowList;
 }
 
 export interface OutboundAllowList {

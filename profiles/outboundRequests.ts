@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { LRUCache } from 'lru-cache';
 import { AuthProfilesError } from './errors';
 import { answerProblem, type AddressRule } from './outboundAddress';
 import { profileUrl, type Profile } from './profileCatalog';
@@ -35,11 +36,37 @@ export class OutboundRefusedError extends AuthProfilesError {
   }
 }
 
+/**
+ * Verdicts already reached, per rule, by field and URL text. A flow checks the same dozen URLs
+ * (token endpoint, identity, API bases and paths) each time it runs, twice each (built, then again
+ * before the request), and a check parses the URL and classifies its host (issue 12). The verdict
+ * depends on the text and the rule alone (an AddressRule is read-only; a name's DNS answers are
+ * judged per connection by `guardedLookup`, never here), so it can be kept. Bounded: API paths
+ * carry record ids.
+ */
+const verdicts = new WeakMap<AddressRule, LRUCache<string, { url: CheckedUrl } | { problem: string }>>();
+const VERDICTS_PER_RULE = 2_000;
+
 /** The one checking function (same rule as at save time, profiles/profileSchema.ts `urlProblem`). */
 export function checkOutboundUrl(value: string, field: string, rule: AddressRule): CheckedUrl {
-  const problem = urlProblem(value, rule);
-  if (problem) throw new OutboundRefusedError(`${field} ${problem}`);
-  return Object.freeze({ [checked]: true as const, [ruleOf]: rule, href: new URL(value).href, field });
+  let known = verdicts.get(rule);
+  if (!known) {
+    known = new LRUCache({ max: VERDICTS_PER_RULE });
+    verdicts.set(rule, known);
+  }
+  const key = `${field}\n${value}`;
+  let verdict = known.get(key);
+  if (!verdict) {
+    const problem = urlProblem(value, rule);
+    verdict = problem
+      ? { problem: `${field} ${problem}` }
+      : {
+          url: Object.freeze({ [checked]: true as const, [ruleOf]: rule, href: new URL(value).href, field }),
+        };
+    known.set(key, verdict);
+  }
+  if ('problem' in verdict) throw new OutboundRefusedError(verdict.problem);
+  return verdict.url;
 }
 
 /** `base` with `path` (and query) appended, checked again; the origin may not change. */

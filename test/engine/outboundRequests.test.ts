@@ -12,7 +12,9 @@ import { isAuthProfilesError } from '../../profiles/errors';
 import { requestRefreshToken } from '../../profiles/oauth/tokenEndpoint';
 import { parseOutboundAllowList } from '../../profiles/outboundAddress';
 import {
+  checkOutboundUrl,
   guardedLookup,
+  OutboundRefusedError,
   OutboundRequests,
   type CheckedUrl,
   type ResolvedAddress,
@@ -416,5 +418,33 @@ describe('#42: the operator allow-list lets a provider on a private network be r
       code: 'outbound-refused',
     });
     expect(server.connections).toBe(1);
+  });
+});
+
+describe('kept verdicts (issue 12): a URL text is judged once per rule, and each rule keeps its own', () => {
+  test('the same text under the dev rule, the production rule and an allow-list rule', () => {
+    const dev = { allowInsecureLoopback: true };
+    const allowing = {
+      allowInsecureLoopback: false,
+      outboundAllowList: parseOutboundAllowList(['10.0.0.0/8']),
+    };
+    const loopback = 'http://127.0.0.1:4000/token';
+    const privateHost = 'https://10.1.2.3/api';
+
+    const first = checkOutboundUrl(loopback, 'tokenUrl', dev);
+    expect(checkOutboundUrl(loopback, 'tokenUrl', dev)).toBe(first);
+    expect(first.href).toBe('http://127.0.0.1:4000/token');
+    // Refused under production however often it is asked, naming the field it came from.
+    for (const field of ['tokenUrl', 'tokenUrl', 'refreshUrl']) {
+      expect(() => checkOutboundUrl(loopback, field, PRODUCTION)).toThrow(`${field} must use https`);
+    }
+    expect(() => checkOutboundUrl(privateHost, 'apiBaseUrl', PRODUCTION)).toThrow(
+      /apiBaseUrl .*(private|internal)/,
+    );
+    expect(checkOutboundUrl(privateHost, 'apiBaseUrl', allowing).href).toBe('https://10.1.2.3/api');
+    // The allowed verdict did not leak into the production rule.
+    expect(() => checkOutboundUrl(privateHost, 'apiBaseUrl', PRODUCTION)).toThrow(OutboundRefusedError);
+    // The kept URL carries the field it was checked for, not the first one asked.
+    expect(checkOutboundUrl(loopback, 'refreshUrl', dev).field).toBe('refreshUrl');
   });
 });
