@@ -1,6 +1,6 @@
 // The shared helper that keeps author-written text inert in chat (SECURITY.md #45), checked against the
 // real renderer and autolinker Web Chat uses (markdown-it 13, linkify-it).
-import { inertMarkdown, inertText } from '../../dialogs/inertText';
+import { inertMarkdown, inertText, inertTextFull } from '../../dialogs/inertText';
 import { hasAutolink, visibleText, webChatHtml } from '../support/webChatMarkdown';
 
 const HOSTILE = [
@@ -58,6 +58,55 @@ describe('inertText (plain surfaces: plain messages, buttons, TextRuns)', () => 
   test('amounts and ordinary names are left alone', () => {
     expect(inertText('$7,200.50')).toBe('$7,200.50');
     expect(inertText('Test crm')).toBe('Test crm');
+  });
+});
+
+describe('the shortcut for text with nothing to change (issue 12)', () => {
+  // Letters and marks the shortcut takes, and everything the full steps change: each text is drawn from
+  // the first set plus one of the second, so each unsafe mark is tried among otherwise plain words.
+  const PLAIN = [...'aZé漢Ж19 ,\'&()+!?#%*;=$"-'];
+  const UNSAFE = [
+    ...'.:/<>[]{}@\\_~`|^',
+    '  ',
+    '\t',
+    '\n',
+    '\u00a0',
+    '\u200b',
+    '\u202e',
+    '\u3002',
+    '\u0301',
+    '😀',
+  ];
+
+  test('gives what the full steps give, for 20,000 random texts and limits', () => {
+    // xorshift32, seeded: the same texts on every run.
+    let seed = 12;
+    const next = (below: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return Math.floor(((seed >>> 0) / 4_294_967_296) * below);
+    };
+    let unchanged = 0;
+    for (let i = 0; i < 20_000; i += 1) {
+      const alphabet = [...PLAIN, UNSAFE[next(UNSAFE.length)] as string];
+      const length = next(14);
+      let text = '';
+      for (let c = 0; c < length; c += 1) text += alphabet[next(alphabet.length)];
+      const max = 3 + next(12);
+      expect(inertText(text, max)).toBe(inertTextFull(text, max));
+      if (inertTextFull(text, max) === text) unchanged += 1;
+    }
+    // Both kinds were drawn: texts the steps leave alone and texts they change.
+    expect(unchanged).toBeGreaterThan(500);
+    expect(unchanged).toBeLessThan(19_500);
+  });
+
+  test('names, stages and amounts without dots come back as they are; hostile text does not', () => {
+    for (const plain of ['Acme Corp', 'Renewal - Q3 (EMEA)', "O'Brien & Sons", 'Closed won', '7,200']) {
+      expect(inertText(plain)).toBe(plain);
+    }
+    for (const hostile of HOSTILE) expect(inertText(hostile)).not.toBe(hostile);
   });
 });
 
