@@ -7,6 +7,7 @@
 // pairs; a submitted card value with more than MAX_SUBMIT_KEYS members or a member longer than
 // MAX_SUBMIT_VALUE is refused. Parameter values are then checked against the action's declared schema
 // (types, lengths, enums: profiles/actions/actionParams.ts) by whoever runs it.
+import { LRUCache } from 'lru-cache';
 import { PROFILE_ID, type ActionView } from '../profiles';
 import { inputId, SUBMIT_KEY } from './actionMenu';
 
@@ -126,11 +127,9 @@ function bestPhrase(text: string, actions: readonly ActionView[]): PhraseMatch |
   const lower = text.toLowerCase();
   for (const action of actions) {
     for (const phrase of action.phrases) {
-      const slot = SLOT.exec(phrase)?.[1];
-      const literal = normalisePhrase(slot === undefined ? phrase : phrase.replace(SLOT, ''));
+      const { slot, literal, literalLower } = partsOf(phrase);
       // A phrase that is only a placeholder would swallow every message (codes, "cancel"): never matched.
       if (literal === '') continue;
-      const literalLower = literal.toLowerCase();
       let params: Record<string, string> | null = null;
       if (lower === literalLower) params = {};
       else if (slot !== undefined && lower.startsWith(`${literalLower} `)) {
@@ -144,6 +143,28 @@ function bestPhrase(text: string, actions: readonly ActionView[]): PhraseMatch |
     }
   }
   return best;
+}
+
+/**
+ * Each message is matched against every phrase of every action of every profile, and taking a phrase
+ * apart was most of that work (issue 12): the parts are kept per phrase text. Bounded, as profiles and
+ * their phrases can be edited without end.
+ */
+const phraseParts = new LRUCache<string, { slot: string | undefined; literal: string; literalLower: string }>(
+  {
+    max: 5_000,
+  },
+);
+
+function partsOf(phrase: string): { slot: string | undefined; literal: string; literalLower: string } {
+  let parts = phraseParts.get(phrase);
+  if (!parts) {
+    const slot = SLOT.exec(phrase)?.[1];
+    const literal = normalisePhrase(slot === undefined ? phrase : phrase.replace(SLOT, ''));
+    parts = { slot, literal, literalLower: literal.toLowerCase() };
+    phraseParts.set(phrase, parts);
+  }
+  return parts;
 }
 
 function normalisePhrase(phrase: string): string {

@@ -365,7 +365,7 @@ export class AuthorizationEngine {
   // -- actions (issue 11, profiles/actions/) ---------------------------------------------------------
 
   /** The profile's declared actions, each with whether it is enabled. */
-  listActions(profile: Profile): ActionView[] {
+  listActions(profile: Profile): readonly ActionView[] {
     return this.actions.list(profile);
   }
 

@@ -75,6 +75,8 @@ export function viewOf(profile: Profile, action: ActionDeclaration): ActionView 
  * the parameters and the connection's scopes before anything is sent, then one authorized request
  * (profiles/actions/authorizedRequest.ts) to the profile's API host only.
  */
+const viewsOfFrozen = new WeakMap<Profile, readonly ActionView[]>();
+
 export class ActionRunner {
   private readonly currentUsers: CurrentUserLookup;
 
@@ -85,8 +87,16 @@ export class ActionRunner {
     this.currentUsers = new CurrentUserLookup(context);
   }
 
-  list(profile: Profile): ActionView[] {
-    return profile.actions.map((action) => viewOf(profile, action));
+  /**
+   * The views of a profile's actions. A frozen profile (the catalogue hands out one per unchanged
+   * record) cannot change, so its views are built once; every chat message lists them (issue 12).
+   */
+  list(profile: Profile): readonly ActionView[] {
+    const known = Object.isFrozen(profile) ? viewsOfFrozen.get(profile) : undefined;
+    if (known) return known;
+    const views = Object.freeze(profile.actions.map((action) => Object.freeze(viewOf(profile, action))));
+    if (Object.isFrozen(profile)) viewsOfFrozen.set(profile, views);
+    return views;
   }
 
   async run(

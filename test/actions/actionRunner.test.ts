@@ -370,6 +370,24 @@ describe('engine.runAction', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it("lists a stored profile's action views once; a changed setting lists afresh (issue 12)", async () => {
+    const stored = await harness.engine.catalog.get('crm');
+    const views = harness.engine.listActions(stored);
+    // The catalogue hands out the same frozen profile while its record is unchanged: same views.
+    expect(harness.engine.listActions(await harness.engine.catalog.get('crm'))).toBe(views);
+    expect(Object.isFrozen(views) && views.every((view) => Object.isFrozen(view))).toBe(true);
+    expect(views.find((view) => view.key === 'notes.create')?.enabled).toBe(false);
+    // A profile built with another setting (as an admin's switch produces) is listed from its own settings.
+    const switched = { ...stored, actionSettings: { 'notes.create': { enabled: true } } };
+    expect(harness.engine.listActions(switched).find((view) => view.key === 'notes.create')?.enabled).toBe(
+      true,
+    );
+    switched.actionSettings = { 'notes.create': { enabled: false } };
+    expect(harness.engine.listActions(switched).find((view) => view.key === 'notes.create')?.enabled).toBe(
+      false,
+    );
+  });
+
   it('never repeats a write whose outcome is unknown', async () => {
     answer = (_req, res) => json(res, 502, { message: 'bad gateway' });
     const base = await harness.engine.catalog.get('crm');
