@@ -36,6 +36,7 @@ export type ActionCommand =
   /** A card submit whose data is not a menu button's. */
   | { kind: 'bad-submit' };
 
+const SPACE = 0x20;
 const MENU_WORDS = new Set(['', 'help', '?', 'actions', 'menu', 'commands', 'what can you do']);
 const ACTION_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
@@ -132,7 +133,11 @@ function bestPhrase(text: string, actions: readonly ActionView[]): PhraseMatch |
       if (literal === '') continue;
       let params: Record<string, string> | null = null;
       if (lower === literalLower) params = {};
-      else if (slot !== undefined && lower.startsWith(`${literalLower} `)) {
+      else if (
+        slot !== undefined &&
+        lower.charCodeAt(literalLower.length) === SPACE &&
+        lower.startsWith(literalLower)
+      ) {
         const value = text.slice(literal.length + 1).trim();
         params = value === '' ? {} : { [slot]: value };
       }

@@ -15,14 +15,7 @@ import {
   type ActionOutcome,
 } from './actionResults';
 import { actionKey, isActionEnabled, type ActionDeclaration, type ParamDeclaration } from './actionSchema';
-import {
-  placeholderNames,
-  renderBody,
-  renderPath,
-  renderQuery,
-  templatesOf,
-  type TemplateValue,
-} from './actionTemplates';
+import { placeholdersOf, renderBody, renderPath, renderQuery, type TemplateValue } from './actionTemplates';
 import {
   ApiRequestError,
   authorizedRequest,
@@ -139,7 +132,7 @@ export class ActionRunner {
       });
     }
     const connectionId = first.connectionId;
-    const usesCurrentUser = usesPlaceholder(templatesOf(action), (name) => name === 'currentUser');
+    const usesCurrentUser = placeholdersOf(action).includes('currentUser');
     const needed = [...action.scopes, ...(usesCurrentUser ? (profile.currentUser?.scopes ?? []) : [])];
     // A provider that reported no scopes leaves nothing to compare: the API will say.
     const missing = first.scopes.length === 0 ? [] : needed.filter((scope) => !first.scopes.includes(scope));
@@ -172,7 +165,7 @@ export class ActionRunner {
     // templates, or a currentUser lookup that is not cached (a "my …" action on every turn reads none).
     let accountRead: Promise<Record<string, string | undefined>> | undefined;
     const account = () => (accountRead ??= this.accountValues(connectionId));
-    if (usesPlaceholder(templatesOf(action), (name) => name.startsWith('account.'))) {
+    if (placeholdersOf(action).some((name) => name.startsWith('account.'))) {
       Object.assign(values, await account());
     }
     if (usesCurrentUser && profile.currentUser) {
@@ -326,10 +319,6 @@ export class ActionRunner {
       'account.name': account?.name ?? undefined,
     };
   }
-}
-
-function usesPlaceholder(sources: readonly string[], test: (name: string) => boolean): boolean {
-  return sources.some((source) => placeholderNames(source).some(test));
 }
 
 function pick(options: RunActionOptions): { connection?: string } {

@@ -101,6 +101,20 @@ export function renderBody(template: unknown, values: TemplateValues): unknown {
 }
 
 /** Every template an action holds: path, query values and body strings. */
+const placeholdersOfFrozen = new WeakMap<ActionDeclaration, readonly string[]>();
+
+/**
+ * Every placeholder name the action's templates use. Each run asks (for `currentUser`, `account.*`);
+ * an action of a frozen profile cannot change, so its names are read once (issue 12).
+ */
+export function placeholdersOf(action: ActionDeclaration): readonly string[] {
+  const known = placeholdersOfFrozen.get(action);
+  if (known) return known;
+  const names = Object.freeze([...new Set(templatesOf(action).flatMap(placeholderNames))]);
+  if (Object.isFrozen(action)) placeholdersOfFrozen.set(action, names);
+  return names;
+}
+
 export function templatesOf(action: ActionDeclaration): string[] {
   return [action.path, ...Object.values(action.query), ...bodyTemplates(action.body)];
 }
