@@ -2,7 +2,7 @@ import type { EngineContext } from './engineContext';
 import { isAuthProfilesError } from './errors';
 import { isExternalSubjectKey } from './externalConsents';
 import { safeErrorCode } from './oauth/tokenResponse';
-import type { CheckedUrl, OutboundFetch } from './outboundRequests';
+import type { CheckedUrl, OutboundFetch, OutboundResponse } from './outboundRequests';
 import type { Profile } from './profileCatalog';
 import { DEFAULT_CONNECTION, splitConnectionKey } from './connectionNames';
 import { subjectFromKey } from './subjects';
@@ -78,7 +78,7 @@ export async function checkConnection(
     return done({ ok: false, reason: 'outbound-refused', detail: error.message, refreshed });
   }
   for (let attempt = 0; attempt < 2; attempt += 1) {
-    let response: Response;
+    let response: OutboundResponse;
     let verdict: BodyVerdict;
     try {
       response = await fetchImpl(url, {
@@ -123,7 +123,10 @@ type BodyVerdict = { ok: true } | { ok: false; reason: 'rejected' | 'unexpected-
  * `{"ok": false, "error": "invalid_auth"}` for a dead token) name that member in the profile's
  * `responseSuccessField`; the check passes only when it is `true`.
  */
-export async function successFieldVerdict(profile: Profile, response: Response): Promise<BodyVerdict> {
+export async function successFieldVerdict(
+  profile: Profile,
+  response: OutboundResponse,
+): Promise<BodyVerdict> {
   const field = profile.responseSuccessField;
   if (field === undefined) return { ok: true };
   const body = await readJson(response);
@@ -142,7 +145,7 @@ export async function successFieldVerdict(profile: Profile, response: Response):
 }
 
 /** Reads at most MAX_CHECK_BODY_BYTES and parses them; undefined when that is not JSON. */
-async function readJson(response: Response): Promise<unknown> {
+async function readJson(response: OutboundResponse): Promise<unknown> {
   if (!response.body) return undefined;
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -100,7 +100,7 @@ export type { KeyHolder, KeyHolderHeartbeat } from './keyHolders';
 export type { RotationReport } from './keyRotation';
 export { keyWeakness } from './keyStrength';
 export { OutboundAllowListError, parseOutboundAllowList, type OutboundAllowList } from './outboundAddress';
-export { withPath, type CheckedUrl, type OutboundFetch } from './outboundRequests';
+export { withPath, type CheckedUrl, type OutboundFetch, type OutboundResponse } from './outboundRequests';
 export type { StoreHealth, StoreHealthCheck } from './storeHealth';
 
 // The one retry policy for outbound calls (what may be sent again, and when).

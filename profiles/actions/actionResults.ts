@@ -1,4 +1,5 @@
 import type { FieldIssue } from '../errors';
+import type { OutboundResponse } from '../outboundRequests';
 import { redactToken } from './tokenRedaction';
 import { cleanProviderText } from '../oauth/providerText';
 import { retryAfterMs } from '../retryPolicy';
@@ -153,7 +154,7 @@ export function extractResults(
 export function failureOfAnswer(
   action: string,
   apiName: string,
-  response: Response,
+  response: OutboundResponse,
   detail: string | undefined,
 ): ActionFailure {
   const status = response.status;
@@ -208,7 +209,7 @@ export function failureOfAnswer(
 }
 
 /** The API's error message from a JSON error body, shortened, with the token removed should it appear. */
-export async function errorDetail(response: Response, token: string): Promise<string | undefined> {
+export async function errorDetail(response: OutboundResponse, token: string): Promise<string | undefined> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await response.text());

@@ -1,4 +1,4 @@
-import type { CheckedUrl, OutboundFetch, OutboundRequestInit } from '../outboundRequests';
+import type { CheckedUrl, OutboundFetch, OutboundRequestInit, OutboundResponse } from '../outboundRequests';
 import {
   failureOfFetchError,
   failureOfStatus,
@@ -67,7 +67,7 @@ export interface AuthorizedRequest {
 }
 
 export interface AuthorizedResponse {
-  response: Response;
+  response: OutboundResponse;
   /** The token the answer was obtained with, to redact it from anything shown (never shown itself). */
   accessToken: string;
   /** The token was refreshed after a 401 on the way. */
@@ -84,7 +84,7 @@ export async function authorizedRequest(request: AuthorizedRequest): Promise<Aut
   // Each kind of repeat is bounded by the policy's attempts, and a refresh happens at most once.
   for (;;) {
     const sent = await send(request, token.accessToken, token.tokenType);
-    if (!(sent instanceof Response)) {
+    if (isCallFailure(sent)) {
       const delay = repeatDelay(call, sent, (failed += 1), request.policy);
       if (delay === null) throw unavailable(request, sent);
       await sleep(delay, request.signal);
@@ -114,6 +114,11 @@ export async function authorizedRequest(request: AuthorizedRequest): Promise<Aut
   }
 }
 
+/** A send that got no usable answer, as opposed to an answer (which has a status). */
+function isCallFailure(sent: OutboundResponse | CallFailure): sent is CallFailure {
+  return 'kind' in sent;
+}
+
 function usable(result: TokenResult): { accessToken: string; tokenType: string } {
   if (result.ok) return { accessToken: result.accessToken, tokenType: result.tokenType };
   throw new ApiRequestError(result.reason, result.message, {
@@ -125,7 +130,7 @@ async function send(
   request: AuthorizedRequest,
   token: string,
   tokenType: string,
-): Promise<Response | CallFailure> {
+): Promise<OutboundResponse | CallFailure> {
   const headers: Record<string, string> = {
     ...request.headers,
     authorization: `${schemeOf(tokenType)} ${token}`,
