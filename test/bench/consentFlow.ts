@@ -14,7 +14,8 @@
 //     call and the CRM's token introspection at the provider;
 //   - in its own process (bot/dev/demoCrmServer.ts via DEMO_CRM_URL), as production has HubSpot outside:
 //     the service alone, where the targets are judged. BENCH_CRM=outside|in-service runs one of them.
-// BENCH_CPU_PROFILE=<dir> also writes V8 CPU profiles of the service for the flows and the turns.
+// BENCH_CPU_PROFILE=<dir> also writes V8 CPU profiles of the service for the flows and the turns, and
+// BENCH_HEAP_PROFILE=<dir> sampling heap profiles (what they allocate) for the same parts.
 // The processes are in consentFlowProcesses.ts, the printed section in consentFlowSection.ts.
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -290,13 +291,25 @@ type Profiler = (name: string, run: () => Promise<void>) => Promise<void>;
 
 function profiler(service: ServiceChild, crm: CrmPlacement): Profiler {
   const profileDir = process.env.BENCH_CPU_PROFILE;
+  const heapDir = process.env.BENCH_HEAP_PROFILE;
   return async (name, run) => {
-    if (!profileDir) return run();
-    mkdirSync(profileDir, { recursive: true });
-    await service.probe({ probe: 'profile-start' }, 'profile-started');
+    if (heapDir) {
+      mkdirSync(heapDir, { recursive: true });
+      await service.probe({ probe: 'heap-start' }, 'heap-started');
+    }
+    if (profileDir) {
+      mkdirSync(profileDir, { recursive: true });
+      await service.probe({ probe: 'profile-start' }, 'profile-started');
+    }
     await run();
-    const file = path.resolve(profileDir, `${crm}-${name}`);
-    await service.probe({ probe: 'profile-stop', file }, 'profile-written');
+    if (profileDir) {
+      const file = path.resolve(profileDir, `${crm}-${name}.cpuprofile`);
+      await service.probe({ probe: 'profile-stop', file }, 'profile-written');
+    }
+    if (heapDir) {
+      const file = path.resolve(heapDir, `${crm}-${name}.heapprofile`);
+      await service.probe({ probe: 'heap-stop', file }, 'heap-written');
+    }
   };
 }
 
@@ -312,14 +325,14 @@ async function measureFlows(world: World, crm: CrmPlacement, profile: Profiler):
   if (process.env.BENCH_LIST_LAZY) console.log(`modules loaded by the first flow:\n  ${lazy.join('\n  ')}`);
   await flows(world, 1, WARM_FLOWS - 1, 'warm');
   let oneUser: FlowFigures | undefined;
-  await profile('flows-1-user.cpuprofile', async () => {
+  await profile('flows-1-user', async () => {
     oneUser = await flows(world, 1, FLOWS_ONE_USER, 'one');
   });
   // The consent alone: "connect demo" resumes with "You're connected", no CRM call.
   const consentOnly = await flows(world, 1, FLOWS_ONE_USER, 'consent', 'connect demo');
   await service.probe({ probe: 'eld-reset' }, 'eld-reset');
   let eightUsers: FlowFigures | undefined;
-  await profile('flows-8-users.cpuprofile', async () => {
+  await profile('flows-8-users', async () => {
     eightUsers = await flows(world, USERS, FLOWS_PER_USER_AT_8, 'eight');
   });
   if (!eightUsers || !oneUser) throw new Error('unreachable');
@@ -371,7 +384,7 @@ export async function benchConsentFlows(): Promise<ConsentFlowFigures> {
         await turns(world, users, 'help', isHelp, 40, { ms: [], seconds: 0, cpuMs: 0 });
         await turns(world, users, 'connect demo', isAlreadyConnected, 40, { ms: [], seconds: 0, cpuMs: 0 });
         await service.probe({ probe: 'eld-reset' }, 'eld-reset');
-        await profile('turns.cpuprofile', async () => {
+        await profile('turns', async () => {
           // Alternating rounds, so drift (GC, other processes on the machine) hits both alike.
           for (let round = 0; round < TURN_ROUNDS; round += 1) {
             await turns(world, users, 'help', isHelp, TURNS_PER_ROUND, plain);

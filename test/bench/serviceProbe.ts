@@ -6,6 +6,8 @@
 //   { probe: 'profile-start' }               -> starts the V8 CPU profiler (the same profile --cpu-prof
 //                                               writes, but for the measured load only, not start-up)
 //   { probe: 'profile-stop', file }          -> writes the .cpuprofile there, answers { probe: 'profile-written' }
+//   { probe: 'heap-start' } / { probe: 'heap-stop', file } -> the same for V8's sampling heap profiler
+//                                               (where the load allocates; .heapprofile, as DevTools reads)
 //   { probe: 'modules-mark' } / { probe: 'modules-new' } -> the CommonJS modules loaded in between
 //                                               (what a first request loads lazily)
 import { writeFileSync } from 'node:fs';
@@ -56,6 +58,30 @@ if (process.send) {
         });
         break;
       }
+      case 'heap-start':
+        session = new Session();
+        session.connect();
+        void post('HeapProfiler.enable')
+          .then(() =>
+            // Every 4 KB allocated, collected objects included: GC pressure is what is looked for.
+            post('HeapProfiler.startSampling', {
+              samplingInterval: 4096,
+              includeObjectsCollectedByMajorGC: true,
+              includeObjectsCollectedByMinorGC: true,
+            }),
+          )
+          .then(() => reply({ probe: 'heap-started' }));
+        break;
+      case 'heap-stop':
+        void post('HeapProfiler.stopSampling').then((result) => {
+          writeFileSync(
+            message.file ?? 'service.heapprofile',
+            JSON.stringify((result as { profile: unknown }).profile),
+          );
+          session?.disconnect();
+          reply({ probe: 'heap-written' });
+        });
+        break;
       case 'profile-start':
         session = new Session();
         session.connect();
