@@ -6,7 +6,7 @@ import { LRUCache } from 'lru-cache';
 import { AuthProfilesError } from './errors';
 import { answerProblem, type AddressRule } from './outboundAddress';
 import { profileUrl, type Profile } from './profileCatalog';
-import { urlProblem, type UrlField } from './profileSchema';
+import { originVerdict, parsedUrlProblem, type OriginVerdict, type UrlField } from './profileSchema';
 
 /**
  * Every request the engine and the CRM client make to a URL that came from a profile goes through
@@ -37,36 +37,39 @@ export class OutboundRefusedError extends AuthProfilesError {
 }
 
 /**
- * Verdicts already reached, per rule, by field and URL text. A flow checks the same dozen URLs
- * (token endpoint, identity, API bases and paths) each time it runs, twice each (built, then again
- * before the request), and a check parses the URL and classifies its host (issue 12). The verdict
- * depends on the text and the rule alone (an AddressRule is read-only; a name's DNS answers are
- * judged per connection by `guardedLookup`, never here), so it can be kept. Bounded: API paths
- * carry record ids.
+ * Verdicts on a scheme and host name, per rule. A flow checks the same dozen URLs (token endpoint,
+ * identity, API bases and paths) each time it runs, twice each (built, then again before the
+ * request), and classifying a host against the address rule was most of a check (issue 12). That
+ * part depends on the scheme, the host name and the rule alone (an AddressRule is read-only; a name's
+ * DNS answers are judged per connection by `guardedLookup`, never here), so it is kept; the rest of
+ * the URL (credentials, fragment) is judged on every call. Only scheme and host are kept: a URL's
+ * path and query can carry a token (an identity URL with the token in its path) or a record id.
  */
-const verdicts = new WeakMap<AddressRule, LRUCache<string, { url: CheckedUrl } | { problem: string }>>();
-const VERDICTS_PER_RULE = 2_000;
+const originVerdicts = new WeakMap<AddressRule, LRUCache<string, OriginVerdict>>();
+const HOSTS_PER_RULE = 1_000;
 
 /** The one checking function (same rule as at save time, profiles/profileSchema.ts `urlProblem`). */
 export function checkOutboundUrl(value: string, field: string, rule: AddressRule): CheckedUrl {
-  let known = verdicts.get(rule);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new OutboundRefusedError(`${field} must be an absolute URL`);
+  }
+  let known = originVerdicts.get(rule);
   if (!known) {
-    known = new LRUCache({ max: VERDICTS_PER_RULE });
-    verdicts.set(rule, known);
+    known = new LRUCache({ max: HOSTS_PER_RULE });
+    originVerdicts.set(rule, known);
   }
-  const key = `${field}\n${value}`;
-  let verdict = known.get(key);
-  if (!verdict) {
-    const problem = urlProblem(value, rule);
-    verdict = problem
-      ? { problem: `${field} ${problem}` }
-      : {
-          url: Object.freeze({ [checked]: true as const, [ruleOf]: rule, href: new URL(value).href, field }),
-        };
-    known.set(key, verdict);
+  const key = `${url.protocol}//${url.hostname}`;
+  let origin = known.get(key);
+  if (!origin) {
+    origin = originVerdict(url.protocol, url.hostname, rule);
+    known.set(key, origin);
   }
-  if ('problem' in verdict) throw new OutboundRefusedError(verdict.problem);
-  return verdict.url;
+  const problem = parsedUrlProblem(url, value, origin);
+  if (problem) throw new OutboundRefusedError(`${field} ${problem}`);
+  return Object.freeze({ [checked]: true as const, [ruleOf]: rule, href: url.href, field });
 }
 
 /** `base` with `path` (and query) appended, checked again; the origin may not change. */

@@ -305,17 +305,42 @@ export function urlProblem(value: string, options: ProfileValidationOptions): st
   } catch {
     return 'must be an absolute URL';
   }
-  const loopback =
-    internalHostKind(url.hostname) === 'loopback' || normaliseHost(url.hostname) === 'localhost';
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback && options.allowInsecureLoopback)) {
-    return options.allowInsecureLoopback ? 'must use https (http only on loopback)' : 'must use https';
-  }
+  return parsedUrlProblem(url, value, originVerdict(url.protocol, url.hostname, options));
+}
+
+/** What a URL's scheme and host name alone decide: the same for every URL with them. */
+export interface OriginVerdict {
+  scheme: string | undefined;
+  host: string | undefined;
+}
+
+export function originVerdict(
+  protocol: string,
+  hostname: string,
+  options: ProfileValidationOptions,
+): OriginVerdict {
+  const loopback = internalHostKind(hostname) === 'loopback' || normaliseHost(hostname) === 'localhost';
+  const insecure =
+    protocol !== 'https:' && !(protocol === 'http:' && loopback && options.allowInsecureLoopback);
+  return {
+    scheme: insecure
+      ? options.allowInsecureLoopback
+        ? 'must use https (http only on loopback)'
+        : 'must use https'
+      : undefined,
+    // Outside dev, a profile must not aim the service's token requests (with client credentials) or
+    // API calls (with tokens) at its own host or the private network. Names that resolve to private
+    // addresses are refused when the request is made (profiles/outboundRequests.ts).
+    host: hostProblem(hostname, options),
+  };
+}
+
+/** `urlProblem` for a URL already parsed from `value`, with the verdict on its scheme and host. */
+export function parsedUrlProblem(url: URL, value: string, origin: OriginVerdict): string | undefined {
+  if (origin.scheme) return origin.scheme;
   if (url.username !== '' || url.password !== '') return 'must not contain credentials';
   if (url.hash !== '' || value.includes('#')) return 'must not contain a fragment';
-  // Outside dev, a profile must not aim the service's token requests (with client credentials) or
-  // API calls (with tokens) at its own host or the private network. Names that resolve to private
-  // addresses are refused when the request is made (profiles/outboundRequests.ts).
-  return hostProblem(url.hostname, options);
+  return origin.host;
 }
 
 function templated(problem: string, variables: readonly string[]): string {

@@ -421,8 +421,8 @@ describe('#42: the operator allow-list lets a provider on a private network be r
   });
 });
 
-describe('kept verdicts (issue 12): a URL text is judged once per rule, and each rule keeps its own', () => {
-  test('the same text under the dev rule, the production rule and an allow-list rule', () => {
+describe('kept host verdicts (issue 12): a scheme and host are judged once per rule, the rest of the URL each time', () => {
+  test('the same host under the dev rule, the production rule and an allow-list rule', () => {
     const dev = { allowInsecureLoopback: true };
     const allowing = {
       allowInsecureLoopback: false,
@@ -431,9 +431,12 @@ describe('kept verdicts (issue 12): a URL text is judged once per rule, and each
     const loopback = 'http://127.0.0.1:4000/token';
     const privateHost = 'https://10.1.2.3/api';
 
-    const first = checkOutboundUrl(loopback, 'tokenUrl', dev);
-    expect(checkOutboundUrl(loopback, 'tokenUrl', dev)).toBe(first);
-    expect(first.href).toBe('http://127.0.0.1:4000/token');
+    for (let i = 0; i < 2; i += 1) {
+      expect(checkOutboundUrl(loopback, 'tokenUrl', dev)).toMatchObject({
+        href: 'http://127.0.0.1:4000/token',
+        field: 'tokenUrl',
+      });
+    }
     // Refused under production however often it is asked, naming the field it came from.
     for (const field of ['tokenUrl', 'tokenUrl', 'refreshUrl']) {
       expect(() => checkOutboundUrl(loopback, field, PRODUCTION)).toThrow(`${field} must use https`);
@@ -444,7 +447,23 @@ describe('kept verdicts (issue 12): a URL text is judged once per rule, and each
     expect(checkOutboundUrl(privateHost, 'apiBaseUrl', allowing).href).toBe('https://10.1.2.3/api');
     // The allowed verdict did not leak into the production rule.
     expect(() => checkOutboundUrl(privateHost, 'apiBaseUrl', PRODUCTION)).toThrow(OutboundRefusedError);
-    // The kept URL carries the field it was checked for, not the first one asked.
     expect(checkOutboundUrl(loopback, 'refreshUrl', dev).field).toBe('refreshUrl');
+  });
+
+  test('credentials, a fragment or a bad URL on a host already judged are still refused', () => {
+    const ok = 'https://api.example.com/crm/v3/owners?email=a%40b.example';
+    expect(checkOutboundUrl(ok, 'apiBaseUrl', PRODUCTION).href).toBe(ok);
+    expect(() => checkOutboundUrl('https://user:pw@api.example.com/x', 'apiBaseUrl', PRODUCTION)).toThrow(
+      'apiBaseUrl must not contain credentials',
+    );
+    expect(() => checkOutboundUrl('https://api.example.com/x#frag', 'apiBaseUrl', PRODUCTION)).toThrow(
+      'apiBaseUrl must not contain a fragment',
+    );
+    expect(() => checkOutboundUrl('http://api.example.com/x', 'apiBaseUrl', PRODUCTION)).toThrow(
+      'apiBaseUrl must use https',
+    );
+    expect(() => checkOutboundUrl('not a url', 'apiBaseUrl', PRODUCTION)).toThrow(
+      'apiBaseUrl must be an absolute URL',
+    );
   });
 });
