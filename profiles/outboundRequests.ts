@@ -144,6 +144,8 @@ export type OutboundFetch = (url: CheckedUrl, init?: OutboundRequestInit) => Pro
  * for each API answer (headers converted one by one, the bytes wrapped in a stream and read back out
  * of it) was a tenth of a millisecond per call (issue 12). Reads once, like a `Response`.
  */
+const utf8 = new TextDecoder();
+
 export class BufferedResponse implements OutboundResponse {
   private builtHeaders: Headers | undefined;
   private stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined;
@@ -178,17 +180,21 @@ export class BufferedResponse implements OutboundResponse {
       this.stream =
         bytes === null
           ? null
-          : new ReadableStream<Uint8Array<ArrayBuffer>>({
-              pull: (controller) => {
-                this.used = true;
-                controller.enqueue(new Uint8Array(bytes));
-                controller.close();
+          : new ReadableStream<Uint8Array<ArrayBuffer>>(
+              {
+                pull: (controller) => {
+                  this.used = true;
+                  controller.enqueue(new Uint8Array(bytes));
+                  controller.close();
+                },
+                // A cancelled body is spent, as a Response's is.
+                cancel: () => {
+                  this.used = true;
+                },
               },
-              // A cancelled body is spent, as a Response's is.
-              cancel: () => {
-                this.used = true;
-              },
-            });
+              // Nothing is pulled before a read: asking whether there is a body spends nothing.
+              { highWaterMark: 0 },
+            );
     }
     return this.stream;
   }
@@ -198,7 +204,8 @@ export class BufferedResponse implements OutboundResponse {
   }
 
   async text(): Promise<string> {
-    return this.take().toString('utf8');
+    // UTF-8 with a leading byte-order mark dropped, as a Response's text() decodes (some APIs send one).
+    return utf8.decode(this.take());
   }
 
   async json(): Promise<unknown> {
@@ -330,6 +337,12 @@ export class OutboundRequests {
           response.on('end', () => {
             if (settled) return;
             const status = response.statusCode ?? 0;
+            // What a Response refuses to carry is a failed call, not an answer (a proxy would pass a
+            // 6xx on, and node cannot send one below 100).
+            if (status < 200 || status > 599) {
+              fail(new RangeError(`the server answered status ${status}, outside 200–599`));
+              return;
+            }
             const empty = [101, 204, 205, 304].includes(status) || init.method === 'HEAD';
             settled = true;
             resolve(

@@ -10,6 +10,16 @@ const outbound = new OutboundRequests({ allowInsecureLoopback: true });
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    if (req.url === '/bom') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"ü"}')]));
+      return;
+    }
+    if (req.url === '/odd') {
+      res.writeHead(600, { 'content-type': 'text/plain' });
+      res.end('odd');
+      return;
+    }
     if (req.url === '/empty') {
       res.writeHead(204, { 'x-trace': 'n1' });
       res.end();
@@ -74,4 +84,24 @@ test('no body for 204 and HEAD: null stream, empty text', async () => {
   expect(await empty.text()).toBe('');
   const head = await get('/ok', 'HEAD');
   expect([head.status, head.body]).toEqual([200, null]);
+});
+
+test('a body that starts with a UTF-8 byte-order mark reads as a Response reads it', async () => {
+  expect(await (await get('/bom')).json()).toEqual({ a: 'ü' });
+  expect(await (await get('/bom')).text()).toBe('{"a":"ü"}');
+  // The reference: what fetch's own Response makes of the same bytes.
+  const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"ü"}')]);
+  expect(await new Response(bytes).text()).toBe('{"a":"ü"}');
+});
+
+test('a status outside 200–599 is a failed call, as a Response cannot carry it', async () => {
+  await expect(get('/odd')).rejects.toThrow(/status 600/);
+});
+
+test('asking whether there is a body spends nothing; reading it does', async () => {
+  const answer = await get('/ok');
+  expect(answer.body).not.toBeNull();
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(answer.bodyUsed).toBe(false);
+  expect(await answer.json()).toEqual({ name: 'Zoë 漢字', n: 3 });
 });
