@@ -7,7 +7,6 @@
 // pairs; a submitted card value with more than MAX_SUBMIT_KEYS members or a member longer than
 // MAX_SUBMIT_VALUE is refused. Parameter values are then checked against the action's declared schema
 // (types, lengths, enums: profiles/actions/actionParams.ts) by whoever runs it.
-import { LRUCache } from 'lru-cache';
 import { PROFILE_ID, type ActionView } from '../profiles';
 import { inputId, SUBMIT_KEY } from './actionMenu';
 
@@ -152,14 +151,12 @@ function bestPhrase(text: string, actions: readonly ActionView[]): PhraseMatch |
 
 /**
  * Each message is matched against every phrase of every action of every profile, and taking a phrase
- * apart was most of that work (issue 12): the parts are kept per phrase text. Bounded, as profiles and
- * their phrases can be edited without end.
+ * apart was most of that work (issue 12): the parts are kept per phrase text. A plain map, emptied
+ * when it reaches its bound (profiles and their phrases can be edited without end): it is read about a
+ * hundred times per message, where an LRU's bookkeeping cost more than the lookup.
  */
-const phraseParts = new LRUCache<string, { slot: string | undefined; literal: string; literalLower: string }>(
-  {
-    max: 5_000,
-  },
-);
+const MAX_KEPT_PHRASES = 5_000;
+const phraseParts = new Map<string, { slot: string | undefined; literal: string; literalLower: string }>();
 
 function partsOf(phrase: string): { slot: string | undefined; literal: string; literalLower: string } {
   let parts = phraseParts.get(phrase);
@@ -167,6 +164,7 @@ function partsOf(phrase: string): { slot: string | undefined; literal: string; l
     const slot = SLOT.exec(phrase)?.[1];
     const literal = normalisePhrase(slot === undefined ? phrase : phrase.replace(SLOT, ''));
     parts = { slot, literal, literalLower: literal.toLowerCase() };
+    if (phraseParts.size >= MAX_KEPT_PHRASES) phraseParts.clear();
     phraseParts.set(phrase, parts);
   }
   return parts;
