@@ -32,10 +32,23 @@ const reply = (message: Record<string, unknown>): void => {
   process.send?.(message);
 };
 
+/** One inspector session for the CPU and the heap profiler alike (both may run at once). */
 const post = (method: string, params?: object): Promise<unknown> =>
   new Promise((resolve, reject) => {
-    session?.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result)));
+    if (!session) {
+      session = new Session();
+      session.connect();
+    }
+    session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result)));
   });
+
+/** Stops a profiler with `method` and writes the profile it answers to `file`. */
+function writeProfile(method: string, file: string, answer: string): void {
+  void post(method).then((result) => {
+    writeFileSync(file, JSON.stringify((result as { profile: unknown }).profile));
+    reply({ probe: answer });
+  });
+}
 
 if (process.send) {
   process.on('message', (raw: unknown) => {
@@ -59,8 +72,6 @@ if (process.send) {
         break;
       }
       case 'heap-start':
-        session = new Session();
-        session.connect();
         void post('HeapProfiler.enable')
           .then(() =>
             // Every 4 KB allocated, collected objects included: GC pressure is what is looked for.
@@ -73,33 +84,16 @@ if (process.send) {
           .then(() => reply({ probe: 'heap-started' }));
         break;
       case 'heap-stop':
-        void post('HeapProfiler.stopSampling').then((result) => {
-          writeFileSync(
-            message.file ?? 'service.heapprofile',
-            JSON.stringify((result as { profile: unknown }).profile),
-          );
-          session?.disconnect();
-          reply({ probe: 'heap-written' });
-        });
+        writeProfile('HeapProfiler.stopSampling', message.file ?? 'service.heapprofile', 'heap-written');
         break;
       case 'profile-start':
-        session = new Session();
-        session.connect();
         void post('Profiler.enable')
           .then(() => post('Profiler.setSamplingInterval', { interval: 200 }))
           .then(() => post('Profiler.start'))
           .then(() => reply({ probe: 'profile-started' }));
         break;
       case 'profile-stop':
-        void post('Profiler.stop').then((result) => {
-          writeFileSync(
-            message.file ?? 'service.cpuprofile',
-            JSON.stringify((result as { profile: unknown }).profile),
-          );
-          session?.disconnect();
-          session = undefined;
-          reply({ probe: 'profile-written' });
-        });
+        writeProfile('Profiler.stop', message.file ?? 'service.cpuprofile', 'profile-written');
         break;
       case 'modules-mark':
         marked = new Set(Object.keys(moduleCache));
