@@ -18,7 +18,7 @@ import {
   type Harness,
 } from '../support/engineHarness';
 import type { Subject } from '../../profiles/subjects';
-import { TICKETS_ACTION } from '../support/chatActions';
+import { CREATE_NOTE_ACTION, TICKETS_ACTION } from '../support/chatActions';
 
 const CLIENT = {
   client_id: 'on-demand',
@@ -31,18 +31,7 @@ const NOTES_WRITE = 'crm.objects.notes.write';
 
 // Needs DEALS (the profile's scope) and TICKETS (not granted at the first sign-in).
 // A write is off until an admin turns it on: its scope is not one a sign-in may ask for meanwhile.
-const NOTE_ACTION = {
-  entity: 'notes',
-  action: 'create',
-  title: 'Add a note',
-  access: 'write',
-  method: 'POST',
-  path: '/notes',
-  body: { text: '{{text}}' },
-  params: { text: { type: 'string', required: true } },
-  scopes: [NOTES_WRITE],
-  results: { fields: [{ path: 'id', label: 'Id' }] },
-};
+const NOTE_ACTION = { ...CREATE_NOTE_ACTION, scopes: [NOTES_WRITE] };
 
 let server: RunningAuthServer;
 let api: Server;

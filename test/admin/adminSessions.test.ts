@@ -2,7 +2,6 @@
 // built over one SQLite store under a temporary DATA_DIR and rebuilt on the same store with other
 // ADMIN_API_KEYS, as a restart with a changed environment does; stored keys are created and revoked
 // with the real CLI (a child process on the same DATA_DIR) and through the admin API.
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +14,10 @@ import { createLogger } from '../../bot/logger';
 import { createEngine, type EngineServices } from '../../bot/services';
 import { generateKeySpec } from '../../profiles/encryption';
 import { Client, csrfOf, signIn } from '../support/adminClient';
+import { runCli, type CliRun } from '../support/cliRunner';
 
 jest.setTimeout(60_000);
 
-const ROOT = join(__dirname, '..', '..');
 const KEY_A = `key-a-${randomBytes(24).toString('base64url')}`;
 const KEY_B = `key-b-${randomBytes(24).toString('base64url')}`;
 const ENCRYPTION_KEYS = generateKeySpec('sessions1');
@@ -111,22 +110,8 @@ async function authorizationRequests(): Promise<number> {
   ).length;
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...environment('') };
-  delete (env as Record<string, string | undefined>).ADMIN_API_KEYS;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bot/cli.ts', ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(args, { ...environment(''), ADMIN_API_KEYS: undefined }, []);
 }
 
 test('a key removed from ADMIN_API_KEYS ends its sessions at the next start (audit, pre-authorize); the other key keeps its own', async () => {

@@ -3,7 +3,6 @@
 // from a real flow (in-process engine) is imported for another user and for the organisation, from a
 // file and from standard input; a bad one is refused naming the provider's answer; nothing is printed
 // that holds a token.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +10,10 @@ import { join } from 'node:path';
 import { openTokens } from '../../profiles/connections';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { authorize, createHarness, PUBLIC_URL, serverProfile, type Harness } from '../support/engineHarness';
+import { runCli, type CliRun } from '../support/cliRunner';
 
 jest.setTimeout(120_000);
 
-const ROOT = join(__dirname, '..', '..');
 const CLIENT = {
   client_id: 'cli-import-client',
   client_secret: `cli-import-secret-${randomBytes(8).toString('hex')}`,
@@ -28,34 +27,17 @@ let dir: string;
 let refreshToken: string;
 const printed: string[] = [];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], stdin = ''): Promise<Run> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? tmpdir(),
-    NODE_ENV: 'test',
-    DATA_DIR: dir,
-    PROFILES_DIR: join(dir, 'profiles'),
-    ENCRYPTION_KEYS,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bot/cli.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      printed.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
+function cli(args: string[], stdin = ''): Promise<CliRun> {
+  return runCli(
+    args,
+    {
+      DATA_DIR: dir,
+      PROFILES_DIR: join(dir, 'profiles'),
+      ENCRYPTION_KEYS,
+    },
+    printed,
+    stdin,
+  );
 }
 
 beforeAll(async () => {

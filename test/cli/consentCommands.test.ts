@@ -4,7 +4,6 @@
 // API, the real engine (SQLite) and a real oidc-provider authorization server: the printed consent URL
 // is opened by a browserless consent, the redirect URL receives connection_id, the CLI links it to a
 // chat user, and that user then gets a token.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -21,10 +20,10 @@ import { AdminKeys } from '../../profiles/adminKeys';
 import { startAuthServer, type RunningAuthServer } from '../support/authServer';
 import { completeConsent, CookieJar } from '../support/browserlessConsent';
 import { createHarness, serverProfile, type Harness } from '../support/engineHarness';
+import { runCli, type CliRun } from '../support/cliRunner';
 
 jest.setTimeout(120_000);
 
-const ROOT = join(__dirname, '..', '..');
 const CLIENT = {
   client_id: 'cli-consent-client',
   client_secret: `cli-consent-secret-${randomBytes(8).toString('hex')}`,
@@ -42,36 +41,19 @@ let baseUrl: string;
 let dir: string;
 const printed: string[] = [];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? tmpdir(),
-    NODE_ENV: 'test',
-    DATA_DIR: dir,
-    PROFILES_DIR: join(dir, 'profiles'),
-    PUBLIC_URL: LOCAL_PUBLIC_URL,
-    ENCRYPTION_KEYS,
-    AUTHPROFILES_ADMIN_KEY: ADMIN_KEY,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bot/cli.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      printed.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end();
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli(
+    args,
+    {
+      DATA_DIR: dir,
+      PROFILES_DIR: join(dir, 'profiles'),
+      PUBLIC_URL: LOCAL_PUBLIC_URL,
+      ENCRYPTION_KEYS,
+      AUTHPROFILES_ADMIN_KEY: ADMIN_KEY,
+    },
+    printed,
+    '',
+  );
 }
 
 beforeAll(async () => {

@@ -17,6 +17,8 @@ export function runCli(
   args: readonly string[],
   env: Record<string, string | undefined>,
   printed: string[],
+  /** Written to the CLI's standard input, which is then closed (empty by default). */
+  stdin?: string,
 ): Promise<CliRun> {
   const merged = Object.fromEntries(
     Object.entries({
@@ -30,8 +32,9 @@ export function runCli(
     const child = spawn(process.execPath, ['--import', 'tsx', 'bot/cli.ts', ...args], {
       cwd: ROOT,
       env: merged,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: 'pipe',
     });
+    child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
